@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+/**
+ * argv → a command → its answer. The one place that prints results and exits
+ * the process: commands return values and throw WizardErrors, never exit.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, WizardError } from './errors.js';
+import { CommandError } from './system/run.js';
+import { TOOL_NAME, TOOL_VERSION } from './version.js';
+import type { CommandResult } from './commands/context.js';
+
+interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const defaultIo: Io = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+function report(result: CommandResult, json: boolean, io: Io): number {
+  for (const d of result.diagnostics ?? []) io.stderr(d + '\n');
+  io.stdout(json ? JSON.stringify(result.json, null, 2) + '\n' : result.text + '\n');
+  return result.exitCode;
+}
+
+function reportError(err: unknown, json: boolean, io: Io): number {
+  if (err instanceof WizardError) {
+    const body: Record<string, unknown> = { message: err.message };
+    if (err.hint) body.hint = err.hint;
+    if (err instanceof CommandError) Object.assign(body, { command: err.argv, exitCode: err.exitCode_, stderr: err.stderr.slice(-2000) });
+    if (json) io.stdout(JSON.stringify({ error: body }, null, 2) + '\n');
+    io.stderr(`${TOOL_NAME}: error: ${err.message}\n`);
+    if (err.hint) io.stderr(`${TOOL_NAME}: next step: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  // A bug, not a user error: say so plainly; the stack only on request.
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) io.stdout(JSON.stringify({ error: { message: `internal error: ${message}` } }, null, 2) + '\n');
+  io.stderr(`${TOOL_NAME}: internal error: ${message}\n`);
+  if (process.env.INITRD_WIZARD_DEBUG && err instanceof Error && err.stack) io.stderr(err.stack + '\n');
+  else io.stderr(`${TOOL_NAME}: please report this with the output of \`${TOOL_NAME} snapshot\` (set INITRD_WIZARD_DEBUG=1 for details)\n`);
+  return ExitCode.failed;
+}
+
+export function buildProgram(io: Io, done: (code: number) => void): Command {
+  const program = new Command(TOOL_NAME);
+  program
+    .description('Move this machine\'s initrd from dracut to mkosi-initrd, safely.')
+    .version(TOOL_VERSION)
+    .option('--demo', 'show what the tool does on a bundled snapshot (no root, no changes)')
+    .option('--json', 'print one JSON document on stdout')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const run = (fn: (opts: Record<string, unknown>) => Promise<CommandResult>) =>
+    async function (this: Command) {
+      const opts = this.optsWithGlobals() as Record<string, unknown>;
+      const json = Boolean(opts.json);
+      try {
+        done(report(await fn(opts), json, io));
+      } catch (err) {
+        done(reportError(err, json, io));
+      }
+    };
+  const jsonOption = () => new Option('--json', 'print one JSON document on stdout');
+  const snapshotOption = () => new Option('--snapshot <dir>', 'read host facts from a snapshot directory instead of this host');
+
+  program
+    .command('snapshot')
+    .description('capture this host\'s storage facts into a directory (attach it to bug reports)')
+    .option('-o, --output <dir>', 'directory to create (default: ./initrd-wizard-snapshot-<time>)')
+    .addOption(jsonOption())
+    .action(run(async (o) => (await import('./commands/snapshot.js')).snapshotCommand({ output: o.output as string | undefined })));
+
+  program
+    .command('detect')
+    .description('show the storage stack the initrd must bring up, its features, and anything unsupported')
+    .addOption(snapshotOption())
+    .addOption(jsonOption())
+    .action(run(async (o) => (await import('./commands/detect.js')).detectCommand({ snapshot: o.snapshot as string | undefined })));
+
+  program
+    .command('suggest')
+    .description('suggest the mkosi-initrd variant (profiles, packages, modules, host files) for this host')
+    .addOption(snapshotOption())
+    .option('--distro <id>', 'package names for this distribution (default: the host\'s os-release ID)')
+    .addOption(jsonOption())
+    .action(
+      run(async (o) =>
+        (await import('./commands/suggest.js')).suggestCommand({ snapshot: o.snapshot as string | undefined, distro: o.distro as string | undefined }),
+      ),
+    );
+
+  program.action(
+    run(async (o) => {
+      if (o.demo) return (await import('./commands/demo.js')).demoCommand();
+      return {
+        json: { commands: program.commands.map((c) => c.name()) },
+        text: program.helpInformation().trimEnd(),
+        exitCode: 0,
+      };
+    }),
+  );
+  return program;
+}
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let code: number | undefined;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      return ok ? ExitCode.ok : ExitCode.badInput;
+    }
+    return reportError(err, argv.includes('--json'), io);
+  }
+  return code ?? ExitCode.ok;
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry || process.argv[1]?.endsWith('/initrd-wizard')) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

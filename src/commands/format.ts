@@ -1,0 +1,73 @@
+/** Plain-text rendering shared by the headless commands. */
+import type { HostReport } from '../host/report.js';
+import type { Variant } from '../variant/suggest.js';
+
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '?';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+function indent(lines: string[], by = '  '): string[] {
+  return lines.map((l) => by + l);
+}
+
+export function formatReport(report: HostReport): string {
+  const out: string[] = [];
+  const h = report.host;
+  out.push(`Host: ${h.prettyName}${h.kernel ? `, kernel ${h.kernel}` : ''}`);
+  out.push('');
+  out.push('What the initrd must bring up:');
+  for (const m of report.mounts) {
+    const what = m.role === 'resume' ? 'resume swap' : m.target;
+    const chain = m.chain.length ? [...m.disks.filter((d) => !m.chain.includes(d)), ...m.chain].join(' → ') : m.source;
+    out.push(`  ${what.padEnd(12)} ${(m.fstype || '?').padEnd(6)} ${chain}${m.subvolume ? `  (subvolume ${m.subvolume})` : ''}`);
+  }
+  out.push('');
+  if (report.features.length) {
+    out.push(`Features: ${report.features.join(', ')}`);
+    for (const f of report.features) for (const r of report.featureReasons[f] ?? []) out.push(`  ${f.padEnd(10)} ${r}`);
+  } else {
+    out.push('Features: none detected');
+  }
+  out.push('');
+  if (report.unsupported.length) {
+    out.push('NOT SUPPORTED by a package-built initrd:');
+    for (const u of report.unsupported) {
+      out.push(`  [${u.id}] ${u.reason}`);
+      out.push(`    → ${u.advice}`);
+    }
+  } else {
+    out.push('Supported: mkosi-initrd can build an initrd for this host.');
+  }
+  if (report.warnings.length) {
+    out.push('');
+    out.push('Warnings:');
+    out.push(...indent(report.warnings.map((w) => `- ${w}`)));
+  }
+  return out.join('\n');
+}
+
+export function formatVariant(v: Variant): string {
+  const out: string[] = [];
+  out.push(`Variant for ${v.distro}${v.distroVersion ? ` ${v.distroVersion}` : ''} (${v.family} family)`);
+  out.push('');
+  out.push('Profiles:');
+  for (const p of v.profiles) out.push(`  ${p.padEnd(10)} ${v.profileReasons[p] ?? ''}`);
+  out.push('');
+  out.push(`Packages (${v.packages.length}): ${v.packages.join(' ')}`);
+  out.push(`Kernel modules (${v.kernelModules.length}): ${v.kernelModules.join(' ') || '-'}`);
+  out.push(`Host files (${v.hostFiles.length}): ${v.hostFiles.join(' ') || '-'}`);
+  if (v.notes.length) {
+    out.push('');
+    out.push('Notes:');
+    out.push(...indent(v.notes.map((n) => `- ${n}`)));
+  }
+  return out.join('\n');
+}

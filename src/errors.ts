@@ -1,0 +1,49 @@
+/**
+ * Errors a user can act on. Every failure that reaches the CLI is one of these:
+ * what failed, why, and the next step. Only cli.ts turns them into exit codes.
+ */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  unsupported: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class WizardError extends Error {
+  override readonly name: string = 'WizardError';
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.failed,
+    /** What the user can do next. */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Input the user gave us (a flag, a file, a snapshot) is wrong: exit 2. */
+export class InputError extends WizardError {
+  override readonly name = 'InputError';
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.badInput, hint);
+  }
+}
+
+/** A parser's verdict on one file: typed data or a typed problem, never a throw. */
+export type Parsed<T> =
+  | { ok: true; value: T; warnings: string[] }
+  | { ok: false; error: string };
+
+export function parsed<T>(value: T, warnings: string[] = []): Parsed<T> {
+  return { ok: true, value, warnings };
+}
+
+export function parseFailure<T>(error: string): Parsed<T> {
+  return { ok: false, error };
+}
+
+export function describeUnknown(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
