@@ -56,6 +56,7 @@ export interface CaptureOptions {
   /** Effective uid; decides whether to explain what a normal user could not read. */
   uid?: number;
   now?: () => Date;
+  probeTimeoutMs?: number;
 }
 
 export interface CaptureResult {
@@ -92,9 +93,9 @@ async function runFileProbe(fs: HostFs, probe: FileProbe): Promise<ProbeOutcome>
   return null; // not present on this host: the probe does not apply
 }
 
-async function runCommandProbe(runner: Runner, probe: CommandProbe): Promise<ProbeOutcome> {
+async function runCommandProbe(runner: Runner, probe: CommandProbe, timeoutMs: number): Promise<ProbeOutcome> {
   try {
-    const r = await runner.run(probe.argv, { timeoutMs: PROBE_TIMEOUT_MS, okExitCodes: probe.okExitCodes });
+    const r = await runner.run(probe.argv, { timeoutMs, okExitCodes: probe.okExitCodes });
     return { file: probe.file, content: r.stdout };
   } catch (err) {
     return { error: errorFrom(probe.file, probe.argv, err) };
@@ -125,7 +126,7 @@ async function sysBlockFacts(fs: HostFs, name: string): Promise<string | null> {
   return lines.length ? lines.join('\n') + '\n' : null;
 }
 
-async function luksProbes(runner: Runner, lsblkText: string | undefined): Promise<ProbeOutcome[]> {
+async function luksProbes(runner: Runner, lsblkText: string | undefined, timeoutMs: number): Promise<ProbeOutcome[]> {
   if (!lsblkText) return [];
   const parsedLsblk = parseLsblk(lsblkText);
   if (!parsedLsblk.ok) return [];
@@ -135,10 +136,10 @@ async function luksProbes(runner: Runner, lsblkText: string | undefined): Promis
       const dev = d.path ?? `/dev/${d.kname}`;
       const v1 = d.fsver === '1';
       const argv = v1 ? ['cryptsetup', 'luksDump', dev] : ['cryptsetup', 'luksDump', '--dump-json-metadata', dev];
-      const outcome = await runCommandProbe(runner, { file: `luks/${d.kname}.${v1 ? 'txt' : 'json'}`, argv });
+      const outcome = await runCommandProbe(runner, { file: `luks/${d.kname}.${v1 ? 'txt' : 'json'}`, argv }, timeoutMs);
       // Without FSVER (older lsblk, no udev) a LUKS1 header refuses the JSON dump: fall back to text.
       if (!v1 && outcome && 'error' in outcome) {
-        const text = await runCommandProbe(runner, { file: `luks/${d.kname}.txt`, argv: ['cryptsetup', 'luksDump', dev] });
+        const text = await runCommandProbe(runner, { file: `luks/${d.kname}.txt`, argv: ['cryptsetup', 'luksDump', dev] }, timeoutMs);
         if (text && 'content' in text && /^Version:\s*1\b/m.test(text.content)) return text;
       }
       return outcome;
@@ -149,10 +150,11 @@ async function luksProbes(runner: Runner, lsblkText: string | undefined): Promis
 export async function captureHost(options: CaptureOptions): Promise<CaptureResult> {
   const fs = options.fs ?? hostFs('/');
   const runner = options.runner;
+  const timeoutMs = options.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
   const blockNames = (await fs.list('/sys/class/block').catch(() => null)) ?? [];
   const outcomes = await Promise.all<ProbeOutcome>([
     ...FILE_PROBES.map((p) => runFileProbe(fs, p)),
-    ...COMMAND_PROBES.map((p) => runCommandProbe(runner, p)),
+    ...COMMAND_PROBES.map((p) => runCommandProbe(runner, p, timeoutMs)),
     ...blockNames.map(async (name): Promise<ProbeOutcome> => {
       const content = await sysBlockFacts(fs, name);
       return content === null ? null : { file: `sys-block/${name}`, content };
@@ -166,7 +168,7 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
     else files.set(o.file, o.content);
   };
   outcomes.forEach(collect);
-  (await luksProbes(runner, files.get('lsblk.json'))).forEach(collect);
+  (await luksProbes(runner, files.get('lsblk.json'), timeoutMs)).forEach(collect);
 
   const uid = options.uid ?? process.getuid?.() ?? 0;
   const missed: string[] = [];

@@ -67,7 +67,7 @@ export class CommandFailedError extends CommandError {
 export class CommandTimeoutError extends CommandError {
   override readonly name = 'CommandTimeoutError';
   constructor(argv: string[], timeoutMs: number, stderr: string) {
-    super(`${formatArgv(argv)} did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`, argv, null, stderr);
+    super(`${formatArgv(argv)} did not finish within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was stopped`, argv, null, stderr);
   }
 }
 
@@ -91,15 +91,16 @@ export const systemRunner: Runner = {
     const started = performance.now();
     const [file, ...args] = argv as [string, ...string[]];
     const lines = options.onLine;
+    // The child leads its own process group so a timeout or cancel can stop
+    // everything it started: a grandchild holding the pipes open would
+    // otherwise keep us waiting long after the child itself was killed.
     const child = execa(file, args, {
       reject: false,
-      timeout: timeoutMs,
+      detached: true,
       input: options.input,
       env: options.env,
       extendEnv: options.extendEnv ?? true,
       cwd: options.cwd,
-      cancelSignal: options.signal,
-      forceKillAfterDelay: 2000,
       stripFinalNewline: false,
       // Never let a child inherit our terminal: a prompt would hang the call.
       stdin: options.input === undefined ? 'ignore' : 'pipe',
@@ -119,22 +120,47 @@ export const systemRunner: Runner = {
             ],
           }
         : {}),
-    } as never);
-    const result = (await child) as unknown as {
+    } as never) as unknown as Promise<unknown> & { pid?: number };
+    let stopped: 'timeout' | 'cancel' | null = null;
+    const killGroup = (signal: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    let hardKill: NodeJS.Timeout | undefined;
+    const stop = (why: 'timeout' | 'cancel') => {
+      if (stopped) return;
+      stopped = why;
+      killGroup('SIGTERM');
+      hardKill = setTimeout(() => killGroup('SIGKILL'), 2000);
+    };
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
+    const onAbort = () => stop('cancel');
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let result: {
       exitCode?: number;
       stdout?: string;
       stderr?: string;
       failed: boolean;
-      timedOut: boolean;
-      isCanceled: boolean;
       code?: string;
       cause?: { code?: string };
     };
+    try {
+      result = (await child) as typeof result;
+    } finally {
+      clearTimeout(timer);
+      if (hardKill) clearTimeout(hardKill);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
     const stdout = typeof result.stdout === 'string' ? result.stdout : '';
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
     if (result.code === 'ENOENT' || result.cause?.code === 'ENOENT') throw new CommandNotFoundError(argv);
-    if (result.timedOut) throw new CommandTimeoutError(argv, timeoutMs, stderr);
-    if (result.isCanceled) throw new CommandCancelledError(argv, stderr);
+    if (stopped === 'timeout') throw new CommandTimeoutError(argv, timeoutMs, stderr);
+    if (stopped === 'cancel') throw new CommandCancelledError(argv, stderr);
     const exitCode = result.exitCode ?? -1;
     if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode)) {
       throw new CommandFailedError(argv, exitCode, stderr, stdout);
