@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * argv → a command → its answer. The one place that prints results and exits
  * the process: commands return values and throw WizardErrors, never exit.
@@ -120,11 +119,4 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return reportError(err, argv.includes('--json'), io);
   }
   return code ?? ExitCode.ok;
-}
-
-const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isEntry || process.argv[1]?.endsWith('/initrd-wizard')) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runCli, tempDir, isRoot } from '../helpers.js';
+import { CLI, runCli, tempDir, isRoot } from '../helpers.js';
 
 test('--help lists the subcommands and exits 0', async () => {
   const r = await runCli(['--help']);
@@ -47,7 +47,7 @@ test('snapshot works as a normal user and says what it missed', { skip: !isRoot 
     const out = path.join(dir, 'snap');
     const r = (() => {
       try {
-        return { code: 0, stdout: execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, path.resolve('dist/src/cli.js'), 'snapshot', '--output', out], { encoding: 'utf8', cwd: dir }) };
+        return { code: 0, stdout: execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, 'snapshot', '--output', out], { encoding: 'utf8', cwd: dir }) };
       } catch (err) {
         const e = err as { status: number; stdout: string };
         return { code: e.status, stdout: e.stdout };
