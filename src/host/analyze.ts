@@ -158,7 +158,8 @@ class Findings {
 }
 
 function isDm(dev: BlockDevice, facts: Facts): boolean {
-  return /^dm-\d+$/.test(dev.kname) || facts.dmUuid.has(dev.name) || (dev.majMin?.startsWith('253:') ?? false) && dev.type !== 'disk';
+  // The dm major number is allocated dynamically (253, 254 …): go by kernel name.
+  return /^dm-\d+$/.test(dev.kname) || (facts.dmUuid.has(dev.name) && dev.type !== 'disk' && dev.type !== 'part');
 }
 
 function dmUuidOf(dev: BlockDevice, facts: Facts): string | null {
@@ -295,9 +296,11 @@ function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], s
     return kind === 'BITLK' ? 'BitLocker' : 'TrueCrypt';
   }
   if (kind.startsWith('LUKS')) {
-    const headerHere = lower?.fstype === 'crypto_LUKS';
+    const headerHere = lower?.fstype === 'crypto_LUKS' || (lower ? facts.luks.has(lower.kname) : false);
     const detachedByCrypttab = entry?.options.has('header') ?? false;
-    if (!headerHere && (detachedByCrypttab || lower?.fstype || facts.dmUuid.size > 0)) {
+    // FSTYPE comes from the udev database; when no device has one, udev was not running and a missing header proves nothing.
+    const fstypesKnown = [...facts.graph.devices.values()].some((d) => d.fstype);
+    if (!headerHere && (detachedByCrypttab || fstypesKnown)) {
       findings.unsupportedAt('luks-detached-header', label, detachedByCrypttab ? `crypttab header=${String(entry!.options.get('header'))}` : `${lower?.name ?? 'the lower device'} has no LUKS header`);
       return 'LUKS (detached header)';
     }
@@ -390,6 +393,7 @@ interface NeededMount {
   source: string;
   fstype: string;
   subvolume: string | null;
+  majMin?: string | null;
 }
 
 function neededMounts(facts: Facts): NeededMount[] {
@@ -399,7 +403,7 @@ function neededMounts(facts: Facts): NeededMount[] {
     const live = facts.mounts ? mountAt(facts.mounts, target) : null;
     if (live) {
       const subvol = live.fstype === 'btrfs' && live.fsroot && live.fsroot !== '/' ? live.fsroot : null;
-      out.push({ target, role, source: live.source, fstype: live.fstype, subvolume: subvol });
+      out.push({ target, role, source: live.source, fstype: live.fstype, subvolume: subvol, majMin: live.majMin });
       return true;
     }
     const tab = fromFstab(target);
@@ -469,7 +473,10 @@ export function analyze(snapshot: Snapshot): HostReport {
       findings.unsupportedAt('zfs', m.source);
       return report;
     }
-    const dev = findDevice(facts.graph, splitSource(m.source).source);
+    // "/dev/root" and other aliases are not in lsblk; the device number is (except on btrfs, whose st_dev is anonymous).
+    const dev =
+      findDevice(facts.graph, splitSource(m.source).source) ??
+      (m.majMin && m.fstype !== 'btrfs' ? findDevice(facts.graph, m.majMin) : null);
     if (!dev) {
       findings.warn(`${m.target}: source ${m.source} (${m.fstype || 'unknown type'}) is not a block device in lsblk.json; its storage stack is unknown`);
       return report;
