@@ -493,7 +493,8 @@ export function analyze(snapshot: Snapshot): HostReport {
       for (const c of chain) if (!report.chain.includes(c)) report.chain.push(c);
       for (const d of disks) if (!report.disks.includes(d)) report.disks.push(d);
       // "plain" is about filesystems; a swap partition straight on a disk does not make a host plain.
-      if (m.role !== 'resume' && (top.type === 'part' || (top.type === 'disk' && top.parents.length === 0) || top.type === 'loop')) {
+      const flagged = [...findings.unsupported.values()].some((u) => u.device === top.name);
+      if (m.role !== 'resume' && !flagged && (top.type === 'part' || (top.type === 'disk' && top.parents.length === 0) || top.type === 'loop')) {
         findings.feature('plain', `${m.target}: ${m.fstype || top.fstype || 'filesystem'} directly on ${top.name}`);
       }
     }

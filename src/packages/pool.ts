@@ -23,6 +23,8 @@ export interface Package {
   files: string[];
   repo: string;
   essential: boolean;
+  /** Debian Priority as a rank (required 5 … extra 1), 0 when unknown; apt prefers higher among providers. */
+  priority?: number;
 }
 
 export interface PoolSource {

@@ -54,8 +54,25 @@ interface Pending {
   done: boolean;
 }
 
+/**
+ * apt's choice among providers: the real package of that name, else the
+ * highest Priority (required … extra), then Essential, then name order.
+ */
+function chooseApt(pool: Pool, candidates: Package[], wanted: string | null): Package[] {
+  const best = new Map<string, Package>();
+  for (const p of candidates) {
+    const b = best.get(p.name);
+    if (!b || pool.evrCmp(p.evr, b.evr) > 0) best.set(p.name, p);
+  }
+  const list = [...best.values()];
+  const named = wanted ? list.find((p) => p.name === wanted) : undefined;
+  if (named) return [named];
+  return list.sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || Number(b.essential) - Number(a.essential) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** libsolv-like candidate ordering; the first element is the choice. */
-function choose(pool: Pool, candidates: Package[], set: Set<Package>, recommended: Set<Package>): Package[] {
+function choose(pool: Pool, candidates: Package[], set: Set<Package>, recommended: Set<Package>, wanted: string | null = null): Package[] {
+  if (pool.scheme === 'deb') return chooseApt(pool, candidates, wanted);
   let list = candidates;
   if (list.length > 1) {
     // Best architecture: native over foreign (i686); noarch/all always stays.
@@ -131,6 +148,14 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
       case 'cap':
         return pool.whatProvides(r.cap);
       case 'or':
+        // apt takes the first alternative that can be installed; libsolv weighs all of them.
+        if (pool.scheme === 'deb') {
+          for (const a of r.args) {
+            const c = candidates(a);
+            if (c?.length) return c;
+          }
+          return [];
+        }
         return [...new Set(r.args.flatMap((a) => candidates(a) ?? []))];
       case 'with':
         return withCandidates(r.args);
@@ -147,6 +172,13 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
     }
   };
 
+  const wantedName = (r: Req): string | null => {
+    if (r.kind === 'cap') return r.cap.name;
+    if (r.kind === 'or' && pool.scheme === 'deb') {
+      for (const a of r.args) if ((candidates(a)?.length ?? 0) > 0) return wantedName(a);
+    }
+    return null;
+  };
   const queue = (from: Package, req: Req) => {
     if (req.kind === 'and') for (const a of req.args) queue(from, a);
     else pending.push({ from, req, done: false });
@@ -165,7 +197,7 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
     if (!cands.length) cands = pool.whatProvides({ name, op: null, evr: null });
     if (!cands.length) throw new UnresolvableError(name, []);
     if (cands.some((p) => set.has(p))) continue;
-    add(choose(pool, cands, set, recommended)[0]!);
+    add(choose(pool, cands, set, recommended, name)[0]!);
   }
 
   const chainTo = (pkg: Package): string[] => whyChains(pool, requested, order, options).get(pkg.name) ?? [pkg.name];
@@ -199,7 +231,7 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
     // A choice: the first open requirement, decided by policy.
     const open = pending.find((p) => !p.done && !satisfied(p.req) && (candidates(p.req)?.length ?? 0) > 1);
     if (!open) break;
-    add(choose(pool, candidates(open.req)!, set, recommended)[0]!);
+    add(choose(pool, candidates(open.req)!, set, recommended, wantedName(open.req))[0]!);
     open.done = true;
   }
 

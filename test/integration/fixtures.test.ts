@@ -1,0 +1,64 @@
+/**
+ * Every captured scenario (real storage stacks built in QEMU guests) and the
+ * answer detection must give for it. The table is the specification: it is
+ * written here by hand, not read from the fixtures.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fixture, runCli } from '../helpers.js';
+
+interface Expect {
+  features: string[];
+  unsupported: string[];
+  /** Facts about the chain of / worth pinning down. */
+  rootChainIncludes?: RegExp[];
+  mounts?: string[];
+  warning?: RegExp;
+}
+
+const TABLE: Record<string, Expect> = {
+  'plain-swap-resume': { features: ['plain', 'hibernate'], unsupported: [], mounts: ['/', 'swap'] },
+  'luks2-lvm-hibernate': { features: ['luks', 'lvm', 'hibernate'], unsupported: [], mounts: ['/', 'swap'] },
+  raid1: { features: ['raid'], unsupported: [] },
+  'raid1-luks-lvm': { features: ['luks', 'lvm', 'raid'], unsupported: [] },
+  'lvm-two-pvs': { features: ['lvm'], unsupported: [] },
+  'lvm-thin-root': { features: ['lvm', 'lvm-thin'], unsupported: [] },
+  'btrfs-luks-tpm2': { features: ['luks', 'btrfs', 'tpm2'], unsupported: [] },
+  'separate-usr': { features: ['plain', 'lvm'], unsupported: [], mounts: ['/', '/usr'] },
+  multipath: { features: [], unsupported: ['multipath'] },
+  'plain-dm-crypt': { features: [], unsupported: ['plain-dm-crypt'] },
+  'luks-detached-header': { features: [], unsupported: ['luks-detached-header'] },
+  'nbd-root': { features: [], unsupported: ['nbd'] },
+  'btrfs-luks': { features: ['luks', 'btrfs'], unsupported: [] },
+  'luks1-ext4': { features: ['luks'], unsupported: [] },
+  'raid5-xfs': { features: ['raid'], unsupported: [] },
+  'luks2-fido2': { features: ['luks', 'fido2'], unsupported: [] },
+  'lvm-luks-swap-random': { features: ['lvm'], unsupported: [] },
+};
+
+for (const [name, want] of Object.entries(TABLE)) {
+  test(`detect on the ${name} capture`, async () => {
+    const dir = fixture(name);
+    assert.ok(existsSync(dir), `fixture ${name} is captured (bash test/vm/capture.sh ${name})`);
+    const r = await runCli(['detect', '--json', '--snapshot', dir]);
+    assert.equal(r.code, want.unsupported.length ? 3 : 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual([...report.features].sort(), [...want.features].sort(), 'features');
+    assert.deepEqual(report.unsupported.map((u: { id: string }) => u.id).sort(), [...want.unsupported].sort(), 'unsupported');
+    for (const u of report.unsupported) {
+      assert.ok(u.device && u.reason.length > 40 && /dracut/.test(u.advice), `finding ${u.id} explains itself`);
+    }
+    const root = report.mounts.find((m: { target: string }) => m.target === '/');
+    assert.ok(root, 'the root mount is reported');
+    if (!want.unsupported.includes('nbd')) assert.ok(root.chain.length >= 1, 'the root has a device chain');
+    if (want.mounts) assert.deepEqual(report.mounts.map((m: { target: string }) => m.target), want.mounts);
+    const suggest = await runCli(['suggest', '--json', '--snapshot', dir]);
+    const variant = JSON.parse(suggest.stdout);
+    assert.ok(variant.profiles.includes('base'));
+    for (const f of want.features) {
+      if (['plain'].includes(f)) continue;
+      assert.ok(variant.profiles.includes(f === 'lvm-thin' ? 'lvm-thin' : f), `the ${f} profile is suggested`);
+    }
+  });
+}
