@@ -93,6 +93,29 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       ),
     );
 
+  program
+    .command('closure')
+    .description('preview the packages the variant pulls into the initrd: sizes and why each is there')
+    .option('--distro <id>', 'package names and metadata for this distribution (default: the host\'s)')
+    .option('--repo <name=path>', 'use this rpm-md repository (repeatable); only the named ones are used', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--packages <list>', 'comma-separated packages instead of the suggested variant')
+    .addOption(snapshotOption())
+    .option('--verify', 'resolve the same request with dnf or apt and compare')
+    .option('--weak', 'follow weak dependencies (Recommends) too')
+    .addOption(jsonOption())
+    .action(
+      run(async (o) =>
+        (await import('./commands/closure.js')).closureCommand({
+          distro: o.distro as string | undefined,
+          repo: o.repo as string[] | undefined,
+          packages: o.packages as string | undefined,
+          snapshot: o.snapshot as string | undefined,
+          verify: Boolean(o.verify),
+          weak: Boolean(o.weak),
+        }),
+      ),
+    );
+
   program.action(
     run(async (o) => {
       if (o.demo) return (await import('./commands/demo.js')).demoCommand();

@@ -229,19 +229,18 @@ export async function loadRpmRepos(repos: RepoRef[], arch = 'x86_64'): Promise<{
     for (const p of r.packages) packages.push(p);
     warnings.push(...r.warnings);
   }
-  const source: PoolSource = {
-    scheme: 'rpm',
-    arch,
-    packages,
-    loadFiles: async (wanted) => {
-      const all = new Map<string, string[]>();
-      for (const meta of metas) {
-        if (!meta.filelists) continue;
-        const found = parseFilelists(await readMetadataFile(meta.repo, meta.filelists), wanted);
-        for (const [f, keys] of found) all.set(f, [...(all.get(f) ?? []), ...keys]);
-      }
-      return all;
-    },
-  };
+  const source: PoolSource = { scheme: 'rpm', arch, packages, loadFiles: rpmFileLoader(metas) };
   return { source, metas, warnings };
+}
+
+/** File lists stay on disk until a file requirement that primary cannot answer needs them. */
+export function rpmFileLoader(metas: RpmRepoMeta[]): NonNullable<PoolSource['loadFiles']> {
+  return async (wanted) => {
+    const all = new Map<string, string[]>();
+    for (const meta of metas) {
+      if (!meta.filelists) continue;
+      for (const [f, keys] of parseFilelists(await readMetadataFile(meta.repo, meta.filelists), wanted)) all.set(f, [...(all.get(f) ?? []), ...keys]);
+    }
+    return all;
+  };
 }

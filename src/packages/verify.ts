@@ -36,7 +36,7 @@ export function parseDnfTransaction(out: string): string[] {
   return [...new Set(names)].sort();
 }
 
-export async function dnfTransaction(runner: Runner, repos: RepoRef[], packages: string[], opts: { weak?: boolean } = {}): Promise<VerifyResult> {
+export async function dnfTransaction(runner: Runner, repos: RepoRef[], packages: string[], opts: { weak?: boolean; hostRepos?: boolean } = {}): Promise<VerifyResult> {
   if (process.getuid?.() !== 0) {
     throw new WizardError('--verify with dnf needs root (dnf resolves into an empty install root)', 1, 'run it with sudo, or leave out --verify');
   }
@@ -46,9 +46,12 @@ export async function dnfTransaction(runner: Runner, repos: RepoRef[], packages:
     const root = path.join(tmp, 'root');
     await mkdir(root);
     await writeFile(conf, `[main]\ngpgcheck=0\nreposdir=/dev/null\ninstall_weak_deps=${opts.weak ? 'True' : 'False'}\nkeepcache=0\n`);
-    const argv = ['dnf', '-c', conf, '--releasever=39', `--installroot=${root}`, `--setopt=cachedir=${path.join(tmp, 'cache')}`, '--setopt=install_weak_deps=' + (opts.weak ? 'True' : 'False'), '--disableplugin=*'];
-    for (const r of repos) argv.push(`--repofrompath=${r.name},${path.resolve(r.dir)}`, `--setopt=${r.name}.gpgcheck=0`);
-    argv.push(`--repo=${repos.map((r) => r.name).join(',')}`, 'install', '--assumeno', ...packages);
+    // Host repositories: dnf's own configuration; test and --repo repositories: a private one.
+    const argv = opts.hostRepos ? ['dnf', `--installroot=${root}`, '--setopt=install_weak_deps=' + (opts.weak ? 'True' : 'False'), '--setopt=reposdir=/etc/yum.repos.d,/etc/distro.repos.d', 'install', '--assumeno', ...packages] : ['dnf', '-c', conf, '--releasever=39', `--installroot=${root}`, `--setopt=cachedir=${path.join(tmp, 'cache')}`, '--setopt=install_weak_deps=' + (opts.weak ? 'True' : 'False'), '--disableplugin=*'];
+    if (!opts.hostRepos) {
+      for (const r of repos) argv.push(`--repofrompath=${r.name},${path.resolve(r.dir)}`, `--setopt=${r.name}.gpgcheck=0`);
+      argv.push(`--repo=${repos.map((r) => r.name).join(',')}`, 'install', '--assumeno', ...packages);
+    }
     let out: string;
     try {
       out = (await runner.run(argv, { timeoutMs: 300_000, okExitCodes: [1], env: { COLUMNS: '200', LC_ALL: 'C.UTF-8' } })).stdout;
