@@ -3,9 +3,9 @@
  * (with `|` alternatives), versioned Provides, architecture qualifiers and
  * Essential, into the shared pool model.
  */
-import { cap, type Cap, type Op, type Req } from './deps.js';
-import type { Package, PoolSource } from './pool.js';
-import { parseEvr } from './version.js';
+import { cap, reqToString, type Cap, type Op, type Req } from './deps.js';
+import { PoolBuilder, type PackedPool, type PoolSource } from './pool.js';
+import { formatEvr } from './version.js';
 import type { Runner } from '../system/run.js';
 
 const PRIORITY: Record<string, number> = { required: 5, important: 4, standard: 3, optional: 2, extra: 1 };
@@ -43,10 +43,15 @@ export function parseDebProvides(field: string): Cap[] {
     .filter((c): c is Cap => c !== null);
 }
 
-/** Stanzas of a Packages file / dumpavail output. */
-export function parseDebPackages(text: string, arch = 'amd64', repo = 'apt'): { packages: Omit<Package, 'id'>[]; warnings: string[] } {
-  const packages: Omit<Package, 'id'>[] = [];
-  const warnings: string[] = [];
+export interface DebStanza {
+  name: string;
+  version: string;
+  arch: string;
+  fields: Map<string, string>;
+}
+
+/** Stanzas of a Packages file / dumpavail output, for this architecture and "all". */
+export function* readDebStanzas(text: string, arch = 'amd64', warnings: string[] = []): Generator<DebStanza> {
   const wanted = new Set([arch, 'all']);
   for (const stanza of text.split(/\n\s*\n/)) {
     if (!stanza.trim()) continue;
@@ -69,33 +74,36 @@ export function parseDebPackages(text: string, arch = 'amd64', repo = 'apt'): { 
       warnings.push('a stanza without Package or Version was skipped');
       continue;
     }
-    if (!wanted.has(pkgArch)) continue;
-    const where = `${name} ${version}`;
-    const requires = [
-      ...parseDebDepends(fields.get('Pre-Depends') ?? '', warnings, where),
-      ...parseDebDepends(fields.get('Depends') ?? '', warnings, where),
-    ];
-    packages.push({
-      name,
-      arch: pkgArch,
-      evr: parseEvr(version),
-      installSize: (Number(fields.get('Installed-Size') ?? 0) || 0) * 1024,
-      provides: parseDebProvides(fields.get('Provides') ?? ''),
-      requires,
-      recommends: parseDebDepends(fields.get('Recommends') ?? '', warnings, where),
-      obsoletes: [],
-      conflicts: [...parseDebProvides(fields.get('Conflicts') ?? ''), ...parseDebProvides(fields.get('Breaks') ?? '')],
-      files: [],
-      repo,
-      essential: fields.get('Essential') === 'yes',
-      priority: PRIORITY[fields.get('Priority') ?? ''] ?? 0,
-    });
+    if (wanted.has(pkgArch)) yield { name, version, arch: pkgArch, fields };
   }
-  return { packages, warnings };
 }
 
-export async function loadAptMetadata(runner: Runner, arch = 'amd64'): Promise<{ source: PoolSource; warnings: string[]; text: string }> {
+/** Packs Debian stanzas into a pool: Pre-Depends and Depends are requirements, `a | b` an "or". */
+export function parseDebPackages(text: string, arch = 'amd64', repo = 'apt'): { data: PackedPool; warnings: string[] } {
+  const warnings: string[] = [];
+  const b = new PoolBuilder('deb', arch);
+  for (const st of readDebStanzas(text, arch, warnings)) {
+    const f = st.fields;
+    const where = `${st.name} ${st.version}`;
+    b.add({
+      name: st.name,
+      arch: st.arch,
+      evr: st.version,
+      installSize: (Number(f.get('Installed-Size') ?? 0) || 0) * 1024,
+      repo,
+      essential: f.get('Essential') === 'yes',
+      priority: PRIORITY[f.get('Priority') ?? ''] ?? 0,
+    });
+    for (const c of parseDebProvides(f.get('Provides') ?? '')) b.provide(c.name, c.op, c.evr ? formatEvr(c.evr) : null);
+    for (const r of parseDebDepends(f.get('Pre-Depends') ?? '', warnings, where)) b.require(reqToString(r));
+    for (const r of parseDebDepends(f.get('Depends') ?? '', warnings, where)) b.require(reqToString(r));
+    for (const r of parseDebDepends(f.get('Recommends') ?? '', warnings, where)) b.recommend(reqToString(r));
+  }
+  return { data: b.finish(), warnings };
+}
+
+export async function loadAptMetadata(runner: Runner, arch = 'amd64'): Promise<{ source: PoolSource; warnings: string[] }> {
   const text = (await runner.run(['apt-cache', 'dumpavail'], { timeoutMs: 120_000 })).stdout;
-  const { packages, warnings } = parseDebPackages(text, arch);
-  return { source: { scheme: 'deb', arch, packages }, warnings, text };
+  const { data, warnings } = parseDebPackages(text, arch);
+  return { source: { data }, warnings };
 }

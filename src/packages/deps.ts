@@ -61,7 +61,7 @@ export function parseReq(text: string): ReqParse {
     const c = parseCap(s);
     return c ? { ok: true, req: { kind: 'cap', cap: c } } : { ok: false, error: `not a dependency: "${text}"` };
   }
-  const tokens = s.match(/\(|\)|[^\s()]+/g) ?? [];
+  const tokens = tokenize(s);
   let pos = 0;
   const fail = (why: string): never => {
     throw new RichSyntax(`${why} in "${text}"`);
@@ -124,6 +124,40 @@ export function parseReq(text: string): ReqParse {
 }
 
 class RichSyntax extends Error {}
+
+/**
+ * Rich-dependency tokens. A name may hold balanced parentheses of its own
+ * (sonames such as libfoo.so.1()(64bit)), so "(" only opens a group at the
+ * start of a token.
+ */
+function tokenize(s: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === ' ' || c === '\t' || c === '\n') {
+      i++;
+    } else if (c === '(' || c === ')') {
+      out.push(c);
+      i++;
+    } else {
+      let depth = 0;
+      let j = i;
+      for (; j < s.length; j++) {
+        const d = s[j]!;
+        if (d === ' ' || d === '\t' || d === '\n') break;
+        if (d === '(') depth++;
+        else if (d === ')') {
+          if (depth === 0) break;
+          depth--;
+        }
+      }
+      out.push(s.slice(i, j));
+      i = j;
+    }
+  }
+  return out;
+}
 
 /** All capability names a requirement mentions (for indexing and file-list decisions). */
 export function reqCaps(r: Req, out: Cap[] = []): Cap[] {

@@ -3,8 +3,9 @@
  * available package. dnf4 and dnf5 both take --queryformat; multi-valued tags
  * come newline-joined, so records are framed with marker lines.
  */
-import { parseReq, parseCap, type Cap, type Req } from './deps.js';
-import type { Package, PoolSource } from './pool.js';
+import { parseCap } from './deps.js';
+import { PoolBuilder, type PoolSource } from './pool.js';
+import { formatEvr } from './version.js';
 import type { Runner } from '../system/run.js';
 import { CommandNotFoundError } from '../system/run.js';
 import { WizardError } from '../errors.js';
@@ -27,9 +28,9 @@ export async function detectDnf(runner: Runner): Promise<DnfFlavor | null> {
   }
 }
 
-/** Parses the framed dump into pool packages. */
-export function parseDnfDump(text: string, warnings: string[] = []): Omit<Package, 'id'>[] {
-  const packages: Omit<Package, 'id'>[] = [];
+/** Parses the framed dump into the pool builder. */
+export function parseDnfDump(text: string, builder: PoolBuilder, warnings: string[] = []): number {
+  let count = 0;
   for (const record of text.split('@@IW-PKG@@\n').slice(1)) {
     const end = record.indexOf('@@IW-END@@');
     if (end < 0) {
@@ -54,33 +55,23 @@ export function parseDnfDump(text: string, warnings: string[] = []): Omit<Packag
         .map((l) => l.trim())
         .filter((l) => l && l !== '(none)');
     };
-    const caps = (lines: string[]): Cap[] => lines.map((l) => parseCap(l)).filter((c): c is Cap => c !== null);
-    const reqs = (lines: string[]): Req[] => {
-      const out: Req[] = [];
-      for (const l of lines) {
-        if (l.startsWith('rpmlib(')) continue;
-        const r = parseReq(l);
-        if (r.ok) out.push(r.req);
-        else warnings.push(`${name}: ${r.error}; requirement ignored`);
-      }
-      return out;
-    };
-    packages.push({
+    builder.add({
       name,
       arch,
-      evr: { epoch: Number(epoch) || 0, version, release: release || null },
+      evr: `${epoch && epoch !== '0' ? `${epoch}:` : ''}${version}${release ? `-${release}` : ''}`,
       installSize: Number(installsize) || 0,
-      provides: caps(section('PROVIDES')),
-      requires: reqs(section('REQUIRES')),
-      recommends: reqs(section('RECOMMENDS')),
-      obsoletes: caps(section('OBSOLETES')),
-      conflicts: [],
-      files: [],
       repo: reponame || 'dnf',
-      essential: false,
     });
+    count++;
+    for (const l of section('PROVIDES')) {
+      const c = parseCap(l);
+      if (c) builder.provide(c.name, c.op, c.evr ? formatEvr(c.evr) : null);
+    }
+    for (const l of section('REQUIRES')) if (!l.startsWith('rpmlib(')) builder.require(l);
+    for (const l of section('RECOMMENDS')) builder.recommend(l);
+    for (const l of section('OBSOLETES')) builder.obsolete(l);
   }
-  return packages;
+  return count;
 }
 
 export interface DnfDumpOptions {
@@ -100,14 +91,12 @@ export async function loadDnfMetadata(runner: Runner, flavor: DnfFlavor, options
     throw err;
   }
   const warnings: string[] = [];
-  const packages = parseDnfDump(text, warnings);
-  if (!packages.length) throw new WizardError('dnf listed no available packages', 1, 'refresh the metadata with `dnf makecache` and check the configured repositories');
   const arch = options.arch ?? 'x86_64';
+  const builder = new PoolBuilder('rpm', arch);
+  if (!parseDnfDump(text, builder, warnings)) throw new WizardError('dnf listed no available packages', 1, 'refresh the metadata with `dnf makecache` and check the configured repositories');
   return {
     source: {
-      scheme: 'rpm',
-      arch,
-      packages,
+      data: builder.finish(),
       // The dump has no file lists; ask dnf which packages own the wanted files.
       loadFiles: loadDnfFileOwners(runner, flavor, options.extraArgs ?? []),
     },

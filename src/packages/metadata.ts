@@ -7,10 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
 import { loadAptMetadata } from './apt.js';
 import { loadDnfFileOwners, loadDnfMetadata, type DnfFlavor } from './dnf.js';
-import { Pool, type Package, type PoolSource } from './pool.js';
+import { deserializePool, Pool, serializePool, type PackedPool, type PoolSource } from './pool.js';
 import { loadRpmRepos, readRepomd, rpmFileLoader, type RepoRef } from './rpmmd.js';
 import type { Runner } from '../system/run.js';
 
@@ -73,15 +72,7 @@ async function cacheKey(spec: MetadataSpec): Promise<string | null> {
   return h.digest('hex').slice(0, 32);
 }
 
-interface CacheFile {
-  version: number;
-  key: string;
-  scheme: PoolSource['scheme'];
-  arch: string;
-  packages: Omit<Package, 'id'>[];
-}
-
-async function readCache(file: string, key: string, warnings: string[]): Promise<CacheFile | null> {
+async function readCache(file: string, key: string, warnings: string[]): Promise<PackedPool | null> {
   let raw: Buffer;
   try {
     raw = await readFile(file);
@@ -89,8 +80,8 @@ async function readCache(file: string, key: string, warnings: string[]): Promise
     return null;
   }
   try {
-    const data = v8.deserialize(raw) as CacheFile;
-    if (data?.version === CACHE_VERSION && data.key === key && Array.isArray(data.packages)) return data;
+    const { data, meta } = deserializePool(raw);
+    if (meta.version === CACHE_VERSION && meta.key === key) return data;
     warnings.push(`metadata cache ${file} is stale; rebuilding it`);
   } catch {
     warnings.push(`metadata cache ${file} is corrupt; rebuilding it`);
@@ -99,10 +90,10 @@ async function readCache(file: string, key: string, warnings: string[]): Promise
   return null;
 }
 
-async function writeCache(file: string, data: CacheFile): Promise<void> {
+async function writeCache(file: string, key: string, data: PackedPool): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, v8.serialize(data), { mode: 0o600 });
+  await writeFile(tmp, serializePool(data, { version: CACHE_VERSION, key }), { mode: 0o600 });
   await rename(tmp, file);
 }
 
@@ -137,14 +128,14 @@ export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Pr
   if (file && key) {
     const cached = await readCache(file, key, warnings);
     if (cached) {
-      const base: PoolSource = { scheme: cached.scheme, arch: cached.arch, packages: cached.packages };
+      const base: PoolSource = { data: cached };
       return { pool: new Pool(await attach(base)), warnings, cache: 'hit', ms: performance.now() - started };
     }
   }
   const { source, warnings: w } = await loadUncached(spec, options.runner);
   warnings.push(...w);
   if (file && key) {
-    await writeCache(file, { version: CACHE_VERSION, key, scheme: source.scheme, arch: source.arch, packages: source.packages }).catch((err) =>
+    await writeCache(file, key, source.data).catch((err) =>
       warnings.push(`could not write the metadata cache ${file}: ${err instanceof Error ? err.message : String(err)}`),
     );
   }

@@ -5,10 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { cap, parseReq, type Cap, type Op, type Req } from './deps.js';
+import type { Op } from './deps.js';
 import { decompress } from './decompress.js';
-import type { Package, PoolSource } from './pool.js';
-import type { Evr } from './version.js';
+import { PoolBuilder, type PoolSource } from './pool.js';
 
 export interface RepoRef {
   name: string;
@@ -89,12 +88,15 @@ async function readMetadataFile(repo: RepoRef, entry: RepomdEntry): Promise<stri
 }
 
 const OPS = new Set(['LT', 'LE', 'EQ', 'GE', 'GT']);
+const OP_TEXT: Record<string, string> = { LT: '<', LE: '<=', EQ: '=', GE: '>=', GT: '>' };
 
-function entryEvr(tag: string): Evr | null {
+/** The entry's EVR as "[epoch:]ver[-rel]", or null when unversioned. */
+function entryEvrText(tag: string): string | null {
   const ver = attr(tag, 'ver');
   if (ver === null) return null;
   const epoch = attr(tag, 'epoch');
-  return { epoch: epoch ? Number(epoch) || 0 : 0, version: ver, release: attr(tag, 'rel') };
+  const rel = attr(tag, 'rel');
+  return `${epoch && epoch !== '0' ? `${epoch}:` : ''}${ver}${rel !== null ? `-${rel}` : ''}`;
 }
 
 function entries(block: string, section: string): string[] {
@@ -115,30 +117,15 @@ function entries(block: string, section: string): string[] {
   return out;
 }
 
-function capsOf(block: string, section: string): Cap[] {
-  const out: Cap[] = [];
-  for (const tag of entries(block, section)) {
-    const name = attr(tag, 'name');
-    if (!name) continue;
-    const flags = attr(tag, 'flags');
-    out.push(flags && OPS.has(flags) ? { name, op: flags as Op, evr: entryEvr(tag) } : cap(name));
-  }
-  return out;
-}
-
-function reqsOf(block: string, section: string, warnings: string[], pkgName: string): Req[] {
-  const out: Req[] = [];
+/** Each entry as rpm prints a dependency: "name", "name >= 1.0-1" or a rich "(a or b)". */
+function depTexts(block: string, section: string): string[] {
+  const out: string[] = [];
   for (const tag of entries(block, section)) {
     const name = attr(tag, 'name');
     if (!name || name.startsWith('rpmlib(')) continue; // rpm's own feature flags, not packages
-    if (name.startsWith('(')) {
-      const r = parseReq(name);
-      if (r.ok) out.push(r.req);
-      else warnings.push(`${pkgName}: ${r.error}; requirement ignored`);
-      continue;
-    }
     const flags = attr(tag, 'flags');
-    out.push({ kind: 'cap', cap: flags && OPS.has(flags) ? { name, op: flags as Op, evr: entryEvr(tag) } : cap(name) });
+    const evr = flags && OPS.has(flags) ? entryEvrText(tag) : null;
+    out.push(evr !== null ? `${name} ${OP_TEXT[flags!]} ${evr}` : name);
   }
   return out;
 }
@@ -150,9 +137,9 @@ function tagText(block: string, tag: string): string | null {
   return e < 0 ? null : unescapeXml(block.slice(s + tag.length + 2, e));
 }
 
-export function parsePrimary(xml: string, repoName: string, what = 'primary.xml'): { packages: Omit<Package, 'id'>[]; warnings: string[] } {
+/** Appends every binary package of a primary.xml to the builder. */
+export function parsePrimary(xml: string, repoName: string, builder: PoolBuilder, what = 'primary.xml'): { warnings: string[] } {
   const warnings: string[] = [];
-  const packages: Omit<Package, 'id'>[] = [];
   if (!/<metadata[\s>]/.test(xml)) throw new InputError(`${what}: not rpm-md primary metadata (no <metadata> element)`, 'refresh or rebuild the repository metadata');
   if (!/<\/metadata>\s*$/.test(xml)) throw new InputError(`${what}: truncated (no closing </metadata>)`, 'refresh or rebuild the repository metadata');
   let i = 0;
@@ -172,24 +159,19 @@ export function parsePrimary(xml: string, repoName: string, what = 'primary.xml'
     }
     if (arch === 'src' || arch === 'nosrc') continue;
     const sizeTag = /<size [^>]*\/>/.exec(block)?.[0] ?? '';
-    const files: string[] = [];
-    for (const m of block.matchAll(/<file(?: type="(?:dir|ghost)")?>([^<]*)<\/file>/g)) files.push(unescapeXml(m[1]!));
-    packages.push({
-      name,
-      arch,
-      evr: entryEvr(vtag) ?? { epoch: 0, version: '0', release: null },
-      installSize: Number(attr(sizeTag, 'installed') ?? 0) || 0,
-      provides: capsOf(block, 'provides'),
-      requires: reqsOf(block, 'requires', warnings, name),
-      recommends: reqsOf(block, 'recommends', warnings, name),
-      obsoletes: capsOf(block, 'obsoletes'),
-      conflicts: capsOf(block, 'conflicts'),
-      files,
-      repo: repoName,
-      essential: false,
-    });
+    builder.add({ name, arch, evr: entryEvrText(vtag) ?? '0', installSize: Number(attr(sizeTag, 'installed') ?? 0) || 0, repo: repoName });
+    for (const tag of entries(block, 'provides')) {
+      const pname = attr(tag, 'name');
+      if (!pname) continue;
+      const flags = attr(tag, 'flags');
+      builder.provide(pname, flags && OPS.has(flags) ? (flags as Op) : null, flags && OPS.has(flags) ? entryEvrText(tag) : null);
+    }
+    for (const t of depTexts(block, 'requires')) builder.require(t);
+    for (const t of depTexts(block, 'recommends')) builder.recommend(t);
+    for (const t of depTexts(block, 'obsoletes')) builder.obsolete(t);
+    for (const m of block.matchAll(/<file(?: type="(?:dir|ghost)")?>([^<]*)<\/file>/g)) builder.file(unescapeXml(m[1]!));
   }
-  return { packages, warnings };
+  return { warnings };
 }
 
 /** file → package keys ("name-evr.arch"), for the wanted files only. */
@@ -205,8 +187,7 @@ export function parseFilelists(xml: string, wanted: Set<string>): Map<string, st
     i = e + 10;
     const head = block.slice(0, block.indexOf('>') + 1);
     const vtag = /<version [^>]*\/>/.exec(block)?.[0] ?? '';
-    const evr = entryEvr(vtag);
-    const key = `${attr(head, 'name')}-${evr ? `${evr.epoch ? `${evr.epoch}:` : ''}${evr.version}${evr.release !== null ? `-${evr.release}` : ''}` : ''}.${attr(head, 'arch')}`;
+    const key = `${attr(head, 'name')}-${entryEvrText(vtag) ?? ''}.${attr(head, 'arch')}`;
     for (const m of block.matchAll(/<file[^>]*>([^<]*)<\/file>/g)) {
       const f = unescapeXml(m[1]!);
       if (!wanted.has(f)) continue;
@@ -221,16 +202,13 @@ export function parseFilelists(xml: string, wanted: Set<string>): Map<string, st
 /** Every repository's primary metadata as one pool source; file lists stay on disk until needed. */
 export async function loadRpmRepos(repos: RepoRef[], arch = 'x86_64'): Promise<{ source: PoolSource; metas: RpmRepoMeta[]; warnings: string[] }> {
   const metas = await Promise.all(repos.map(readRepomd));
-  const packages: Omit<Package, 'id'>[] = [];
+  const builder = new PoolBuilder('rpm', arch);
   const warnings: string[] = [];
   for (const meta of metas) {
     const xml = await readMetadataFile(meta.repo, meta.primary);
-    const r = parsePrimary(xml, meta.repo.name, path.join(meta.repo.dir, meta.primary.href));
-    for (const p of r.packages) packages.push(p);
-    warnings.push(...r.warnings);
+    warnings.push(...parsePrimary(xml, meta.repo.name, builder, path.join(meta.repo.dir, meta.primary.href)).warnings);
   }
-  const source: PoolSource = { scheme: 'rpm', arch, packages, loadFiles: rpmFileLoader(metas) };
-  return { source, metas, warnings };
+  return { source: { data: builder.finish(), loadFiles: rpmFileLoader(metas) }, metas, warnings };
 }
 
 /** File lists stay on disk until a file requirement that primary cannot answer needs them. */

@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parseDebPackages } from '../../src/packages/apt.js';
+import { parseDebDepends, parseDebProvides, readDebStanzas } from '../../src/packages/apt.js';
+import { parseEvr } from '../../src/packages/version.js';
 import type { Cap, Req } from '../../src/packages/deps.js';
 import type { Evr } from '../../src/packages/version.js';
 
@@ -61,7 +62,16 @@ export interface ConvertResult {
 }
 
 export async function convertDebToRpmMd(dumpavail: string, dir: string): Promise<ConvertResult> {
-  const { packages } = parseDebPackages(dumpavail, 'amd64');
+  const warnings: string[] = [];
+  const packages = [...readDebStanzas(dumpavail, 'amd64', warnings)].map((st) => ({
+    name: st.name,
+    arch: st.arch,
+    evr: parseEvr(st.version),
+    installSize: (Number(st.fields.get('Installed-Size') ?? 0) || 0) * 1024,
+    provides: parseDebProvides(st.fields.get('Provides') ?? ''),
+    requires: [...parseDebDepends(st.fields.get('Pre-Depends') ?? '', warnings, st.name), ...parseDebDepends(st.fields.get('Depends') ?? '', warnings, st.name)],
+    recommends: parseDebDepends(st.fields.get('Recommends') ?? '', warnings, st.name),
+  }));
   // One version per name and arch keeps the repository like a distribution's (apt lists can hold several).
   const seen = new Set<string>();
   const primary: string[] = [];
