@@ -104,7 +104,45 @@ function choose(pool: Pool, candidates: Package[], set: Set<Package>, recommende
   return list;
 }
 
+/** A choice the resolver made between several candidates. */
+interface Decision {
+  key: string;
+  chosen: Package;
+  alternatives: Package[];
+}
+
+/**
+ * libsolv's minimisation step: when a solution is found, an alternative that
+ * was passed over at a choice but ended up installed anyway is taken at that
+ * choice instead (earliest choice first), and solving goes on from there. So
+ * for `Requires: lsb-base` with lsb-base (which requires sysvinit-utils) and
+ * sysvinit-utils (which provides lsb-base), dnf installs sysvinit-utils alone.
+ * apt has no such step.
+ */
 export function resolve(pool: Pool, requested: string[], options: ResolveOptions = {}): Closure {
+  if (pool.scheme === 'deb') return resolveOnce(pool, requested, options, new Map()).closure;
+  const forced = new Map<string, Package>();
+  const tried = new Set<string>();
+  for (let round = 0; ; round++) {
+    const { closure, decisions, members } = resolveOnce(pool, requested, options, forced);
+    if (round > 200) return closure;
+    let switched = false;
+    for (let i = 0; i < decisions.length && !switched; i++) {
+      const d = decisions[i]!;
+      const alt = d.alternatives.find((a) => a !== d.chosen && members.has(a) && !tried.has(`${d.key}\0${a.id}`));
+      if (!alt) continue;
+      tried.add(`${d.key}\0${alt.id}`);
+      // Reverting to that choice undoes every later one.
+      for (const later of decisions.slice(i + 1)) forced.delete(later.key);
+      forced.set(d.key, alt);
+      switched = true;
+    }
+    if (!switched) return closure;
+  }
+}
+
+function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, forced: Map<string, Package>): { closure: Closure; decisions: Decision[]; members: Set<Package> } {
+  const decisions: Decision[] = [];
   const set = new Set<Package>();
   const order: Package[] = [];
   const pending: Pending[] = [];
@@ -231,7 +269,13 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
     // A choice: the first open requirement, decided by policy.
     const open = pending.find((p) => !p.done && !satisfied(p.req) && (candidates(p.req)?.length ?? 0) > 1);
     if (!open) break;
-    add(choose(pool, candidates(open.req)!, set, recommended, wantedName(open.req))[0]!);
+    const all = candidates(open.req)!;
+    const key = `${open.from.id}\0${reqToString(open.req)}`;
+    const ranked = choose(pool, all, set, recommended, wantedName(open.req));
+    const force = forced.get(key);
+    const pick = force && all.includes(force) ? force : ranked[0]!;
+    decisions.push({ key, chosen: pick, alternatives: ranked });
+    add(pick);
     open.done = true;
   }
 
@@ -244,11 +288,15 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
     why: why.get(p.name) ?? [p.name],
   }));
   return {
-    resolver: 'in-process',
-    requested,
-    count: packages.length,
-    installSize: packages.reduce((n, p) => n + p.installSize, 0),
-    packages,
+    closure: {
+      resolver: 'in-process',
+      requested,
+      count: packages.length,
+      installSize: packages.reduce((n, p) => n + p.installSize, 0),
+      packages,
+    },
+    decisions,
+    members: set,
   };
 }
 

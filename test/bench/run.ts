@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { analyze } from '../../src/host/analyze.js';
 import { loadSnapshot } from '../../src/host/snapshot.js';
 import { CLI, fixture, fixtureNames } from '../helpers.js';
+import { closureBench } from './closure.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -61,3 +62,4 @@ function processBench() {
 
 await detectionBench();
 processBench();
+await closureBench();

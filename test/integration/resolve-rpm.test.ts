@@ -61,6 +61,12 @@ const REPO: TestRpm[] = [
   { name: 'app-prefer-set', requires: ['zz-logger', 'logger'] },
   { name: 'zz-logger', provides: ['logger'] },
   { name: 'aa-logger', provides: ['logger'] },
+  // libsolv's minimisation: a passed-over alternative that gets installed anyway is taken instead
+  { name: 'app-minimize', requires: ['lsb-base'] },
+  { name: 'lsb-base', version: '11.6', requires: ['sysvinit-utils >= 3.05'] },
+  { name: 'sysvinit-utils', version: '3.06', provides: ['lsb-base = 11.1.0'] },
+  { name: 'app-no-minimize', requires: ['cap3'] },
+  { name: 'bbb', provides: ['cap3'], requires: ['ccc'] }, { name: 'ccc' }, { name: 'ddd', provides: ['cap3'] },
   // unresolvable
   { name: 'app-broken', requires: ['does-not-exist >= 1'] },
   { name: 'app-needs-broken', requires: ['app-broken'] },
@@ -85,7 +91,7 @@ after(() => cleanup());
 const REQUESTS: string[][] = [
   ['app-virtual'], ['app-soname'], ['app-versioned'], ['app-file-primary'], ['app-file-filelists'],
   ['app-rich-and'], ['app-rich-or'], ['app-rich-if'], ['app-rich-if-false'], ['app-rich-ifelse'], ['app-rich-with'],
-  ['app-rich-without'], ['cycle-a'], ['app-obsoletes'], ['app-prefer-set'], ['app-weak'],
+  ['app-rich-without'], ['cycle-a'], ['app-obsoletes'], ['app-prefer-set'], ['app-weak'], ['app-minimize'], ['app-no-minimize'],
   ['app-virtual', 'app-soname', 'app-rich-or', 'app-obsoletes', 'cycle-b'],
 ];
 
