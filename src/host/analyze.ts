@@ -214,7 +214,7 @@ function classify(dev: BlockDevice, st: WalkState): string {
   if (/^bcache\d+/.test(dev.kname) || fstype === 'bcache') findings.unsupportedAt('bcache', label);
   if (fstype === 'zfs' || fstype === 'zfs_member') findings.unsupportedAt('zfs', label);
 
-  if (type === 'disk' || type === 'part' || type === 'loop') {
+  if ((type === 'disk' || type === 'part' || type === 'loop') && !isDm(dev, facts)) {
     if (type === 'disk' && !isDm(dev, facts)) noteDiskDriver(dev, st);
     return type === 'part' ? 'partition' : type === 'loop' ? 'loop device' : 'disk';
   }
@@ -252,6 +252,11 @@ function classify(dev: BlockDevice, st: WalkState): string {
     if (targets.includes('raid') || /^raid/.test(lv?.layout ?? '')) findings.warn(`${label}: LVM RAID volume: the initrd needs the dm-raid module`);
     return thin ? `LVM thin (${pretty})` : `LVM (${pretty})`;
   }
+  if (/^part\d+-mpath-/.test(uuid ?? '') || (type === 'part' && parents.some((p) => findings.unsupported.has(`multipath\0${p.name}`)))) {
+    // A kpartx partition of a multipath map: the map itself carries the finding.
+    if (!parents.some((p) => findings.unsupported.has(`multipath\0${p.name}`))) findings.unsupportedAt('multipath', label);
+    return 'partition of a multipath map';
+  }
   if (uuid?.startsWith('mpath-') || type === 'mpath' || parents.some((p) => p.fstype === 'mpath_member') || targets.includes('multipath')) {
     findings.unsupportedAt('multipath', label);
     return 'multipath map';
@@ -259,10 +264,6 @@ function classify(dev: BlockDevice, st: WalkState): string {
   if (uuid?.startsWith('DMRAID-') || type === 'dmraid' || parents.some((p) => /_raid_member$/.test(p.fstype ?? '') && p.fstype !== 'linux_raid_member')) {
     findings.unsupportedAt('dmraid', label);
     return 'dmraid set';
-  }
-  if (/^part\d+-mpath-/.test(uuid ?? '')) {
-    findings.unsupportedAt('multipath', label);
-    return 'partition of a multipath map';
   }
   findings.unsupportedAt('unknown-dm', label, uuid ? `dm uuid ${uuid}${targets.length ? `, target ${targets.join('+')}` : ''}` : `no dm uuid${targets.length ? `, target ${targets.join('+')}` : ''}`);
   return `device-mapper (${targets.join('+') || 'unknown'})`;
@@ -493,8 +494,9 @@ export function analyze(snapshot: Snapshot): HostReport {
       for (const c of chain) if (!report.chain.includes(c)) report.chain.push(c);
       for (const d of disks) if (!report.disks.includes(d)) report.disks.push(d);
       // "plain" is about filesystems; a swap partition straight on a disk does not make a host plain.
-      const flagged = [...findings.unsupported.values()].some((u) => u.device === top.name);
-      if (m.role !== 'resume' && !flagged && (top.type === 'part' || (top.type === 'disk' && top.parents.length === 0) || top.type === 'loop')) {
+      // Plain means nothing between the filesystem and a local disk: no device-mapper, nothing unsupported.
+      const flagged = [...findings.unsupported.values()].some((u) => chain.includes(u.device));
+      if (m.role !== 'resume' && !flagged && !isDm(top, facts) && (top.type === 'part' || (top.type === 'disk' && top.parents.length === 0) || top.type === 'loop')) {
         findings.feature('plain', `${m.target}: ${m.fstype || top.fstype || 'filesystem'} directly on ${top.name}`);
       }
     }
