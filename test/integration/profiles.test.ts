@@ -56,3 +56,17 @@ test('a profile with an unknown feature or an unsafe package name is refused', (
   assert.throws(() => parseProfile('x', 'features = luks\n[packages]\nfedora = ok $(rm -rf /)\n'), /not a valid name/);
   assert.throws(() => parseProfile('x', 'features = luks\n[files]\nall = relative/path\n'), /not a valid name/);
 });
+
+test('no profile value is cut short by the ini format (";" and "#" start comments there)', async () => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { defaultProfilesDir } = await import('../../src/variant/profiles.js');
+  const dir = defaultProfilesDir();
+  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.ini'))) {
+    const text = await readFile(`${dir}/${f}`, 'utf8');
+    text.split('\n').forEach((line, i) => {
+      if (/^\s*[;#\[]/.test(line) || !line.includes('=')) return;
+      const value = line.slice(line.indexOf('=') + 1);
+      assert.doesNotMatch(value, /[;#]/, `${f}:${i + 1}: a value with ";" or "#" is truncated by the ini reader`);
+    });
+  }
+});
