@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 machine for the build and boot tests (issue: build with
+# mkosi-initrd): mkosi >= 24 from bookworm-backports, a modular Debian kernel
+# with its vmlinuz where mkosi looks for it, and the tools to make test disks.
+# Idempotent; run as root. Recipes: shared/docs/test-machine.md.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+if ! mkosi --version 2>/dev/null | grep -Eq '^mkosi (2[4-9]|[3-9][0-9])'; then
+  src=/etc/apt/sources.list.d/initrd-wizard-backports.sources
+  cat > "$src" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports mkosi >/dev/null
+  # mkosi-initrd copies the host's apt configuration into the build: with
+  # backports enabled the build fails on systemd-cryptsetup having no candidate.
+  rm -f "$src"
+  apt-get update -qq
+fi
+
+INITRD=No apt-get install -y -qq --no-install-recommends linux-image-amd64 cpio zstd e2fsprogs cryptsetup-bin lvm2 busybox-static qemu-system-x86 bubblewrap >/dev/null
+
+# mkosi 24.3 filters modules (and runs depmod) only when vmlinuz sits in the modules directory.
+for dir in /usr/lib/modules/*/; do
+  kver=$(basename "$dir")
+  if [ -f "/boot/vmlinuz-$kver" ] && [ ! -e "$dir/vmlinuz" ]; then cp "/boot/vmlinuz-$kver" "$dir/vmlinuz"; fi
+done
+mkosi --version
