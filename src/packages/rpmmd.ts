@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import type { Op } from './deps.js';
-import { decompress } from './decompress.js';
+import { decompress } from '../decompress.js';
 import { PoolBuilder, type PoolSource } from './pool.js';
 
 export interface RepoRef {

@@ -2,7 +2,7 @@
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { decompress as zstdDecompress } from 'fzstd';
-import { InputError } from '../errors.js';
+import { InputError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 
