@@ -121,9 +121,12 @@ iw_majmin() { lsblk -dno MAJ:MIN "$(readlink -f "$1")" | tr -d ' '; }
 # As systemd-hibernate-resume-generator does: tell the kernel which device holds the image.
 iw_set_resume() { iw_majmin "$1" > /sys/power/resume; }
 
+# Copies the initramfs userland into DEST. Paths listed in IW_COPY_SKIP (e.g. "./usr", for a read-only
+# /usr that scenario_build already filled) are left out.
 iw_copy_userland() {
-  local dest=$1
-  tar -C / -cf - --exclude=./newroot --exclude=./iw --exclude=./init \
+  local dest=$1 skip=() p
+  for p in ${IW_COPY_SKIP:-}; do skip+=(--exclude="$p"); done
+  tar -C / -cf - --exclude=./newroot --exclude=./iw --exclude=./init "${skip[@]}" \
       --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' --exclude='./run/*' \
       --exclude='./tmp/*' . | tar -C "$dest" -xpf -
   mkdir -p "$dest/proc" "$dest/sys" "$dest/dev" "$dest/run" "$dest/tmp"
