@@ -1,0 +1,218 @@
+/**
+ * Boots an initrd in QEMU against a throwaway disk shaped like the host's root
+ * stack (filesystem, LUKS, LVM), with a marker init on the root that prints a
+ * line and powers off. No host disk is ever attached: the only drive is the
+ * image file made here.
+ */
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile, open } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { CommandFailedError, CommandTimeoutError, type Runner } from '../system/run.js';
+import { WizardError } from '../errors.js';
+import type { HostReport } from '../host/report.js';
+
+export const BOOT_MARKER = 'INITRD-WIZARD-BOOT-OK';
+
+export interface DiskShape {
+  fstype: 'ext4';
+  luks: boolean;
+  lvm: boolean;
+  /** What of the host's stack the disk could not reproduce. */
+  notes: string[];
+}
+
+/** The shape of the host's root stack, as far as a test disk can reproduce it. */
+export function shapeFromReport(report: HostReport): DiskShape {
+  const root = report.mounts.find((m) => m.role === 'root');
+  const notes: string[] = [];
+  const chain = new Set(root?.chain ?? []);
+  const devices = report.devices.filter((d) => chain.has(d.name));
+  const luks = devices.some((d) => /^LUKS/.test(d.role));
+  const lvm = devices.some((d) => /^LVM/.test(d.role));
+  if (root && root.fstype !== 'ext4') notes.push(`the root is ${root.fstype}; the test disk uses ext4 (the ${root.fstype} module is still checked in the image)`);
+  if (devices.some((d) => /RAID/.test(d.role))) notes.push('md RAID is not reproduced on the test disk');
+  return { fstype: 'ext4', luks, lvm, notes };
+}
+
+export interface BootDisk {
+  image: string;
+  cmdline: string[];
+  /** The passphrase credential to pass (LUKS); left out for the negative control. */
+  credential: string | null;
+}
+
+async function sparseFile(file: string, bytes: number) {
+  const fh = await open(file, 'w', 0o600);
+  await fh.truncate(bytes);
+  await fh.close();
+}
+
+const MiB = 1024 * 1024;
+
+/** Builds root.img in `dir`: ext4 with a marker init, optionally inside LVM and/or LUKS2. */
+export async function makeBootDisk(runner: Runner, dir: string, shape: DiskShape): Promise<BootDisk> {
+  const tree = path.join(dir, 'tree');
+  for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp']) await mkdir(path.join(tree, d), { recursive: true });
+  await copyFile('/bin/busybox', path.join(tree, 'bin', 'busybox')).catch(() => {
+    throw new WizardError('/bin/busybox is missing: the boot test root needs a static busybox', 1, 'apt-get install busybox-static (or dnf install busybox)');
+  });
+  await symlink('busybox', path.join(tree, 'bin', 'sh'));
+  await writeFile(path.join(tree, 'etc', 'os-release'), 'ID=initrd-wizard-boot-test\nNAME="initrd-wizard boot test"\n');
+  await writeFile(path.join(tree, 'sbin', 'init'), `#!/bin/busybox sh\n/bin/busybox echo "${BOOT_MARKER}"\n/bin/busybox echo "${BOOT_MARKER}" > /dev/console\n/bin/busybox sync\n/bin/busybox poweroff -f\n`);
+  await chmod(path.join(tree, 'sbin', 'init'), 0o755);
+
+  const fsUuid = randomUUID();
+  const fsImage = path.join(dir, 'fs.img');
+  const fsSize = 64 * MiB;
+  await sparseFile(fsImage, fsSize);
+  await runner.run(['mkfs.ext4', '-q', '-F', '-U', fsUuid, '-L', 'iwroot', '-d', tree, fsImage], { timeoutMs: 60_000 });
+  const cmdline = ['console=ttyS0', 'panic=-1', 'rw', 'systemd.show_status=1', 'rd.udev.log_level=3'];
+  let disk = fsImage;
+
+  if (shape.lvm) {
+    const vg = `iwboot${randomBytes(3).toString('hex')}`;
+    const pv = path.join(dir, 'pv.img');
+    await sparseFile(pv, fsSize + 32 * MiB);
+    const loop = (await runner.run(['losetup', '--find', '--show', pv], { timeoutMs: 30_000 })).stdout.trim();
+    const cfg = ['--config', 'devices { use_devicesfile = 0 } global { activation = 0 }'];
+    try {
+      await runner.run(['pvcreate', ...cfg, '-q', '-y', loop], { timeoutMs: 60_000 });
+      await runner.run(['vgcreate', ...cfg, '-q', vg, loop], { timeoutMs: 60_000 });
+      await runner.run(['lvcreate', ...cfg, '-q', '-an', '-Zn', '-L', `${fsSize / MiB}M`, '-n', 'root', vg], { timeoutMs: 60_000 });
+      const peStart = Number((await runner.run(['pvs', ...cfg, '--noheadings', '--units', 'b', '--nosuffix', '-o', 'pe_start', loop], { timeoutMs: 30_000 })).stdout.trim());
+      if (!Number.isFinite(peStart) || peStart <= 0) throw new WizardError(`cannot read the physical volume's data offset (pe_start) for ${loop}`);
+      await runner.run(['dd', `if=${fsImage}`, `of=${loop}`, 'bs=1M', `seek=${peStart}`, 'oflag=seek_bytes', 'conv=notrunc,fsync', 'status=none'], { timeoutMs: 120_000 });
+      // Forget the VG on this host: it only ever lives in the test image.
+      await runner.run(['vgchange', ...cfg, '-an', vg], { timeoutMs: 30_000, okExitCodes: [5] }).catch(() => undefined);
+    } finally {
+      await runner.run(['losetup', '-d', loop], { timeoutMs: 30_000 }).catch(() => undefined);
+    }
+    disk = pv;
+    cmdline.push(`root=/dev/${vg}/root`, `rd.lvm.vg=${vg}`);
+  } else {
+    cmdline.push(`root=UUID=${fsUuid}`);
+  }
+
+  let credential: string | null = null;
+  if (shape.luks) {
+    const luksUuid = randomUUID();
+    const pass = randomBytes(12).toString('hex');
+    const keyFile = path.join(dir, 'key');
+    await writeFile(keyFile, pass, { mode: 0o600 });
+    // The header needs room: grow the image, then encrypt in place (offline, no device-mapper).
+    const fh = await open(disk, 'r+');
+    const size = (await fh.stat()).size;
+    await fh.truncate(size + 16 * MiB);
+    await fh.close();
+    await runner.run(
+      ['cryptsetup', 'reencrypt', '--encrypt', '--type', 'luks2', '--reduce-device-size', '16M', '--uuid', luksUuid, '--key-file', keyFile, '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '-q', disk],
+      { timeoutMs: 300_000 },
+    );
+    cmdline.push(`rd.luks.uuid=${luksUuid}`);
+    if (!shape.lvm) cmdline.splice(cmdline.findIndex((c) => c.startsWith('root=')), 1, `root=/dev/mapper/luks-${luksUuid}`);
+    credential = `cryptsetup.passphrase:${pass}`;
+  }
+  return { image: disk, cmdline, credential };
+}
+
+export interface BootResult {
+  ok: boolean;
+  reachedInitrd: boolean;
+  switchedRoot: boolean;
+  marker: boolean;
+  askedPassphrase: boolean;
+  durationMs: number;
+  accel: string;
+  log: string;
+}
+
+export interface BootOptions {
+  runner: Runner;
+  kernel: string;
+  initrd: string;
+  disk: BootDisk;
+  /** Leave the LUKS credential out (negative control). */
+  withoutCredential?: boolean;
+  accel: 'kvm' | 'tcg';
+  timeoutMs?: number;
+  logFile?: string;
+}
+
+export async function bootTest(opts: BootOptions): Promise<BootResult> {
+  const started = performance.now();
+  const lines: string[] = [];
+  const append = [...opts.disk.cmdline];
+  if (opts.disk.credential && !opts.withoutCredential) append.push(`systemd.set_credential=${opts.disk.credential}`);
+  const argv = [
+    'qemu-system-x86_64', '-accel', opts.accel, '-m', '2048', '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio',
+    '-kernel', opts.kernel, '-initrd', opts.initrd,
+    '-drive', `file=${opts.disk.image},if=virtio,format=raw,cache=unsafe`,
+    '-append', append.join(' '),
+  ];
+  let askedPassphrase = false;
+  let timedOut = false;
+  try {
+    await opts.runner.run(argv, {
+      timeoutMs: opts.timeoutMs ?? 300_000,
+      onLine: (line) => {
+        lines.push(line);
+        if (/Please enter passphrase|Enter passphrase for/.test(line)) askedPassphrase = true;
+      },
+    });
+  } catch (err) {
+    if (err instanceof CommandTimeoutError) timedOut = true;
+    else if (err instanceof CommandFailedError) {
+      if (!lines.length) throw new WizardError(`qemu failed to start: ${err.stderr.trim().split('\n').slice(-3).join(' ')}`, 1, 'install qemu-system-x86 and check the kernel path');
+    } else throw err;
+  }
+  const text = lines.join('\n');
+  if (opts.logFile) await writeFile(opts.logFile, `# ${argv.join(' ')}\n${text}\n`);
+  const marker = lines.some((l) => l.includes(BOOT_MARKER) && !l.includes('echo'));
+  return {
+    ok: marker,
+    reachedInitrd: /Reached target .*[Ii]nitrd|initrd\.target/.test(text),
+    switchedRoot: /Switching root|Switch Root/.test(text),
+    marker,
+    askedPassphrase: askedPassphrase || (timedOut && /passphrase/i.test(text)),
+    durationMs: performance.now() - started,
+    accel: opts.accel,
+    log: lines.slice(-40).join('\n'),
+  };
+}
+
+/**
+ * KVM when it really works, TCG otherwise. /dev/kvm can exist and open yet
+ * hang the guest (nested virtualisation on some VMs), so a short probe boots
+ * the kernel without a root under KVM and looks for its first line.
+ * INITRD_WIZARD_ACCEL=kvm|tcg skips the probe.
+ */
+export async function pickAccel(runner: Runner, kernel: string): Promise<'kvm' | 'tcg'> {
+  const forced = process.env.INITRD_WIZARD_ACCEL;
+  if (forced === 'kvm' || forced === 'tcg') return forced;
+  try {
+    const fh = await open('/dev/kvm', 'r+');
+    await fh.close();
+  } catch {
+    return 'tcg';
+  }
+  let booted = false;
+  await runner
+    .run(['qemu-system-x86_64', '-accel', 'kvm', '-m', '512', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 root=/dev/null'], {
+      timeoutMs: 20_000,
+      onLine: (l) => {
+        if (/Linux version/.test(l)) booted = true;
+      },
+    })
+    .catch(() => undefined);
+  return booted ? 'kvm' : 'tcg';
+}
+
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(process.env.TMPDIR || os.tmpdir(), 'initrd-wizard-boot-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
