@@ -116,6 +116,87 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       ),
     );
 
+  const kernelOption = () => new Option('--kernel-version <kver>', 'kernel version to build for (default: the running kernel)');
+  /** Ctrl-C / SIGTERM cancel a running build: the child process group is killed and temporary files removed. */
+  const cancellable = () => {
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return { signal: ac.signal, done: () => (process.off('SIGINT', stop), process.off('SIGTERM', stop)) };
+  };
+  const progress = (json: boolean) => (stage: string, ms: number) => {
+    if (!json) io.stderr(`[${String(Math.round(ms / 1000)).padStart(3)}s] ${stage}\n`);
+  };
+
+  program
+    .command('build')
+    .description('build the variant with mkosi-initrd (without touching /etc) and check the image against this host')
+    .addOption(snapshotOption())
+    .addOption(kernelOption())
+    .option('-o, --output <file>', 'where to write the image (default: ./initrd-<kver>.cpio.zst)')
+    .option('--slim', 'also remove docs, locales and other files an initrd never reads')
+    .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
+    .addOption(jsonOption())
+    .action(
+      run(async (o) => {
+        const c = cancellable();
+        try {
+          return await (await import('./commands/build.js')).buildCommand({
+            snapshot: o.snapshot as string | undefined,
+            kernelVersion: o.kernelVersion as string | undefined,
+            output: o.output as string | undefined,
+            slim: Boolean(o.slim),
+            distro: o.distro as string | undefined,
+            signal: c.signal,
+            onStage: progress(Boolean(o.json)),
+          });
+        } finally {
+          c.done();
+        }
+      }),
+    );
+
+  program
+    .command('boot-test')
+    .description('boot an image in QEMU against a throwaway disk shaped like this host\'s root stack')
+    .addOption(snapshotOption())
+    .addOption(kernelOption())
+    .option('--image <file>', 'the image to boot (default: build the variant first)')
+    .option('--log <file>', 'write the serial console to this file')
+    .addOption(new Option('--without-credential', 'negative control: do not pass the LUKS passphrase').hideHelp())
+    .addOption(jsonOption())
+    .action(
+      run(async (o) => {
+        const c = cancellable();
+        try {
+          return await (await import('./commands/boottest.js')).bootTestCommand({
+            snapshot: o.snapshot as string | undefined,
+            kernelVersion: o.kernelVersion as string | undefined,
+            image: o.image as string | undefined,
+            log: o.log as string | undefined,
+            withoutCredential: Boolean(o.withoutCredential),
+            signal: c.signal,
+            onStage: progress(Boolean(o.json)),
+          });
+        } finally {
+          c.done();
+        }
+      }),
+    );
+
+  program
+    .command('doctor')
+    .description('check every prerequisite for building and installing, with fixes')
+    .addOption(snapshotOption())
+    .addOption(kernelOption())
+    .addOption(jsonOption())
+    .action(
+      run(async (o) =>
+        (await import('./commands/doctor.js')).doctorCommand({ snapshot: o.snapshot as string | undefined, kernelVersion: o.kernelVersion as string | undefined }),
+      ),
+    );
+
   program.action(
     run(async (o) => {
       if (o.demo) return (await import('./commands/demo.js')).demoCommand();

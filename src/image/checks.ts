@@ -108,17 +108,22 @@ export function checkImage(image: CpioImage, report: HostReport): { checks: Imag
     checks.push(fileCheck(idx, 'luks-cryptsetup', 'systemd-cryptsetup', ['usr/lib/systemd/systemd-cryptsetup', 'usr/bin/systemd-cryptsetup', 'lib/systemd/systemd-cryptsetup']));
     checks.push(fileCheck(idx, 'luks-generator', 'systemd-cryptsetup-generator', ['usr/lib/systemd/system-generators/systemd-cryptsetup-generator', 'lib/systemd/system-generators/systemd-cryptsetup-generator']));
     checks.push(moduleCheck(idx, 'luks-dm-crypt', ['dm_crypt'], 'LUKS needs dm-crypt'));
-    const needAttach = report.crypttab.filter((c) => !c.initrdAttach);
     const crypttab = idx.image.read('etc/crypttab')?.toString('utf8') ?? '';
-    const missingLines = report.crypttab.filter((c) => !new RegExp(`^\\s*${c.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s`, 'm').test(crypttab));
+    const missing = report.crypttab.filter((c) => !new RegExp(`^\\s*${c.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s`, 'm').test(crypttab));
+    // Lines whose options only say "this is LUKS" unlock the same way through rd.luks.uuid=/auto-discovery;
+    // others (tpm2-device=, keyfile-timeout=, header= …) change how unlocking works and must be in the image.
+    const harmless = (o: string) => /^(luks|discard|nofail|x-initrd\.attach)$/.test(o);
+    const mattering = missing.filter((c) => !c.options.every(harmless));
     checks.push({
       id: 'luks-crypttab',
-      ok: missingLines.length === 0 || missingLines.every((c) => !c.options.length || c.options.every((o) => /^(luks|discard|nofail)$/.test(o))),
+      ok: mattering.length === 0,
       detail: !report.crypttab.length
         ? 'no crypttab lines for the root stack: unlocked through rd.luks.uuid= or auto-discovery'
-        : missingLines.length
-          ? `crypttab lines not in the image: ${missingLines.map((c) => `${c.name} (${c.options.join(',') || 'no options'})`).join('; ')}${needAttach.length ? ' — mark them x-initrd.attach' : ''}`
-          : `crypttab in the image has ${report.crypttab.map((c) => c.name).join(', ')}`,
+        : !missing.length
+          ? `the image's crypttab has ${report.crypttab.map((c) => c.name).join(', ')}`
+          : mattering.length
+            ? `crypttab lines with options that matter are not in the image: ${mattering.map((c) => `${c.name} (${c.options.join(',')})`).join('; ')} — mark them x-initrd.attach`
+            : `${missing.map((c) => c.name).join(', ')} not in the image's crypttab, but their options (${[...new Set(missing.flatMap((c) => c.options))].join(',') || 'none'}) need nothing beyond rd.luks.uuid=/auto-discovery`,
     });
     if (report.keymap && !/^(us|en-us)$/i.test(report.keymap)) {
       const vconsole = idx.image.read('etc/vconsole.conf')?.toString('utf8') ?? '';

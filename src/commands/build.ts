@@ -1,0 +1,131 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { WizardError } from '../errors.js';
+import { checkImage, type ImageCheck } from '../image/checks.js';
+import { readInitrd } from '../image/cpio.js';
+import { currentInitrdCandidates, summarizeImage, type ImageReport } from '../image/report.js';
+import { buildInitrd, buildPreflight, type Preflight } from '../mkosi/build.js';
+import { renderVariant } from '../mkosi/render.js';
+import { mkosiTooOld } from '../mkosi/version.js';
+import type { HostReport } from '../host/report.js';
+import type { CommandResult } from './context.js';
+import { formatBytes } from './format.js';
+import { mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+import type { HostFs } from '../system/files.js';
+
+export interface BuildFlags extends PipelineFlags {
+  output?: string;
+  slim?: boolean;
+  log?: string;
+  signal?: AbortSignal;
+  onStage?: (stage: string, elapsedMs: number) => void;
+  env?: Record<string, string>;
+  /** Skip preflight items (tests on machines without /proc/modules use a shim). */
+  ignorePreflight?: string[];
+}
+
+export interface VerifiedImage {
+  path: string;
+  image: ImageReport;
+  checks: ImageCheck[];
+  ok: boolean;
+  current: { path: string; size: number } | null;
+}
+
+export async function verifyImage(file: string, report: HostReport, fs: HostFs, kver: string): Promise<VerifiedImage> {
+  const raw = await readFile(file);
+  const image = await readInitrd(raw, file);
+  const { checks, index } = checkImage(image, report);
+  const summary = summarizeImage(image, index, raw.length);
+  if (!summary.kernelVersions.includes(kver)) {
+    checks.push({ id: 'kernel-version', ok: false, detail: `the image has modules for ${summary.kernelVersions.join(', ') || 'no kernel'}, not ${kver}` });
+  }
+  const machineId = (await fs.read('/etc/machine-id').catch(() => null))?.trim() || null;
+  let current: VerifiedImage['current'] = null;
+  for (const c of currentInitrdCandidates(kver, machineId)) {
+    const s = await stat(fs.resolve(c)).catch(() => null);
+    if (s?.isFile()) {
+      current = { path: c, size: s.size };
+      break;
+    }
+  }
+  return { path: file, image: summary, checks, ok: checks.every((c) => c.ok), current };
+}
+
+export function formatVerified(v: VerifiedImage): string[] {
+  const out: string[] = [];
+  const i = v.image;
+  out.push(`Image ${v.path}: ${formatBytes(i.compressedSize)} compressed, ${formatBytes(i.unpackedSize)} unpacked, ${i.files} files, ${i.modules} modules`);
+  if (v.current) out.push(`Current initrd ${v.current.path}: ${formatBytes(v.current.size)} (new/current ${(i.compressedSize / v.current.size).toFixed(2)}×)`);
+  out.push('Largest directories: ' + i.largest.slice(0, 5).map((l) => `${l.path} ${formatBytes(l.size)}`).join(', '));
+  out.push('');
+  out.push('Checks:');
+  for (const c of v.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.id.padEnd(20)} ${c.detail}`);
+  return out;
+}
+
+export function preflightError(failed: Preflight[]): WizardError {
+  return new WizardError(
+    `cannot build yet:\n${failed.map((p) => `  - ${p.detail}${p.fix ? `\n    fix: ${p.fix}` : ''}`).join('\n')}`,
+    1,
+    failed.length === 1 ? failed[0]!.fix : 'fix the items above, then build again (`initrd-wizard doctor` lists every prerequisite)',
+  );
+}
+
+export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
+  const state = await pipeline(flags);
+  const mk = await mkosiInfo(state);
+  if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, state.distro.id, state.distro.version);
+  const preflight = await buildPreflight({
+    fs: state.fs,
+    kernelVersion: state.kernelVersion,
+    uid: process.getuid?.() ?? 0,
+    mkosiVersion: mk.version,
+    mkosiMajor: mk.major,
+    hasInitrd: mk.hasInitrd,
+    family: state.distro.family,
+  });
+  const failed = preflight.filter((p) => !p.ok && !(flags.ignorePreflight ?? []).includes(p.id));
+  if (failed.length) throw preflightError(failed);
+  const existing = new Set<string>();
+  for (const f of state.variant.hostFiles) if ((await stat(state.fs.resolve(f)).catch(() => null)) !== null) existing.add(f);
+  const config = renderVariant(state.variant, state.report, {
+    slim: flags.slim,
+    mkosiMajor: mk.major,
+    existing,
+    // The snapshot describes the host being built for; its crypttab is the one to carry in.
+    crypttab: state.snapshotFiles ? (state.snapshotFiles.get('crypttab') ?? null) : await state.fs.read('/etc/crypttab').catch(() => null),
+  });
+  const output = path.resolve(flags.output ?? `initrd-${state.kernelVersion}${flags.slim ? '-slim' : ''}.cpio.zst`);
+  const log = path.resolve(flags.log ?? `${output}.log`);
+  const started = performance.now();
+  const built = await buildInitrd({
+    runner: state.runner,
+    kernelVersion: state.kernelVersion,
+    config,
+    output,
+    logFile: log,
+    signal: flags.signal,
+    env: flags.env,
+    onStage: (s) => flags.onStage?.(s, performance.now() - started),
+  });
+  const verified = await verifyImage(output, state.report, state.fs, state.kernelVersion);
+  const json = {
+    kernelVersion: state.kernelVersion,
+    output,
+    log,
+    durationMs: Math.round(built.durationMs),
+    slim: Boolean(flags.slim),
+    profiles: state.variant.profiles,
+    preflight,
+    image: verified.image,
+    current: verified.current,
+    checks: verified.checks,
+    ok: verified.ok,
+  };
+  return {
+    json,
+    text: [`Built ${output} for ${state.kernelVersion} in ${(built.durationMs / 1000).toFixed(0)} s (log: ${log})`, ...formatVerified(verified), '', verified.ok ? 'All checks passed.' : 'Some checks FAILED: this image may not boot this host.'].join('\n'),
+    exitCode: verified.ok ? 0 : 1,
+  };
+}

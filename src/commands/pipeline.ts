@@ -1,0 +1,68 @@
+/** The steps every building/installing command shares: host facts, variant, mkosi, kernel. */
+import os from 'node:os';
+import { stat } from 'node:fs/promises';
+import { analyze } from '../host/analyze.js';
+import { parseKeyValue } from '../host/parse/keyvalue.js';
+import type { HostReport } from '../host/report.js';
+import { hostFs, type HostFs } from '../system/files.js';
+import { systemRunner, type Runner } from '../system/run.js';
+import { familyOf, type Distro } from '../variant/distro.js';
+import { loadProfiles } from '../variant/profiles.js';
+import { suggest, type Variant } from '../variant/suggest.js';
+import { detectMkosi, type MkosiInfo } from '../mkosi/version.js';
+import { InputError } from '../errors.js';
+import { obtainSnapshot, resolveDistro } from './context.js';
+
+export interface PipelineFlags {
+  snapshot?: string;
+  distro?: string;
+  kernelVersion?: string;
+  runner?: Runner;
+  fs?: HostFs;
+}
+
+export interface PipelineState {
+  report: HostReport;
+  /** The host's own files as the snapshot recorded them (crypttab …), when analysing a snapshot. */
+  snapshotFiles: Map<string, string> | null;
+  variant: Variant;
+  distro: Distro;
+  kernelVersion: string;
+  runner: Runner;
+  fs: HostFs;
+}
+
+/** The distribution of the machine the build runs on: its package manager builds the image. */
+export async function buildHostDistro(fs: HostFs): Promise<Distro | null> {
+  const text = (await fs.read('/etc/os-release').catch(() => null)) ?? (await fs.read('/usr/lib/os-release').catch(() => null));
+  if (!text) return null;
+  const kv = parseKeyValue(text);
+  const id = kv.get('ID') ?? '';
+  const family = familyOf(id, (kv.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean));
+  return family ? { id, version: kv.get('VERSION_ID') ?? '', family } : null;
+}
+
+export async function pipeline(flags: PipelineFlags): Promise<PipelineState> {
+  const runner = flags.runner ?? systemRunner;
+  const fs = flags.fs ?? hostFs('/');
+  const { snapshot } = await obtainSnapshot({ snapshot: flags.snapshot, runner });
+  const report = analyze(snapshot);
+  // With a snapshot from another machine, package names still follow the machine that builds.
+  const distro = flags.distro ? resolveDistro(report, flags.distro) : ((await buildHostDistro(fs)) ?? resolveDistro(report));
+  const variant = suggest(report, await loadProfiles(), { distro });
+  const kernelVersion = flags.kernelVersion ?? (flags.snapshot ? report.host.kernel || os.release() : os.release());
+  if (!/^[A-Za-z0-9._+~-]+$/.test(kernelVersion)) throw new InputError(`"${kernelVersion}" is not a kernel version`, 'pass --kernel-version as printed by `uname -r` or listed in /usr/lib/modules');
+  return { report, snapshotFiles: flags.snapshot ? snapshot.files : null, variant, distro, kernelVersion, runner, fs };
+}
+
+export async function mkosiInfo(state: Pick<PipelineState, 'runner' | 'fs'>): Promise<MkosiInfo | null> {
+  return detectMkosi(state.runner, async (p) => (await stat(state.fs.resolve(p)).catch(() => null)) !== null);
+}
+
+/** The kernel image QEMU boots: where mkosi looks first, then /boot. */
+export async function kernelImage(fs: HostFs, kver: string): Promise<string | null> {
+  for (const p of [`/usr/lib/modules/${kver}/vmlinuz`, `/boot/vmlinuz-${kver}`]) {
+    if ((await stat(fs.resolve(p)).catch(() => null))?.isFile()) return fs.resolve(p);
+  }
+  return null;
+}
