@@ -84,3 +84,29 @@ test('negative control: a LUKS root without the passphrase credential does not b
   assert.equal(r.ok, false);
   assert.equal(r.marker, false);
 });
+
+test('cancelling a build kills the whole process tree and removes temporary files', { skip, timeout: 600_000 }, async () => {
+  const { readdir } = await import('node:fs/promises');
+  const before = new Set((await readdir('/var/tmp')).filter((f) => /^(initrd-wizard-build-|mkosi-workspace-)/.test(f)));
+  const ac = new AbortController();
+  let stages = 0;
+  const run = buildCommand({
+    snapshot: fixture('btrfs-luks'),
+    kernelVersion: kver,
+    output: path.join(work, 'cancelled.cpio.zst'),
+    env,
+    ignorePreflight,
+    signal: ac.signal,
+    onStage: () => {
+      if (++stages === 2) ac.abort();
+    },
+  });
+  await assert.rejects(run, /cancelled/);
+  // Give the killed tree a moment to finish dying, then look for leftovers.
+  await new Promise((r) => setTimeout(r, 3000));
+  const after = (await readdir('/var/tmp')).filter((f) => /^(initrd-wizard-build-|mkosi-workspace-)/.test(f) && !before.has(f));
+  assert.deepEqual(after, [], 'no temporary directories left behind');
+  const ps = spawnSync('pgrep', ['-f', 'mkosi-initrd --kernel-version'], { encoding: 'utf8' });
+  assert.equal(ps.stdout.trim(), '', 'no mkosi-initrd process left running');
+  assert.ok(!(await import('node:fs')).existsSync(path.join(work, 'cancelled.cpio.zst')), 'no half-written output');
+});
