@@ -6,7 +6,9 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-if ! mkosi --version 2>/dev/null | grep -Eq '^mkosi (2[4-9]|[3-9][0-9])'; then
+# initramfs-tools (for the size comparison) depends on udev, which backports
+# upgrades: install both in the same backports transaction.
+if ! mkosi --version 2>/dev/null | grep -Eq '^mkosi (2[4-9]|[3-9][0-9])' || ! command -v mkinitramfs >/dev/null; then
   src=/etc/apt/sources.list.d/initrd-wizard-backports.sources
   cat > "$src" <<'SRC'
 Types: deb
@@ -16,7 +18,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends -t bookworm-backports mkosi >/dev/null
+  INITRD=No apt-get install -y -qq --no-install-recommends -t bookworm-backports mkosi initramfs-tools udev >/dev/null
   # mkosi-initrd copies the host's apt configuration into the build: with
   # backports enabled the build fails on systemd-cryptsetup having no candidate.
   rm -f "$src"
