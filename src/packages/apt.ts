@@ -103,7 +103,9 @@ export function parseDebPackages(text: string, arch = 'amd64', repo = 'apt'): { 
 }
 
 export async function loadAptMetadata(runner: Runner, arch = 'amd64'): Promise<{ source: PoolSource; warnings: string[] }> {
-  const text = (await runner.run(['apt-cache', 'dumpavail'], { timeoutMs: 120_000 })).stdout;
+  // Without the dpkg status: installed versions that no repository offers any more
+  // (a removed backports source) are not candidates for an image built from the repositories.
+  const text = (await runner.run(['apt-cache', '-o', 'Dir::State::status=/dev/null', 'dumpavail'], { timeoutMs: 120_000 })).stdout;
   const { data, warnings } = parseDebPackages(text, arch);
   return { source: { data }, warnings };
 }

@@ -30,7 +30,7 @@ before(async () => {
   const t = await tempDir('iw-scale-');
   cleanup = t.cleanup;
   repoDir = path.join(t.dir, 'repo');
-  await convertDebToRpmMd(execFileSync('apt-cache', ['dumpavail'], { encoding: 'utf8', maxBuffer: 1 << 30 }), repoDir);
+  await convertDebToRpmMd(execFileSync('apt-cache', ['-o', 'Dir::State::status=/dev/null', 'dumpavail'], { encoding: 'utf8', maxBuffer: 1 << 30 }), repoDir);
   pool = (await loadPool({ kind: 'rpm-md', repos: [{ name: 'debgraph', dir: repoDir }] }, { runner: systemRunner, cacheDir: null })).pool;
 });
 after(() => cleanup());
