@@ -8,7 +8,8 @@
 # of the host's node, dist/, production node_modules/, profiles/ and package.json in /opt/initrd-wizard.
 # Options (before the scenario): --no-build  do not run `npm run build` first
 #                                --keep      keep the temporary directory (disks, console log)
-# Environment: IW_VM_TIMEOUT (seconds per guest run, default 600), IW_VM_WORK (default test/vm/work),
+# Environment: IW_VM_TIMEOUT (seconds per guest run, default 420),
+#              IW_VM_RETRIES (reruns of a guest that timed out, default 1), IW_VM_WORK (default test/vm/work),
 #              IW_SNAPSHOT_STANDIN (a shell script run in the guest instead of the project's command;
 #              for developing the harness only, never for fixtures).
 #
@@ -19,11 +20,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 WORK=${IW_VM_WORK:-$HERE/work}
 GUEST=$WORK/guest
-TIMEOUT=${IW_VM_TIMEOUT:-600}
+TIMEOUT=${IW_VM_TIMEOUT:-420}
 BUILD=1
 KEEP=0
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -113,35 +114,41 @@ capture_one() {
   rm -f "$T/payload.cpio"
 
   # Blank disks. "same:N" is a second path to disk N (same image, same serial).
-  local args=() i=0 d file serial
+  local args=() sizes=() i=0 d file serial
   for d in $disks; do
     case "$d" in
-      same:*)
-        local j=${d#same:}
-        file=$T/disk$j.img; serial=iwdisk$j
-        args+=(-drive "file=$file,if=none,id=d$i,format=raw,cache=unsafe,file.locking=off"
-               -device "virtio-blk-pci,drive=d$i,serial=$serial,share-rw=on")
-        ;;
-      *)
-        file=$T/disk$i.img; serial=iwdisk$i
-        truncate -s "$d" "$file"
-        args+=(-drive "file=$file,if=none,id=d$i,format=raw,cache=unsafe,file.locking=off"
-               -device "virtio-blk-pci,drive=d$i,serial=$serial,share-rw=on")
-        ;;
+      same:*) file=$T/disk${d#same:}.img; serial=iwdisk${d#same:} ;;
+      *) file=$T/disk$i.img; serial=iwdisk$i; sizes+=("$file=$d") ;;
     esac
+    args+=(-drive "file=$file,if=none,id=d$i,format=raw,cache=unsafe,file.locking=off"
+           -device "virtio-blk-pci,drive=d$i,serial=$serial,share-rw=on")
     i=$((i + 1))
   done
 
-  local rc=0
-  timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
-    -nodefaults -display none -vga none -no-reboot -monitor none \
-    -kernel "$GUEST/vmlinuz" -initrd "$T/initrd.cpio" \
-    -append "console=ttyS0,115200 panic=-1 loglevel=4 $cmdline" \
-    -serial "file:$T/console.log" -serial "file:$T/out.txt" \
-    "${args[@]}" || rc=$?
-  rm -f "$T/initrd.cpio"
+  # A guest that hangs (it happened once in ~40 runs, inside a device-mapper call waiting for udev)
+  # is retried on fresh disks, IW_VM_RETRIES times (default 1).
+  local rc attempt=0 retries=${IW_VM_RETRIES:-1} sz
   mkdir -p "$WORK/logs"
-  cp "$T/console.log" "$WORK/logs/$name.console.log" 2>/dev/null || true
+  while :; do
+    for sz in "${sizes[@]}"; do rm -f "${sz%%=*}"; truncate -s "${sz#*=}" "${sz%%=*}"; done
+    rm -f "$T/console.log" "$T/out.txt"
+    rc=0
+    timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
+      -nodefaults -display none -vga none -no-reboot -monitor none \
+      -kernel "$GUEST/vmlinuz" -initrd "$T/initrd.cpio" \
+      -append "console=ttyS0,115200 panic=-1 loglevel=4 $cmdline" \
+      -serial "file:$T/console.log" -serial "file:$T/out.txt" \
+      "${args[@]}" || rc=$?
+    cp "$T/console.log" "$WORK/logs/$name.console.log" 2>/dev/null || true
+    if [ $rc = 124 ] && [ $attempt -lt "$retries" ]; then
+      attempt=$((attempt + 1))
+      cp "$T/console.log" "$WORK/logs/$name.hung-$attempt.console.log" 2>/dev/null || true
+      echo "capture.sh: [$name] the guest hung (no result in ${TIMEOUT}s); console kept in $WORK/logs/$name.hung-$attempt.console.log; retrying" >&2
+      continue
+    fi
+    break
+  done
+  rm -f "$T/initrd.cpio"; [ $KEEP = 1 ] || rm -f "$T"/disk*.img
 
   local secs=$(( $(date +%s) - t0 ))
   if [ $rc = 124 ]; then
