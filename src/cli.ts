@@ -186,6 +186,47 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     );
 
   program
+    .command('install')
+    .description('switch kernel-install to mkosi-initrd: shows the diff, applies it atomically with a journal, revertible')
+    .addOption(snapshotOption())
+    .addOption(kernelOption())
+    .option('--root <dir>', 'operate on this root directory instead of /')
+    .option('--dry-run', 'show the diff and change nothing')
+    .option('-y, --yes', 'apply without asking')
+    .option('--layout <bls|uki>', 'kernel-install layout (uki also sets uki_generator)', 'bls')
+    .option('--regenerate', 'then run kernel-install add for the kernel, keeping the previous initrd as a fallback entry')
+    .option('--force', 'install even when the variant was not built, failed its checks, or the storage is unsupported')
+    .option('--distro <id>', 'package names for this distribution (default: the root\'s)')
+    .addOption(jsonOption())
+    .action(
+      run(async (o) => {
+        const m = await import('./commands/install.js');
+        const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY && !o.json);
+        return m.installCommand({
+          snapshot: o.snapshot as string | undefined,
+          kernelVersion: o.kernelVersion as string | undefined,
+          root: o.root as string | undefined,
+          dryRun: Boolean(o.dryRun),
+          yes: Boolean(o.yes),
+          layout: o.layout as string,
+          regenerate: Boolean(o.regenerate),
+          force: Boolean(o.force),
+          distro: o.distro as string | undefined,
+          json: Boolean(o.json),
+          confirm: interactive ? m.ttyConfirm : undefined,
+        });
+      }),
+    );
+
+  program
+    .command('revert')
+    .description('restore every file install touched exactly as it was, and delete what it created')
+    .option('--root <dir>', 'operate on this root directory instead of /')
+    .option('--force', 'revert even over files changed since the install')
+    .addOption(jsonOption())
+    .action(run(async (o) => (await import('./commands/revert.js')).revertCommand({ root: o.root as string | undefined, force: Boolean(o.force) })));
+
+  program
     .command('doctor')
     .description('check every prerequisite for building and installing, with fixes')
     .addOption(snapshotOption())

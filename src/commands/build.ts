@@ -7,6 +7,7 @@ import { currentInitrdCandidates, summarizeImage, type ImageReport } from '../im
 import { buildInitrd, buildPreflight, type Preflight } from '../mkosi/build.js';
 import { renderVariant } from '../mkosi/render.js';
 import { mkosiTooOld } from '../mkosi/version.js';
+import { configKey, saveRecord } from '../mkosi/records.js';
 import type { HostReport } from '../host/report.js';
 import type { CommandResult } from './context.js';
 import { formatBytes } from './format.js';
@@ -110,6 +111,10 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     onStage: (s) => flags.onStage?.(s, performance.now() - started),
   });
   const verified = await verifyImage(output, state.report, state.fs, state.kernelVersion);
+  // Without --slim the image is what install's configuration builds: remember the verdict for install.
+  if (!flags.slim) {
+    await saveRecord({ key: configKey(config), kernelVersion: state.kernelVersion, output, ok: verified.ok, failed: verified.checks.filter((c) => !c.ok).map((c) => c.id), at: new Date().toISOString() }).catch(() => undefined);
+  }
   const json = {
     kernelVersion: state.kernelVersion,
     output,

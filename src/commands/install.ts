@@ -1,0 +1,168 @@
+import { access, constants as fsc } from 'node:fs';
+import { promisify } from 'node:util';
+import { createInterface } from 'node:readline/promises';
+import path from 'node:path';
+import { ExitCode, InputError, WizardError } from '../errors.js';
+import { Root } from '../install/fsops.js';
+import { planDiff, planInstall, type FileChange, type InstallPlan } from '../install/plan.js';
+import { Transaction } from '../install/transaction.js';
+import { kernelInstallEnv } from '../install/kernelinstall.js';
+import { renderVariant } from '../mkosi/render.js';
+import { configKey, findRecord } from '../mkosi/records.js';
+import { mkosiTooOld } from '../mkosi/version.js';
+import { CommandFailedError, CommandNotFoundError } from '../system/run.js';
+import { hostFs } from '../system/files.js';
+import type { CommandResult } from './context.js';
+import { kernelImage, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+
+const accessAsync = promisify(access);
+
+export interface InstallFlags extends PipelineFlags {
+  root?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  layout?: string;
+  regenerate?: boolean;
+  force?: boolean;
+  json?: boolean;
+  /** Asks the user; absent when not interactive. */
+  confirm?: (question: string) => Promise<boolean>;
+}
+
+async function which(runner: PipelineFlags['runner'], argv: string[]): Promise<boolean> {
+  try {
+    await runner!.run(argv, { timeoutMs: 30_000 });
+    return true;
+  } catch (err) {
+    if (err instanceof CommandNotFoundError) return false;
+    return err instanceof CommandFailedError;
+  }
+}
+
+export async function ttyConfirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function installCommand(flags: InstallFlags): Promise<CommandResult> {
+  const rootDir = path.resolve(flags.root ?? '/');
+  const root = new Root(rootDir);
+  const fs = hostFs(rootDir);
+  const layout = flags.layout ?? 'bls';
+  if (layout !== 'bls' && layout !== 'uki') throw new InputError(`--layout ${layout}: expected bls or uki`);
+  const state = await pipeline({ ...flags, fs });
+  const runner = state.runner;
+  if (state.report.unsupported.length && !flags.force) {
+    throw new WizardError(
+      `this host uses storage a package-built initrd cannot bring up (${state.report.unsupported.map((u) => `${u.id} on ${u.device}`).join(', ')}); not switching it to mkosi-initrd`,
+      ExitCode.unsupported,
+      state.report.unsupported[0]!.advice,
+    );
+  }
+
+  // Preconditions, before the first write.
+  const problems: string[] = [];
+  if (rootDir === '/' && process.getuid?.() !== 0) problems.push('installing into / needs root: run with sudo');
+  try {
+    await accessAsync(rootDir, fsc.W_OK);
+    await accessAsync(root.at('/etc'), fsc.W_OK);
+  } catch {
+    problems.push(`${root.at('/etc')} is not writable (read-only file system or missing permissions): nothing was changed`);
+  }
+  const mk = await mkosiInfo({ runner, fs: hostFs('/') });
+  if (!mk || mk.major < 24 || !mk.hasInitrd) {
+    const e = mkosiTooOld(mk?.version ?? null, state.distro.id, state.distro.version);
+    problems.push(`${e.message} (${e.hint})`);
+  }
+  if (!(await which(runner, ['kernel-install', '--version']))) problems.push('kernel-install is not installed: nothing would use the configuration');
+  let ukiGenerator: 'ukify' | 'mkosi' | undefined;
+  if (layout === 'uki') {
+    if (await which(runner, ['ukify', '--version'])) ukiGenerator = 'ukify';
+    else if (mk) ukiGenerator = 'mkosi';
+    else problems.push('--layout uki needs a UKI generator: install ukify (systemd-ukify) or mkosi');
+  }
+  const crypttab = state.snapshotFiles ? (state.snapshotFiles.get('crypttab') ?? null) : await fs.read('/etc/crypttab').catch(() => null);
+  // The exact configuration this install writes must have been built and checked.
+  const existing = new Set<string>();
+  for (const f of state.variant.hostFiles) if ((await root.state(f)).type === 'file') existing.add(f);
+  const key = configKey(renderVariant(state.variant, state.report, { mkosiMajor: mk?.major ?? 24, existing, crypttab }));
+  const record = await findRecord(key);
+  if (!flags.force) {
+    if (!record) problems.push('this variant has not been built and checked yet: run `initrd-wizard build` first (or pass --force)');
+    else if (!record.ok) problems.push(`the build of this variant failed its checks (${record.failed.join(', ')}): fix them and build again (or pass --force)`);
+  }
+  if (problems.length) throw new WizardError(`not installing:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 1, 'nothing was changed; fix the items above and run install again');
+
+  const tx = new Transaction(root);
+  if (flags.dryRun) {
+    // A dry run writes nothing: no lock, no recovery, just the diff against what is there now.
+    const pending = (await tx.status())?.phase;
+    const plan = await planInstall({ root, variant: state.variant, report: state.report, mkosi: mk!, layout, ukiGenerator, crypttab });
+    const diff = await planDiff(root, plan);
+    const notes = [...(pending && pending !== 'applied' ? [`an interrupted ${pending === 'applying' ? 'install' : 'revert'} will be ${pending === 'applying' ? 'rolled back' : 'completed'} by the next real run`] : []), ...plan.notes];
+    return {
+      json: { root: rootDir, layout, dryRun: true, applied: false, changes: plan.changes.map(({ path: p, kind, target, why }: FileChange) => ({ path: p, kind, target, why })), unchanged: plan.unchanged.map((c) => c.path), notes, diff },
+      text: [...notes.map((n) => `note: ${n}`), diff, plan.changes.length ? `Dry run: ${plan.changes.length} file(s) would change.` : 'Dry run: nothing would change.'].join('\n'),
+      exitCode: 0,
+    };
+  }
+  const release = await tx.lock();
+  try {
+    const recovered = await tx.recover();
+    const plan: InstallPlan = await planInstall({ root, variant: state.variant, report: state.report, mkosi: mk!, layout, ukiGenerator, crypttab });
+    const diff = await planDiff(root, plan);
+    const header = [...(recovered ? [`note: ${recovered}`] : []), ...plan.notes.map((n) => `note: ${n}`)];
+    const jsonBase = { root: rootDir, layout, changes: plan.changes.map(({ path: p, kind, target, why }: FileChange) => ({ path: p, kind, target, why })), unchanged: plan.unchanged.map((c) => c.path), notes: plan.notes, recovered, diff };
+    if (!plan.changes.length) {
+      return { json: { ...jsonBase, applied: false }, text: [...header, `Nothing to change: ${root.at('/etc')} already has this configuration.`].join('\n'), exitCode: 0 };
+    }
+    if (!flags.yes) {
+      if (!flags.confirm) throw new InputError('install changes the boot configuration and needs a confirmation', 'review with --dry-run, then run again with --yes');
+      process.stderr.write(header.concat([diff]).join('\n') + '\n');
+      if (!(await flags.confirm(`Apply these ${plan.changes.length} change(s)?`))) return { json: { ...jsonBase, applied: false }, text: 'Nothing was changed.', exitCode: 1 };
+    }
+    await tx.apply(plan);
+    const lines = [...header, ...(flags.yes ? [diff] : []), `Installed: ${plan.changes.map((c) => c.path).join(', ')}.`, `dracut stays installed as the fallback. Undo everything with: initrd-wizard revert${rootDir !== '/' ? ` --root ${rootDir}` : ''}`];
+    let regenerated: unknown = null;
+    if (flags.regenerate) regenerated = await regenerate(root, tx, state.kernelVersion, runner, lines);
+    return { json: { ...jsonBase, applied: true, regenerated }, text: lines.join('\n'), exitCode: 0 };
+  } finally {
+    await tx.cleanup(release);
+  }
+}
+
+/** kernel-install add for the kernel, keeping the previous initrd and a boot entry that uses it (layout bls). */
+async function regenerate(root: Root, tx: Transaction, kver: string, runner: NonNullable<PipelineFlags['runner']>, lines: string[]) {
+  const kernel = await kernelImage(hostFs(root.dir), kver);
+  if (!kernel) throw new WizardError(`no kernel image for ${kver} under ${root.dir}`, 1, 'pass --kernel-version for an installed kernel');
+  const env = await kernelInstallEnv(root);
+  const machineId = ((await root.readText('/etc/machine-id')) ?? '').trim();
+  const token = ((await root.readText('/etc/kernel/entry-token')) ?? '').trim() || machineId;
+  const entryDir = `/boot/${token}/${kver}`;
+  const before = await root.state(`${entryDir}/initrd`);
+  const entry = `/boot/loader/entries/${token}-${kver}.conf`;
+  const entryText = await root.readText(entry);
+  if (before.type === 'file' && entryText) {
+    const fallback: FileChange[] = [
+      { path: `${entryDir}/initrd.previous`, kind: 'file', content: before.content, mode: 0o644, why: 'the initrd before mkosi-initrd, kept as a fallback' },
+      {
+        path: `/boot/loader/entries/${token}-${kver}-previous-initrd.conf`,
+        kind: 'file',
+        content: entryText.replace(/^title\s+(.*)$/m, 'title $1 (previous initrd)').replace(/^(initrd\s+\S*\/)initrd\s*$/m, '$1initrd.previous'),
+        mode: 0o644,
+        why: 'a boot entry that still uses the previous initrd',
+      },
+    ];
+    await tx.apply({ changes: fallback, unchanged: [], notes: [] });
+    lines.push(`Kept the previous initrd as ${entryDir}/initrd.previous with its own boot entry.`);
+  }
+  const r = await runner.run(['kernel-install', '--verbose', 'add', kver, kernel], { env, timeoutMs: 3_600_000 }).catch((err: unknown) => {
+    throw new WizardError(`kernel-install add ${kver} failed: ${err instanceof CommandFailedError ? err.stderr.trim().split('\n').slice(-4).join(' ') : String(err)}`, 1, 'the previous initrd and its entry are still in place; see `initrd-wizard doctor`');
+  });
+  lines.push(`Regenerated the initrd for ${kver} with kernel-install.`);
+  return { kernelVersion: kver, output: r.stdout.slice(-2000) };
+}

@@ -1,0 +1,23 @@
+/**
+ * Edits kernel-install's install.conf: sets keys, keeps every other line and
+ * comment byte for byte, replaces an existing value instead of adding a
+ * second one.
+ */
+
+const KEY_LINE = (key: string) => new RegExp(`^\\s*${key}\\s*=`);
+
+export function setInstallConfKeys(text: string, keys: Array<[string, string]>): string {
+  const hadFinalNewline = text === '' || text.endsWith('\n');
+  let lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  for (const [key, value] of keys) {
+    let seen = false;
+    lines = lines.flatMap((line) => {
+      if (!KEY_LINE(key).test(line)) return [line];
+      if (seen) return []; // a duplicate of the key: kernel-install would read the last one
+      seen = true;
+      return [`${key}=${value}`];
+    });
+    if (!seen) lines.push(`${key}=${value}`);
+  }
+  return lines.join('\n') + (hadFinalNewline || lines.length ? '\n' : '');
+}

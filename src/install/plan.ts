@@ -1,0 +1,135 @@
+/**
+ * The InstallPlan: every file the opt-in touches, computed from the Variant
+ * and the host, compared with what is there now. Nothing is written here.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { WizardError } from '../errors.js';
+import type { HostReport } from '../host/report.js';
+import type { Variant } from '../variant/suggest.js';
+import type { MkosiInfo } from '../mkosi/version.js';
+import { renderVariant } from '../mkosi/render.js';
+import { packageRoot } from '../paths.js';
+import { analyzeDracutPlugin } from './dracut.js';
+import { setInstallConfKeys } from './installconf.js';
+import type { PathState, Root } from './fsops.js';
+
+export const INSTALL_CONF = '/etc/kernel/install.conf';
+export const VENDOR_INSTALL_CONF = '/usr/lib/kernel/install.conf';
+export const OUR_PLUGIN = '/etc/kernel/install.d/50-mkosi-initrd.install';
+const DRACUT_PLUGINS = ['50-dracut.install', '51-dracut-rescue.install'];
+
+export interface FileChange {
+  path: string;
+  kind: 'file' | 'symlink';
+  content?: string | Buffer;
+  mode?: number;
+  target?: string;
+  why: string;
+}
+
+export interface InstallPlan {
+  changes: FileChange[];
+  /** Changes already in place (re-running install with the same variant). */
+  unchanged: FileChange[];
+  notes: string[];
+}
+
+export interface PlanInput {
+  root: Root;
+  variant: Variant;
+  report: HostReport;
+  mkosi: Pick<MkosiInfo, 'major' | 'kernelInstallPlugin'>;
+  layout: 'bls' | 'uki';
+  ukiGenerator?: 'ukify' | 'mkosi';
+  /** The crypttab to filter into the image (the host's, or the snapshot's). */
+  crypttab: string | null;
+}
+
+function sameState(state: PathState, change: FileChange): boolean {
+  if (change.kind === 'symlink') return state.type === 'symlink' && state.target === change.target;
+  return state.type === 'file' && state.content.equals(Buffer.from(change.content!)) && state.mode === (change.mode ?? 0o644);
+}
+
+export async function planInstall(input: PlanInput): Promise<InstallPlan> {
+  const { root } = input;
+  const changes: FileChange[] = [];
+  const notes: string[] = [];
+
+  // install.conf: kernel-install reads /etc's or /usr/lib's, never both.
+  const etc = await root.state(INSTALL_CONF);
+  if (etc.type === 'symlink') {
+    throw new WizardError(
+      `${INSTALL_CONF} is a symlink (to ${etc.target}): initrd-wizard will not edit a file through a link it did not create`,
+      1,
+      `replace the link with a regular file (cp --remove-destination "$(readlink -f ${INSTALL_CONF})" ${INSTALL_CONF}), then run install again`,
+    );
+  }
+  if (etc.type === 'dir') throw new WizardError(`${INSTALL_CONF} is a directory`);
+  const vendor = await root.state(VENDOR_INSTALL_CONF);
+  const base = etc.type === 'file' ? etc.content.toString('utf8') : vendor.type === 'file' ? vendor.content.toString('utf8') : '';
+  const keys: Array<[string, string]> = [['initrd_generator', 'mkosi-initrd']];
+  if (input.layout === 'uki') keys.push(['layout', 'uki'], ['uki_generator', input.ukiGenerator ?? 'ukify']);
+  changes.push({
+    path: INSTALL_CONF,
+    kind: 'file',
+    content: setInstallConfKeys(base, keys),
+    mode: etc.type === 'file' ? etc.mode : 0o644,
+    why: etc.type === 'file' ? 'kernel-install builds initrds with mkosi-initrd' : vendor.type === 'file' ? `starts from ${VENDOR_INSTALL_CONF} so the effective settings only gain initrd_generator` : 'kernel-install builds initrds with mkosi-initrd',
+  });
+
+  // The mkosi-initrd drop-in and the files it carries in.
+  const existing = new Set<string>();
+  for (const f of input.variant.hostFiles) if ((await root.state(f)).type === 'file') existing.add(f);
+  const rendered = renderVariant(input.variant, input.report, { mkosiMajor: input.mkosi.major, existing, crypttab: input.crypttab });
+  changes.push({ path: rendered.path, kind: 'file', content: rendered.text, mode: 0o644, why: `packages, modules and host files for ${input.variant.profiles.join(', ')}` });
+  for (const [p, content] of rendered.files) changes.push({ path: p, kind: 'file', content, mode: 0o644, why: 'the crypttab lines the initrd needs' });
+
+  // dracut stays installed as the fallback; its plugin is masked only when it would not step aside.
+  for (const name of DRACUT_PLUGINS) {
+    const vendorPlugin = await root.state(`/usr/lib/kernel/install.d/${name}`);
+    if (vendorPlugin.type !== 'file') continue;
+    const mask = `/etc/kernel/install.d/${name}`;
+    const a = analyzeDracutPlugin(`/usr/lib/kernel/install.d/${name}`, vendorPlugin.content.toString('utf8'));
+    if (a.yields) {
+      notes.push(`${name}: ${a.reason}`);
+      continue;
+    }
+    const current = await root.state(mask);
+    if (current.type === 'file') {
+      notes.push(`${mask} is a local copy of the plugin: left alone (mask it yourself if it still runs dracut)`);
+      continue;
+    }
+    changes.push({ path: mask, kind: 'symlink', target: '/dev/null', why: `mask dracut's plugin: ${a.reason}` });
+  }
+
+  // Our kernel-install plugin, where mkosi ships none.
+  if (!input.mkosi.kernelInstallPlugin) {
+    const content = await readFile(path.join(packageRoot(), 'libexec', '50-mkosi-initrd.install'), 'utf8');
+    changes.push({ path: OUR_PLUGIN, kind: 'file', content, mode: 0o755, why: 'this mkosi has no kernel-install plugin: run mkosi-initrd for "kernel-install add"' });
+  }
+
+  const todo: FileChange[] = [];
+  const unchanged: FileChange[] = [];
+  for (const c of changes) (sameState(await root.state(c.path), c) ? unchanged : todo).push(c);
+  return { changes: todo, unchanged, notes };
+}
+
+function describe(state: PathState): string {
+  if (state.type === 'symlink') return `symlink → ${state.target}\n`;
+  if (state.type === 'file') return state.content.toString('utf8');
+  return '';
+}
+
+/** The plan as a unified diff, file by file. */
+export async function planDiff(root: Root, plan: InstallPlan): Promise<string> {
+  const parts: string[] = [];
+  for (const c of plan.changes) {
+    const before = await root.state(c.path);
+    const after = c.kind === 'symlink' ? `symlink → ${c.target}\n` : Buffer.isBuffer(c.content) ? `(${c.content.length} bytes)\n` : c.content!;
+    const header = before.type === 'absent' ? `new ${c.kind === 'symlink' ? 'symlink' : `file, mode ${(c.mode ?? 0o644).toString(8)}`}` : 'changed';
+    parts.push(createTwoFilesPatch(before.type === 'absent' ? '/dev/null' : c.path, c.path, describe(before), after, header, c.why, { context: 3 }));
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,47 @@
+/**
+ * What was built and whether it passed its checks, so `install` can refuse a
+ * variant that was never built or failed. Keyed by the exact configuration
+ * install writes (drop-in plus carried files).
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { RenderedConfig } from './render.js';
+
+export interface BuildRecord {
+  key: string;
+  kernelVersion: string;
+  output: string;
+  ok: boolean;
+  failed: string[];
+  at: string;
+}
+
+export function recordsDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'initrd-wizard', 'builds');
+}
+
+/** The configuration's identity, ignoring the generated-by header (its version line changes). */
+export function configKey(config: Pick<RenderedConfig, 'text' | 'files'>): string {
+  const h = createHash('sha256');
+  h.update(config.text.split('\n').filter((l) => !l.startsWith('#')).join('\n'));
+  for (const [p, c] of [...config.files.entries()].sort()) h.update(`\0${p}\0${c}`);
+  return h.digest('hex').slice(0, 24);
+}
+
+export async function saveRecord(r: BuildRecord, dir = recordsDir()): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${r.key}.json`);
+  await writeFile(`${file}.tmp`, JSON.stringify(r, null, 2) + '\n', { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
+export async function findRecord(key: string, dir = recordsDir()): Promise<BuildRecord | null> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, `${key}.json`), 'utf8')) as BuildRecord;
+  } catch {
+    return null;
+  }
+}
