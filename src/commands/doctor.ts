@@ -42,7 +42,7 @@ export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult
   const layout = conf.get('layout') ?? 'bls (default)';
   const generator = conf.get('initrd_generator') ?? 'unset (dracut or the distribution default)';
   items.push({ id: 'install-conf', ok: true, detail: `${etcConf !== null ? '/etc/kernel/install.conf' : usrConf !== null ? '/usr/lib/kernel/install.conf' : 'no install.conf'}: layout=${layout}, initrd_generator=${generator}` });
-  for (const name of ['50-dracut.install', '51-dracut-rescue.install']) {
+  for (const name of ['50-dracut.install', '51-dracut-rescue.install', '55-initrd.install']) {
     const text = await fs.read(`/usr/lib/kernel/install.d/${name}`).catch(() => null);
     if (text === null) continue;
     const masked = await fs.readlink(`/etc/kernel/install.d/${name}`).catch(() => null);

@@ -25,7 +25,7 @@ export function analyzeDracutPlugin(path: string, text: string): DracutPlugin {
       ? 'it exits when KERNEL_INSTALL_INITRD_GENERATOR is not dracut, so it can stay enabled'
       : mentions
         ? 'it reads KERNEL_INSTALL_INITRD_GENERATOR but does not clearly step aside: it will be masked'
-        : 'it ignores initrd_generator= and would overwrite the new initrd: it will be masked',
+        : 'it ignores initrd_generator= and would put its own initrd beside or over the new one: it will be masked',
   };
 }
 

@@ -18,7 +18,12 @@ import type { PathState, Root } from './fsops.js';
 export const INSTALL_CONF = '/etc/kernel/install.conf';
 export const VENDOR_INSTALL_CONF = '/usr/lib/kernel/install.conf';
 export const OUR_PLUGIN = '/etc/kernel/install.d/50-mkosi-initrd.install';
-const DRACUT_PLUGINS = ['50-dracut.install', '51-dracut-rescue.install'];
+/**
+ * Plugins that put another generator's initrd into the staging area: dracut's,
+ * and Debian's 55-initrd.install, which links /boot/initrd.img-KVER (made by
+ * initramfs-tools) in beside ours, where the kernel would unpack it last.
+ */
+const OTHER_INITRD_PLUGINS = ['50-dracut.install', '51-dracut-rescue.install', '55-initrd.install'];
 
 export interface FileChange {
   path: string;
@@ -86,8 +91,8 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   changes.push({ path: rendered.path, kind: 'file', content: rendered.text, mode: 0o644, why: `packages, modules and host files for ${input.variant.profiles.join(', ')}` });
   for (const [p, content] of rendered.files) changes.push({ path: p, kind: 'file', content, mode: 0o644, why: 'the crypttab lines the initrd needs' });
 
-  // dracut stays installed as the fallback; its plugin is masked only when it would not step aside.
-  for (const name of DRACUT_PLUGINS) {
+  // dracut (or initramfs-tools) stays installed as the fallback; its plugin is masked only when it would not step aside.
+  for (const name of OTHER_INITRD_PLUGINS) {
     const vendorPlugin = await root.state(`/usr/lib/kernel/install.d/${name}`);
     if (vendorPlugin.type !== 'file') continue;
     const mask = `/etc/kernel/install.d/${name}`;
@@ -101,7 +106,7 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
       notes.push(`${mask} is a local copy of the plugin: left alone (mask it yourself if it still runs dracut)`);
       continue;
     }
-    changes.push({ path: mask, kind: 'symlink', target: '/dev/null', why: `mask dracut's plugin: ${a.reason}` });
+    changes.push({ path: mask, kind: 'symlink', target: '/dev/null', why: `mask ${name}: ${a.reason}` });
   }
 
   // Our kernel-install plugin, where mkosi ships none.
