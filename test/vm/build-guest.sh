@@ -26,7 +26,7 @@ PACKAGES=(
   util-linux fdisk mount kmod udev systemd
   e2fsprogs xfsprogs dosfstools btrfs-progs
   cryptsetup-bin dmsetup lvm2 thin-provisioning-tools mdadm
-  nbd-client nbd-server iproute2 bcache-tools
+  nbd-client nbd-server iproute2 bcache-tools open-iscsi
   libstdc++6
 )
 
@@ -37,6 +37,7 @@ MODULES=(
   md_mod raid0 raid1 raid10 raid456 linear
   ext4 xfs btrfs vfat nls_ascii nls_cp437 nls_utf8 nls_iso8859_1
   loop nbd bcache
+  configfs target_core_mod target_core_file iscsi_target_mod iscsi_tcp sd_mod
   aesni_intel aes_generic xts cbc ecb essiv sha256_generic sha512_generic crc32c_generic crc32c_intel
   xxhash_generic blake2b_generic algif_skcipher algif_hash af_alg
 )
