@@ -91,7 +91,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   for (const f of state.variant.hostFiles) if ((await root.state(f)).type === 'file') existing.add(f);
   const key = configKey(renderVariant(state.variant, state.report, { mkosiMajor: mk?.major ?? 24, existing, crypttab }));
   const record = await findRecord(key);
-  if (!flags.force) {
+  if (!flags.force && !flags.dryRun) {
     if (!record) problems.push('this variant has not been built and checked yet: run `initrd-wizard build` first (or pass --force)');
     else if (!record.ok) problems.push(`the build of this variant failed its checks (${record.failed.join(', ')}): fix them and build again (or pass --force)`);
   }

@@ -1,0 +1,218 @@
+/**
+ * install and revert against temporary roots, checked with the real
+ * kernel-install (KERNEL_INSTALL_CONF_ROOT, BOOT_ROOT, MACHINE_ID,
+ * KERNEL_INSTALL_PLUGINS point it at the tree). The mkosi-initrd that the
+ * plugin calls is a stand-in here (it writes a marker initrd); the slow tier
+ * runs the real one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmod, mkdir, readFile, writeFile, readdir, lstat, readlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { makeRoot, treeHash, type StartTree } from '../support/roots.js';
+import { discoverPlugins } from '../../src/install/kernelinstall.js';
+import { Root } from '../../src/install/fsops.js';
+import { CLI, fixture, runCli, tempDir, isRoot } from '../helpers.js';
+
+const haveKernelInstall = spawnSync('kernel-install', ['--version'], { stdio: 'ignore' }).status === 0;
+const haveMkosi = /mkosi (2[4-9]|[3-9]\d)/.test(spawnSync('mkosi', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+const skip = !haveKernelInstall ? 'kernel-install missing' : !haveMkosi ? 'mkosi >= 24 missing (bash test/mkosi/setup-host.sh)' : false;
+const SNAP = fixture('luks2-lvm-hibernate');
+const install = (root: string, ...extra: string[]) => runCli(['install', '--root', root, '--snapshot', SNAP, '--yes', '--force', '--json', ...extra]);
+const revert = (root: string, ...extra: string[]) => runCli(['revert', '--root', root, '--json', ...extra]);
+
+/** The real kernel-install, as the tree's configuration says; returns what landed in the boot tree. */
+async function kernelInstall(root: string, stub: string): Promise<{ initrd: string | null; dracutRan: boolean; entries: string[] }> {
+  await writeFile(path.join(root, 'vmlinuz'), 'not really a kernel\n');
+  const env = {
+    ...process.env,
+    PATH: `${stub}:${process.env.PATH}`,
+    KERNEL_INSTALL_CONF_ROOT: path.join(root, 'etc/kernel'),
+    BOOT_ROOT: path.join(root, 'boot'),
+    MACHINE_ID: '0123456789abcdef0123456789abcdef',
+    KERNEL_INSTALL_PLUGINS: (await discoverPlugins(new Root(root))).join(' '),
+  };
+  await new Promise<void>((resolve, reject) =>
+    execFile('kernel-install', ['add', '6.1.0-99-amd64', path.join(root, 'vmlinuz')], { env }, (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve())),
+  );
+  const dir = path.join(root, 'boot/0123456789abcdef0123456789abcdef/6.1.0-99-amd64');
+  const initrd = existsSync(path.join(dir, 'initrd')) ? await readFile(path.join(dir, 'initrd'), 'utf8') : null;
+  return { initrd, dracutRan: initrd === 'built by dracut\n', entries: await readdir(path.join(root, 'boot/loader/entries')).catch(() => []) };
+}
+
+async function stubMkosiInitrd(dir: string): Promise<string> {
+  const bin = path.join(dir, 'stub-bin');
+  await mkdir(bin, { recursive: true });
+  await writeFile(path.join(bin, 'mkosi-initrd'), '#!/bin/sh\n# stand-in for mkosi-initrd (the slow tier runs the real one)\nwhile [ $# -gt 0 ]; do case "$1" in -O) out=$2; shift;; esac; shift; done\necho "built by mkosi-initrd" > "$out/initrd.cpio.zst"\nln -s initrd.cpio.zst "$out/initrd"\n');
+  await chmod(path.join(bin, 'mkosi-initrd'), 0o755);
+  return bin;
+}
+
+const TREES: StartTree[] = ['no-install-conf', 'vendor-install-conf', 'commented-install-conf', 'yielding-dracut', 'existing-mask'];
+
+for (const kind of TREES) {
+  test(`install and revert on a root with ${kind}`, { skip }, async () => {
+    const { dir, cleanup } = await tempDir('iw-root-');
+    try {
+      const root = path.join(dir, 'root');
+      await mkdir(root);
+      await makeRoot(root, kind);
+      const original = await treeHash(root, ['boot', 'vmlinuz']);
+      const stub = await stubMkosiInitrd(dir);
+
+      const r = await install(root);
+      assert.equal(r.code, 0, r.stderr);
+      const conf = await readFile(path.join(root, 'etc/kernel/install.conf'), 'utf8');
+      assert.equal(conf.match(/^initrd_generator=/gm)?.length, 1, 'never duplicated');
+      assert.match(conf, /^initrd_generator=mkosi-initrd$/m);
+      if (kind === 'commented-install-conf') {
+        assert.equal(conf, '# Local kernel-install settings\nlayout=bls   \n\n# which initrd generator\ninitrd_generator=mkosi-initrd\n# uki_generator=ukify\nverbose=0\n', 'every other line kept byte for byte');
+        assert.equal((await lstat(path.join(root, 'etc/kernel/install.conf'))).mode & 0o777, 0o640, 'mode kept');
+      }
+      if (kind === 'vendor-install-conf') assert.equal(conf, '# vendor defaults\nlayout=bls\ninitrd_generator=mkosi-initrd\n');
+      const mask = path.join(root, 'etc/kernel/install.d/50-dracut.install');
+      if (kind === 'yielding-dracut') assert.equal(existsSync(mask), false, 'a yielding dracut plugin is left alone');
+      else assert.equal(await readlink(mask), '/dev/null');
+      assert.match(await readFile(path.join(root, 'etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf'), 'utf8'), /^Packages=systemd$/m);
+      for (const f of ['etc/mkosi-initrd', 'etc/mkosi-initrd/mkosi.conf.d']) assert.equal((await lstat(path.join(root, f))).mode & 0o777, 0o755);
+      assert.equal((await lstat(path.join(root, 'etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf'))).mode & 0o777, 0o644);
+      assert.equal((await lstat(path.join(root, 'var/lib/initrd-wizard'))).mode & 0o777, 0o700, 'the journal directory is root-only');
+
+      const booted = await kernelInstall(root, stub);
+      assert.equal(booted.initrd, 'built by mkosi-initrd\n', 'kernel-install ran the mkosi-initrd plugin');
+      assert.equal(booted.dracutRan, false, 'dracut did not run');
+
+      const again = await install(root);
+      assert.equal(again.code, 0);
+      assert.equal(JSON.parse(again.stdout).applied, false, 're-running with the same variant changes nothing');
+      assert.deepEqual(JSON.parse(again.stdout).changes, []);
+
+      const rv = await revert(root);
+      assert.equal(rv.code, 0, rv.stderr);
+      // The boot tree is kernel-install's own, not install's: everything else must be as it was.
+      assert.equal(await treeHash(root, ['boot', 'vmlinuz']), original, 'byte-identical to the start tree');
+
+      const { rm } = await import('node:fs/promises');
+      await rm(path.join(root, 'boot/0123456789abcdef0123456789abcdef/6.1.0-99-amd64'), { recursive: true });
+      const after = await kernelInstall(root, stub);
+      if (kind === 'existing-mask') assert.equal(after.initrd, null, 'the mask the user had stays, and mkosi-initrd no longer runs');
+      else assert.equal(after.initrd, 'built by dracut\n', 'kernel-install is back to dracut, and mkosi-initrd no longer runs');
+    } finally {
+      await cleanup();
+    }
+  });
+}
+
+test('install.conf as a symlink is refused with an explanation, nothing changed', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, 'symlinked-install-conf');
+    const before = await treeHash(dir);
+    const r = await install(dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /install\.conf is a symlink \(to \/srv\/install\.conf\)/);
+    assert.match(r.stderr, /next step: replace the link with a regular file/);
+    assert.equal(await treeHash(dir), before);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a read-only /etc is a clear error and nothing changes', { skip: skip || (!isRoot && 'needs root for a read-only bind mount') }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  const etc = path.join(dir, 'etc');
+  try {
+    await makeRoot(dir, 'commented-install-conf');
+    const before = await treeHash(dir);
+    assert.equal(spawnSync('mount', ['--bind', etc, etc]).status, 0);
+    assert.equal(spawnSync('mount', ['-o', 'remount,bind,ro', etc]).status, 0);
+    const r = await install(dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /etc is not writable \(read-only file system/);
+    assert.match(r.stderr, /nothing was changed/);
+    spawnSync('umount', [etc]);
+    assert.equal(await treeHash(dir), before);
+  } finally {
+    spawnSync('umount', [etc]);
+    await cleanup();
+  }
+});
+
+test('revert refuses over files changed since the install, shows the diff, and --force restores', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, 'commented-install-conf');
+    const before = await treeHash(dir);
+    assert.equal((await install(dir)).code, 0);
+    const confPath = path.join(dir, 'etc/kernel/install.conf');
+    await writeFile(confPath, (await readFile(confPath, 'utf8')) + 'edited_by_admin=1\n');
+    const refused = await revert(dir);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /files changed since the install/);
+    assert.match(refused.stderr, /\+edited_by_admin=1/);
+    assert.match(refused.stderr, /revert --force/);
+    const forced = await revert(dir, '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(await treeHash(dir), before);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('--dry-run shows the diff and writes nothing', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, 'commented-install-conf');
+    const before = await treeHash(dir);
+    const r = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^-initrd_generator=dracut$/m);
+    assert.match(r.stdout, /^\+initrd_generator=mkosi-initrd$/m);
+    assert.match(r.stdout, /\+symlink → \/dev\/null/);
+    assert.equal(await treeHash(dir), before);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('without --yes and without a terminal, install asks for --yes and changes nothing', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, 'no-install-conf');
+    const before = await treeHash(dir);
+    const r = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--force']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--yes/);
+    assert.equal(await treeHash(dir), before);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('an unsupported host is not switched', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, 'no-install-conf');
+    const r = await runCli(['install', '--root', dir, '--snapshot', fixture('multipath'), '--yes']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /multipath/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a variant that was never built is refused without --force', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, 'no-install-conf');
+    const r = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--yes'], { XDG_CACHE_HOME: path.join(dir, 'empty-cache') });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /has not been built and checked yet: run `initrd-wizard build` first/);
+  } finally {
+    await cleanup();
+  }
+});
+
+void CLI;
