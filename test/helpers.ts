@@ -20,6 +20,8 @@ export async function fixtureNames(): Promise<string[]> {
 
 export interface CliRun {
   code: number;
+  /** The signal that ended the process, if one did (fault injection kills with SIGKILL). */
+  signal: string | null;
   stdout: string;
   stderr: string;
 }
@@ -29,7 +31,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal: err?.signal ?? null, stdout, stderr });
     });
   });
 }
