@@ -14,6 +14,7 @@ import { CommandFailedError, CommandNotFoundError } from '../system/run.js';
 import { hostFs } from '../system/files.js';
 import type { CommandResult } from './context.js';
 import { kernelImage, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+import { packageRoot } from '../paths.js';
 
 const accessAsync = promisify(access);
 
@@ -25,6 +26,8 @@ export interface InstallFlags extends PipelineFlags {
   regenerate?: boolean;
   force?: boolean;
   json?: boolean;
+  /** Extra environment for kernel-install (tests put the mkosi shim on PATH). */
+  env?: Record<string, string>;
   /** Asks the user; absent when not interactive. */
   confirm?: (question: string) => Promise<boolean>;
 }
@@ -128,7 +131,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
     await tx.apply(plan);
     const lines = [...header, ...(flags.yes ? [diff] : []), `Installed: ${plan.changes.map((c) => c.path).join(', ')}.`, `dracut stays installed as the fallback. Undo everything with: initrd-wizard revert${rootDir !== '/' ? ` --root ${rootDir}` : ''}`];
     let regenerated: unknown = null;
-    if (flags.regenerate) regenerated = await regenerate(root, tx, state.kernelVersion, runner, lines);
+    if (flags.regenerate) regenerated = await regenerate(root, tx, state.kernelVersion, runner, lines, flags.env);
     return { json: { ...jsonBase, applied: true, regenerated }, text: lines.join('\n'), exitCode: 0 };
   } finally {
     await tx.cleanup(release);
@@ -136,7 +139,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
 }
 
 /** kernel-install add for the kernel, keeping the previous initrd and a boot entry that uses it (layout bls). */
-async function regenerate(root: Root, tx: Transaction, kver: string, runner: NonNullable<PipelineFlags['runner']>, lines: string[]) {
+async function regenerate(root: Root, tx: Transaction, kver: string, runner: NonNullable<PipelineFlags['runner']>, lines: string[], extraEnv?: Record<string, string>) {
   const kernel = await kernelImage(hostFs(root.dir), kver);
   if (!kernel) throw new WizardError(`no kernel image for ${kver} under ${root.dir}`, 1, 'pass --kernel-version for an installed kernel');
   const env = await kernelInstallEnv(root);
@@ -160,7 +163,10 @@ async function regenerate(root: Root, tx: Transaction, kver: string, runner: Non
     await tx.apply({ changes: fallback, unchanged: [], notes: [] });
     lines.push(`Kept the previous initrd as ${entryDir}/initrd.previous with its own boot entry.`);
   }
-  const r = await runner.run(['kernel-install', '--verbose', 'add', kver, kernel], { env, timeoutMs: 3_600_000 }).catch((err: unknown) => {
+  // For another root, kernel-install and the mkosi-initrd it calls must read that root's /etc.
+  const argv = ['kernel-install', '--verbose', 'add', kver, kernel];
+  const wrapped = root.dir === '/' ? argv : ['unshare', '--mount', '--propagation', 'private', '--', path.join(packageRoot(), 'libexec', 'with-root-etc.sh'), root.at('/etc'), ...argv];
+  const r = await runner.run(wrapped, { env: { ...env, ...(extraEnv ?? {}) }, timeoutMs: 3_600_000 }).catch((err: unknown) => {
     throw new WizardError(`kernel-install add ${kver} failed: ${err instanceof CommandFailedError ? err.stderr.trim().split('\n').slice(-4).join(' ') : String(err)}`, 1, 'the previous initrd and its entry are still in place; see `initrd-wizard doctor`');
   });
   lines.push(`Regenerated the initrd for ${kver} with kernel-install.`);

@@ -1,7 +1,8 @@
 /** HostReport + profiles → Variant: which profiles, and the merged packages, modules and host files. */
 import type { Feature, HostReport } from '../host/report.js';
 import type { Distro } from './distro.js';
-import { pick, type Profile } from './profiles.js';
+import { PACKAGE_NAME, pick, type Profile } from './profiles.js';
+import { InputError } from '../errors.js';
 
 export interface Variant {
   distro: string;
@@ -82,6 +83,10 @@ export function suggest(report: HostReport, profiles: Map<string, Profile>, opti
     if (level) push(modules, [level]);
   }
   const tweaks = options.tweaks ?? { add: [], remove: [] };
+  // User-chosen names end up in a config file and a package manager's argv: strict names only.
+  for (const n of [...tweaks.add, ...tweaks.remove]) {
+    if (!PACKAGE_NAME.test(n)) throw new InputError(`"${n}" is not a package name`, 'package names are letters, digits and . _ + -');
+  }
   push(packages, tweaks.add);
   const finalPackages = packages.filter((p) => !tweaks.remove.includes(p));
   if (report.unsupported.length) {
