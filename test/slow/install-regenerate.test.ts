@@ -22,7 +22,7 @@ import { fixture, tempDir, isRoot, ROOT } from '../helpers.js';
 const mkosi = /mkosi (2[4-9]|[3-9]\d)/.test(spawnSync('mkosi', ['--version'], { encoding: 'utf8' }).stdout ?? '');
 const kver = existsSync('/usr/lib/modules') ? readdirSync('/usr/lib/modules').find((k) => existsSync(`/usr/lib/modules/${k}/modules.dep`) && existsSync(`/usr/lib/modules/${k}/vmlinuz`)) : undefined;
 const skip = !isRoot ? 'needs root' : !mkosi ? 'mkosi >= 24 missing' : !kver ? 'no kernel with modules and vmlinuz' : false;
-const shimEnv = existsSync('/proc/modules') ? {} : { PATH: `${path.join(ROOT, 'test/mkosi/shim')}:${process.env.PATH}` };
+const shimEnv: Record<string, string> = existsSync('/proc/modules') ? {} : { PATH: `${path.join(ROOT, 'test/mkosi/shim')}:${process.env.PATH}` };
 
 test('install --regenerate builds the initrd with the real kernel-install and mkosi-initrd, keeps a fallback, and revert undoes it', { skip, timeout: 1_200_000 }, async () => {
   const { dir, cleanup } = await tempDir('iw-regen-');
