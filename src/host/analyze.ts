@@ -211,7 +211,8 @@ function classify(dev: BlockDevice, st: WalkState): string {
     findings.unsupportedAt('nvme-of', label, nvmeTransport ? `transport ${nvmeTransport}` : undefined);
   }
   if (/^nbd\d+/.test(dev.kname) || dev.majMin?.startsWith('43:')) findings.unsupportedAt('nbd', label);
-  if (/^bcache\d+/.test(dev.kname) || fstype === 'bcache') findings.unsupportedAt('bcache', label);
+  // The bcacheN device carries the finding; its backing and cache members (FSTYPE bcache) belong to it.
+  if (/^bcache\d+/.test(dev.kname) || (fstype === 'bcache' && !dev.children.some((c) => /^bcache\d+/.test(c)))) findings.unsupportedAt('bcache', label);
   if (fstype === 'zfs' || fstype === 'zfs_member') findings.unsupportedAt('zfs', label);
 
   if ((type === 'disk' || type === 'part' || type === 'loop') && !isDm(dev, facts)) {
@@ -496,7 +497,11 @@ export function analyze(snapshot: Snapshot): HostReport {
       // "plain" is about filesystems; a swap partition straight on a disk does not make a host plain.
       // Plain means nothing between the filesystem and a local disk: no device-mapper, nothing unsupported.
       const flagged = [...findings.unsupported.values()].some((u) => chain.includes(u.device));
-      if (m.role !== 'resume' && !flagged && !isDm(top, facts) && (top.type === 'part' || (top.type === 'disk' && top.parents.length === 0) || top.type === 'loop')) {
+      const onlyDisks = chain.every((name) => {
+        const d = [...facts.graph.devices.values()].find((x) => x.name === name);
+        return !!d && !isDm(d, facts) && (d.type === 'part' || d.type === 'disk' || d.type === 'loop');
+      });
+      if (m.role !== 'resume' && !flagged && onlyDisks) {
         findings.feature('plain', `${m.target}: ${m.fstype || top.fstype || 'filesystem'} directly on ${top.name}`);
       }
     }

@@ -35,6 +35,10 @@ const TABLE: Record<string, Expect> = {
   'raid5-xfs': { features: ['raid'], unsupported: [] },
   'luks2-fido2': { features: ['luks', 'fido2'], unsupported: [] },
   'lvm-luks-swap-random': { features: ['lvm'], unsupported: [] },
+  bcache: { features: [], unsupported: ['bcache'] },
+  imsm: { features: ['raid'], unsupported: [] },
+  integrity: { features: ['integrity'], unsupported: [] },
+  'verity-usr': { features: ['plain', 'verity'], unsupported: [], mounts: ['/', '/usr'] },
 };
 
 for (const [name, want] of Object.entries(TABLE)) {
