@@ -118,12 +118,17 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
 
   const kernelOption = () => new Option('--kernel-version <kver>', 'kernel version to build for (default: the running kernel)');
   /** Ctrl-C / SIGTERM cancel a running build: the child process group is killed and temporary files removed. */
-  const cancellable = () => {
+  const cancellable = async <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const ac = new AbortController();
     const stop = () => ac.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    return { signal: ac.signal, done: () => (process.off('SIGINT', stop), process.off('SIGTERM', stop)) };
+    try {
+      return await fn(ac.signal);
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
   };
   const progress = (json: boolean) => (stage: string, ms: number) => {
     if (!json) io.stderr(`[${String(Math.round(ms / 1000)).padStart(3)}s] ${stage}\n`);
@@ -140,20 +145,18 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .addOption(jsonOption())
     .action(
       run(async (o) => {
-        const c = cancellable();
-        try {
-          return await (await import('./commands/build.js')).buildCommand({
+        const { buildCommand } = await import('./commands/build.js');
+        return cancellable((signal) =>
+          buildCommand({
             snapshot: o.snapshot as string | undefined,
             kernelVersion: o.kernelVersion as string | undefined,
             output: o.output as string | undefined,
             slim: Boolean(o.slim),
             distro: o.distro as string | undefined,
-            signal: c.signal,
+            signal,
             onStage: progress(Boolean(o.json)),
-          });
-        } finally {
-          c.done();
-        }
+          }),
+        );
       }),
     );
 
@@ -168,20 +171,18 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .addOption(jsonOption())
     .action(
       run(async (o) => {
-        const c = cancellable();
-        try {
-          return await (await import('./commands/boottest.js')).bootTestCommand({
+        const { bootTestCommand } = await import('./commands/boottest.js');
+        return cancellable((signal) =>
+          bootTestCommand({
             snapshot: o.snapshot as string | undefined,
             kernelVersion: o.kernelVersion as string | undefined,
             image: o.image as string | undefined,
             log: o.log as string | undefined,
             withoutCredential: Boolean(o.withoutCredential),
-            signal: c.signal,
+            signal,
             onStage: progress(Boolean(o.json)),
-          });
-        } finally {
-          c.done();
-        }
+          }),
+        );
       }),
     );
 

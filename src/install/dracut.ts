@@ -29,15 +29,5 @@ export function analyzeDracutPlugin(path: string, text: string): DracutPlugin {
   };
 }
 
-/** install.conf / kernel-install settings: key=value lines, comments kept elsewhere. */
-export function readInstallConf(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    if (eq <= 0) continue;
-    out.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim().replace(/^(["'])(.*)\1$/, '$2'));
-  }
-  return out;
-}
+/** install.conf / kernel-install settings: the same key=value shape as os-release. */
+export { parseKeyValue as readInstallConf } from '../host/parse/keyvalue.js';

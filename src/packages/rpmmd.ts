@@ -137,19 +137,28 @@ function tagText(block: string, tag: string): string | null {
   return e < 0 ? null : unescapeXml(block.slice(s + tag.length + 2, e));
 }
 
+/** The <package> elements of a metadata file; a truncated one is an error in primary, the end in file lists. */
+function* packageBlocks(xml: string, what: string, strict: boolean): Generator<string> {
+  let i = 0;
+  for (;;) {
+    const s = xml.indexOf('<package ', i);
+    if (s < 0) return;
+    const e = xml.indexOf('</package>', s);
+    if (e < 0) {
+      if (strict) throw new InputError(`${what}: truncated inside a <package> element`, 'refresh or rebuild the repository metadata');
+      return;
+    }
+    i = e + 10;
+    yield xml.slice(s, e);
+  }
+}
+
 /** Appends every binary package of a primary.xml to the builder. */
 export function parsePrimary(xml: string, repoName: string, builder: PoolBuilder, what = 'primary.xml'): { warnings: string[] } {
   const warnings: string[] = [];
   if (!/<metadata[\s>]/.test(xml)) throw new InputError(`${what}: not rpm-md primary metadata (no <metadata> element)`, 'refresh or rebuild the repository metadata');
   if (!/<\/metadata>\s*$/.test(xml)) throw new InputError(`${what}: truncated (no closing </metadata>)`, 'refresh or rebuild the repository metadata');
-  let i = 0;
-  for (;;) {
-    const s = xml.indexOf('<package ', i);
-    if (s < 0) break;
-    const e = xml.indexOf('</package>', s);
-    if (e < 0) throw new InputError(`${what}: truncated inside a <package> element`, 'refresh or rebuild the repository metadata');
-    const block = xml.slice(s, e);
-    i = e + 10;
+  for (const block of packageBlocks(xml, what, true)) {
     const name = tagText(block, 'name');
     const arch = tagText(block, 'arch');
     const vtag = /<version [^>]*\/>/.exec(block)?.[0];
@@ -177,14 +186,7 @@ export function parsePrimary(xml: string, repoName: string, builder: PoolBuilder
 /** file → package keys ("name-evr.arch"), for the wanted files only. */
 export function parseFilelists(xml: string, wanted: Set<string>): Map<string, string[]> {
   const found = new Map<string, string[]>();
-  let i = 0;
-  for (;;) {
-    const s = xml.indexOf('<package ', i);
-    if (s < 0) break;
-    const e = xml.indexOf('</package>', s);
-    if (e < 0) break;
-    const block = xml.slice(s, e);
-    i = e + 10;
+  for (const block of packageBlocks(xml, 'filelists.xml', false)) {
     const head = block.slice(0, block.indexOf('>') + 1);
     const vtag = /<version [^>]*\/>/.exec(block)?.[0] ?? '';
     const key = `${attr(head, 'name')}-${entryEvrText(vtag) ?? ''}.${attr(head, 'arch')}`;
