@@ -216,3 +216,36 @@ test('a variant that was never built is refused without --force', { skip }, asyn
 });
 
 void CLI;
+
+test('--layout uki sets layout and a UKI generator that exists', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, 'commented-install-conf');
+    const r = await install(dir, '--layout', 'uki');
+    assert.equal(r.code, 0, r.stderr);
+    const conf = await readFile(path.join(dir, 'etc/kernel/install.conf'), 'utf8');
+    assert.match(conf, /^layout=uki$/m);
+    assert.equal(conf.match(/^layout=/gm)?.length, 1);
+    const ukify = spawnSync('ukify', ['--version'], { stdio: 'ignore' }).status === 0;
+    assert.match(conf, new RegExp(`^uki_generator=${ukify ? 'ukify' : 'mkosi'}$`, 'm'));
+    assert.equal((await revert(dir)).code, 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a second run while one holds the lock is refused', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, 'no-install-conf');
+    await mkdir(path.join(dir, 'var/lib/initrd-wizard'), { mode: 0o700 });
+    // This test process is alive: its pid in the lock stands for a run in progress.
+    await writeFile(path.join(dir, 'var/lib/initrd-wizard/lock'), `${process.pid}\n`);
+    const r = await install(dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`another initrd-wizard run \\(pid ${process.pid}\\) is installing or reverting`));
+    assert.equal(existsSync(path.join(dir, 'etc/kernel/install.conf')), false);
+  } finally {
+    await cleanup();
+  }
+});
