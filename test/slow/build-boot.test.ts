@@ -110,3 +110,17 @@ test('cancelling a build kills the whole process tree and removes temporary file
   assert.equal(ps.stdout.trim(), '', 'no mkosi-initrd process left running');
   assert.ok(!(await import('node:fs')).existsSync(path.join(work, 'cancelled.cpio.zst')), 'no half-written output');
 });
+
+test('the --slim image still passes its checks and boots a LUKS2 root', { skip, timeout: 1_200_000 }, async () => {
+  const slim = path.join(work, 'slim.cpio.zst');
+  const r = await buildCommand({ snapshot: fixture('luks2-lvm-hibernate'), kernelVersion: kver, output: slim, slim: true, env, ignorePreflight });
+  assert.equal(r.exitCode, 0, r.text);
+  const json = r.json as { image: { compressedSize: number } };
+  const full = (await import('node:fs')).statSync(image).size;
+  assert.ok(json.image.compressedSize < full, 'slim is smaller');
+  const booted = await withTempDir(async (dir) => {
+    const disk = await makeBootDisk(systemRunner, dir, { fstype: 'ext4', luks: true, lvm: false, notes: [] });
+    return bootTest({ runner: systemRunner, kernel: `/usr/lib/modules/${kver}/vmlinuz`, initrd: slim, disk, accel: 'tcg', timeoutMs: 300_000 });
+  });
+  assert.ok(booted.ok, booted.log);
+});
