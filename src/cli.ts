@@ -242,9 +242,11 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   program.action(
     run(async (o) => {
       if (o.demo) return (await import('./commands/demo.js')).demoCommand();
+      const { PLAIN_HINT } = await import('./ui/interactive.js');
+      // The interactive screens are not built yet: every terminal gets the pointer to the subcommands.
       return {
         json: { commands: program.commands.map((c) => c.name()) },
-        text: program.helpInformation().trimEnd(),
+        text: PLAIN_HINT,
         exitCode: 0,
       };
     }),
