@@ -24,7 +24,7 @@ export interface HostSource {
 /** The snapshot named by --snapshot, or a live capture of this host (held in memory). */
 export async function obtainSnapshot(source: HostSource): Promise<{ snapshot: Snapshot; missed: string[] }> {
   if (source.snapshot) return { snapshot: await loadSnapshot(source.snapshot), missed: [] };
-  const { snapshot, missed } = await captureHost({ runner: source.runner ?? systemRunner });
+  const { snapshot, missed } = await captureHost({ runner: source.runner ?? systemRunner, lean: true });
   return { snapshot, missed };
 }
 

@@ -57,6 +57,13 @@ export interface CaptureOptions {
   uid?: number;
   now?: () => Date;
   probeTimeoutMs?: number;
+  /**
+   * Only what analysis needs: device-mapper, LVM and md probes run only when
+   * lsblk shows such devices, and kernel-install is not asked. `snapshot`
+   * captures everything (bug reports want the whole picture); `detect` on a
+   * plain laptop then starts two processes instead of seven.
+   */
+  lean?: boolean;
 }
 
 export interface CaptureResult {
@@ -152,9 +159,10 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
   const runner = options.runner;
   const timeoutMs = options.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
   const blockNames = (await fs.list('/sys/class/block').catch(() => null)) ?? [];
+  const first = options.lean ? COMMAND_PROBES.filter((p) => p.file === 'lsblk.json' || p.file === 'findmnt.json') : COMMAND_PROBES;
   const outcomes = await Promise.all<ProbeOutcome>([
     ...FILE_PROBES.map((p) => runFileProbe(fs, p)),
-    ...COMMAND_PROBES.map((p) => runCommandProbe(runner, p, timeoutMs)),
+    ...first.map((p) => runCommandProbe(runner, p, timeoutMs)),
     ...blockNames.map(async (name): Promise<ProbeOutcome> => {
       const content = await sysBlockFacts(fs, name);
       return content === null ? null : { file: `sys-block/${name}`, content };
@@ -168,6 +176,14 @@ export async function captureHost(options: CaptureOptions): Promise<CaptureResul
     else files.set(o.file, o.content);
   };
   outcomes.forEach(collect);
+  if (options.lean) {
+    const lsblk = files.get('lsblk.json') ?? '';
+    const dm = /"kname":\s*"dm-\d+"|"type":\s*"(crypt|lvm|dm|mpath)"/.test(lsblk) || blockNames.some((b) => /^dm-\d+$/.test(b));
+    const lvm = /LVM2_member|"type":\s*"lvm"/.test(lsblk);
+    const md = /linux_raid_member|isw_raid_member|ddf_raid_member|"type":\s*"raid\d*"/.test(lsblk) || blockNames.some((b) => /^md\d+/.test(b));
+    const wanted = new Set([...(dm ? ['dmsetup-table', 'dmsetup-info'] : []), ...(lvm ? ['lvm-fullreport.json'] : []), ...(md ? ['mdadm-detail-scan'] : [])]);
+    (await Promise.all(COMMAND_PROBES.filter((p) => wanted.has(p.file)).map((p) => runCommandProbe(runner, p, timeoutMs)))).forEach(collect);
+  }
   (await luksProbes(runner, files.get('lsblk.json'), timeoutMs)).forEach(collect);
 
   const uid = options.uid ?? process.getuid?.() ?? 0;
