@@ -200,17 +200,19 @@ function classify(dev: BlockDevice, st: WalkState): string {
   const fstype = dev.fstype ?? '';
 
   // Transports that need network or vendor tooling before the disk even exists.
+  // The disk carries the finding; its partitions belong to it.
+  const transport = (id: UnsupportedId, detail?: string) => {
+    if (!parents.some((p) => findings.unsupported.has(`${id}\0${p.name}`))) findings.unsupportedAt(id, label, detail);
+  };
   const tran = (dev.tran ?? '').toLowerCase();
   const devpath = sys?.get('devpath') ?? '';
-  if (tran === 'iscsi' || sys?.get('iscsi_session') === '1' || /\/session\d+\/.*iscsi|iscsi_host|\/session\d+\/target/.test(devpath)) {
-    findings.unsupportedAt('iscsi', label);
-  }
-  if (tran === 'fcoe' || /fcoe/.test(devpath)) findings.unsupportedAt('fcoe', label);
+  if (tran === 'iscsi' || sys?.get('iscsi_session') === '1' || /\/session\d+\/.*iscsi|iscsi_host|\/session\d+\/target/.test(devpath)) transport('iscsi');
+  if (tran === 'fcoe' || /fcoe/.test(devpath)) transport('fcoe');
   const nvmeTransport = sys?.get('transport') ?? (/^nvme/.test(dev.kname) ? tran : '');
   if (/^nvme/.test(dev.kname) && (/^(tcp|rdma|fc|loop)$/.test(nvmeTransport) || /nvme-fabrics/.test(devpath))) {
-    findings.unsupportedAt('nvme-of', label, nvmeTransport ? `transport ${nvmeTransport}` : undefined);
+    transport('nvme-of', nvmeTransport ? `transport ${nvmeTransport}` : undefined);
   }
-  if (/^nbd\d+/.test(dev.kname) || dev.majMin?.startsWith('43:')) findings.unsupportedAt('nbd', label);
+  if (/^nbd\d+/.test(dev.kname) || dev.majMin?.startsWith('43:')) transport('nbd');
   // The bcacheN device carries the finding; its backing and cache members (FSTYPE bcache) belong to it.
   if (/^bcache\d+/.test(dev.kname) || (fstype === 'bcache' && !dev.children.some((c) => /^bcache\d+/.test(c)))) findings.unsupportedAt('bcache', label);
   if (fstype === 'zfs' || fstype === 'zfs_member') findings.unsupportedAt('zfs', label);
@@ -496,7 +498,7 @@ export function analyze(snapshot: Snapshot): HostReport {
       for (const d of disks) if (!report.disks.includes(d)) report.disks.push(d);
       // "plain" is about filesystems; a swap partition straight on a disk does not make a host plain.
       // Plain means nothing between the filesystem and a local disk: no device-mapper, nothing unsupported.
-      const flagged = [...findings.unsupported.values()].some((u) => chain.includes(u.device));
+      const flagged = [...findings.unsupported.values()].some((u) => chain.includes(u.device) || disks.includes(u.device));
       const onlyDisks = chain.every((name) => {
         const d = [...facts.graph.devices.values()].find((x) => x.name === name);
         return !!d && !isDm(d, facts) && (d.type === 'part' || d.type === 'disk' || d.type === 'loop');

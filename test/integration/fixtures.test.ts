@@ -36,6 +36,7 @@ const TABLE: Record<string, Expect> = {
   'luks2-fido2': { features: ['luks', 'fido2'], unsupported: [] },
   'lvm-luks-swap-random': { features: ['lvm'], unsupported: [] },
   bcache: { features: [], unsupported: ['bcache'] },
+  iscsi: { features: [], unsupported: ['iscsi'] },
   imsm: { features: ['raid'], unsupported: [] },
   integrity: { features: ['integrity'], unsupported: [] },
   'verity-usr': { features: ['plain', 'verity'], unsupported: [], mounts: ['/', '/usr'] },
