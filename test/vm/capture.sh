@@ -126,7 +126,7 @@ capture_one() {
   done
 
   # A guest that hangs (it happened once in ~40 runs, inside a device-mapper call waiting for udev)
-  # is retried on fresh disks, IW_VM_RETRIES times (default 1).
+  # is retried on fresh disks, IW_VM_RETRIES times (default 1); so is a capture with a timed-out probe.
   local rc attempt=0 retries=${IW_VM_RETRIES:-1} sz
   mkdir -p "$WORK/logs"
   while :; do
@@ -144,6 +144,15 @@ capture_one() {
       attempt=$((attempt + 1))
       cp "$T/console.log" "$WORK/logs/$name.hung-$attempt.console.log" 2>/dev/null || true
       echo "capture.sh: [$name] the guest hung (no result in ${TIMEOUT}s); console kept in $WORK/logs/$name.hung-$attempt.console.log; retrying" >&2
+      continue
+    fi
+    # The snapshot command gives each probe a fixed timeout; under TCG on a busy host one can run
+    # out (errors.json then says "did not finish within"). Such a capture is incomplete: run again.
+    if [ $rc = 0 ] && grep -q '^==IW-SNAPSHOT-END==' "$T/out.txt" 2>/dev/null && [ $attempt -lt "$retries" ] \
+       && tr -d '\r' < "$T/out.txt" | sed -n '/^==IW-SNAPSHOT-BEGIN==$/,/^==IW-SNAPSHOT-END==$/p' | sed '1d;$d' \
+          | base64 -d 2>/dev/null | tar -xzOf - ./errors.json 2>/dev/null | grep -q 'did not finish within'; then
+      attempt=$((attempt + 1))
+      echo "capture.sh: [$name] a probe of the snapshot command timed out in the guest (errors.json); retrying" >&2
       continue
     fi
     break

@@ -17,7 +17,7 @@ size=384MiB, type=8484680C-9521-48C6-9C11-B0720656F69E, name="usr-x86-64"
 type=77FF5F63-E7B6-4633-ACF4-1565B864C0E6, name="usr-x86-64-verity"
 P
   mkfs.ext4 -q -U "$ROOT_UUID" /dev/vda2
-  mkfs.ext4 -q -U "$USR_UUID" -L usr /dev/vda3
+  mkfs.ext4 -q -b 4096 -U "$USR_UUID" -L usr /dev/vda3
   mkdir -p /mnt/usr
   mount /dev/vda3 /mnt/usr
   cp -a /usr/. /mnt/usr/
