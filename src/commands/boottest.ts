@@ -32,7 +32,7 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
     const accel = await pickAccel(state.runner, kernel);
     const result = await withTempDir(async (dir) => {
       const disk = await makeBootDisk(state.runner, dir, shape);
-      return bootTest({ runner: state.runner, kernel, initrd: image!, disk, accel, withoutCredential: flags.withoutCredential, timeoutMs: flags.timeoutMs, logFile: flags.log ? path.resolve(flags.log) : undefined });
+      return bootTest({ runner: state.runner, kernel, initrd: image!, disk, accel, withoutCredential: flags.withoutCredential, timeoutMs: flags.timeoutMs, logFile: flags.log ? path.resolve(flags.log) : undefined, signal: flags.signal });
     });
     const what = `${shape.lvm ? 'LVM ' : ''}${shape.luks ? 'LUKS2 ' : ''}${shape.fstype}`.trim();
     const verdict = result.ok

@@ -305,6 +305,8 @@ function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], s
     // FSTYPE comes from the udev database; when no device has one, udev was not running and a missing header proves nothing.
     const fstypesKnown = [...facts.graph.devices.values()].some((d) => d.fstype);
     if (!headerHere && (detachedByCrypttab || fstypesKnown)) {
+      // Still LUKS, and still needing cryptsetup and dm-crypt: the header's location is what cannot be carried.
+      findings.feature('luks', `${label}: LUKS with a detached header over ${lower?.name ?? '?'}`);
       findings.unsupportedAt('luks-detached-header', label, detachedByCrypttab ? `crypttab header=${String(entry!.options.get('header'))}` : `${lower?.name ?? 'the lower device'} has no LUKS header`);
       return 'LUKS (detached header)';
     }

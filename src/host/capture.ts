@@ -157,7 +157,9 @@ async function luksProbes(runner: Runner, lsblkText: string | undefined, timeout
 export async function captureHost(options: CaptureOptions): Promise<CaptureResult> {
   const fs = options.fs ?? hostFs('/');
   const runner = options.runner;
-  const timeoutMs = options.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
+  // Slow machines (emulated guests) may need longer: INITRD_WIZARD_PROBE_TIMEOUT in milliseconds.
+  const envTimeout = Number(process.env.INITRD_WIZARD_PROBE_TIMEOUT);
+  const timeoutMs = options.probeTimeoutMs ?? (Number.isFinite(envTimeout) && envTimeout > 0 ? envTimeout : PROBE_TIMEOUT_MS);
   const blockNames = (await fs.list('/sys/class/block').catch(() => null)) ?? [];
   const first = options.lean ? COMMAND_PROBES.filter((p) => p.file === 'lsblk.json' || p.file === 'findmnt.json') : COMMAND_PROBES;
   const outcomes = await Promise.all<ProbeOutcome>([

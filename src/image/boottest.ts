@@ -137,6 +137,8 @@ export interface BootOptions {
   accel: 'kvm' | 'tcg';
   timeoutMs?: number;
   logFile?: string;
+  /** Ctrl-C: stops QEMU. */
+  signal?: AbortSignal;
 }
 
 export async function bootTest(opts: BootOptions): Promise<BootResult> {
@@ -155,6 +157,7 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
   try {
     await opts.runner.run(argv, {
       timeoutMs: opts.timeoutMs ?? 300_000,
+      signal: opts.signal,
       onLine: (line) => {
         lines.push(line);
         if (/Please enter passphrase|Enter passphrase for/.test(line)) askedPassphrase = true;

@@ -82,6 +82,31 @@ export interface Runner {
   run(argv: string[], options?: RunOptions): Promise<RunResult>;
 }
 
+/**
+ * Children run in their own process groups (so a timeout can stop a whole
+ * tree), which also means they would outlive us: whatever still runs when
+ * this process exits is stopped with it.
+ */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function trackGroup(pid: number | undefined): () => void {
+  if (pid === undefined) return () => undefined;
+  liveGroups.add(pid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const g of liveGroups) {
+        try {
+          process.kill(-g, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+  return () => liveGroups.delete(pid);
+}
+
 /** Runs commands for real through execa. Loaded lazily: commands that read a snapshot never pay for it. */
 export const systemRunner: Runner = {
   async run(argv, options = {}) {
@@ -137,6 +162,7 @@ export const systemRunner: Runner = {
       killGroup('SIGTERM');
       hardKill = setTimeout(() => killGroup('SIGKILL'), 2000);
     };
+    const untrack = trackGroup(child.pid);
     const timer = setTimeout(() => stop('timeout'), timeoutMs);
     const onAbort = () => stop('cancel');
     if (options.signal?.aborted) onAbort();
@@ -152,6 +178,7 @@ export const systemRunner: Runner = {
     try {
       result = (await child) as typeof result;
     } finally {
+      untrack();
       clearTimeout(timer);
       if (hardKill) clearTimeout(hardKill);
       options.signal?.removeEventListener('abort', onAbort);

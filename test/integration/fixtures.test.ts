@@ -28,7 +28,7 @@ const TABLE: Record<string, Expect> = {
   'separate-usr': { features: ['plain', 'lvm'], unsupported: [], mounts: ['/', '/usr'] },
   multipath: { features: [], unsupported: ['multipath'] },
   'plain-dm-crypt': { features: [], unsupported: ['plain-dm-crypt'] },
-  'luks-detached-header': { features: [], unsupported: ['luks-detached-header'] },
+  'luks-detached-header': { features: ['luks'], unsupported: ['luks-detached-header'] },
   'nbd-root': { features: [], unsupported: ['nbd'] },
   'btrfs-luks': { features: ['luks', 'btrfs'], unsupported: [] },
   'luks1-ext4': { features: ['luks'], unsupported: [] },
