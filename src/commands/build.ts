@@ -11,7 +11,7 @@ import { configKey, saveRecord } from '../mkosi/records.js';
 import type { HostReport } from '../host/report.js';
 import type { CommandResult } from './context.js';
 import { formatBytes } from './format.js';
-import { mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+import { hostCrypttab, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
 import type { HostFs } from '../system/files.js';
 
 export interface BuildFlags extends PipelineFlags {
@@ -94,8 +94,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     slim: flags.slim,
     mkosiMajor: mk.major,
     existing,
-    // The snapshot describes the host being built for; its crypttab is the one to carry in.
-    crypttab: state.snapshotFiles ? (state.snapshotFiles.get('crypttab') ?? null) : await state.fs.read('/etc/crypttab').catch(() => null),
+    crypttab: await hostCrypttab(state),
   });
   const output = path.resolve(flags.output ?? `initrd-${state.kernelVersion}${flags.slim ? '-slim' : ''}.cpio.zst`);
   const log = path.resolve(flags.log ?? `${output}.log`);

@@ -13,7 +13,7 @@ import { mkosiTooOld } from '../mkosi/version.js';
 import { CommandFailedError, CommandNotFoundError } from '../system/run.js';
 import { hostFs } from '../system/files.js';
 import type { CommandResult } from './context.js';
-import { kernelImage, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+import { hostCrypttab, kernelImage, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
 import { packageRoot } from '../paths.js';
 
 const accessAsync = promisify(access);
@@ -88,7 +88,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
     else if (mk) ukiGenerator = 'mkosi';
     else problems.push('--layout uki needs a UKI generator: install ukify (systemd-ukify) or mkosi');
   }
-  const crypttab = state.snapshotFiles ? (state.snapshotFiles.get('crypttab') ?? null) : await fs.read('/etc/crypttab').catch(() => null);
+  const crypttab = await hostCrypttab(state);
   // The exact configuration this install writes must have been built and checked.
   const existing = new Set<string>();
   for (const f of state.variant.hostFiles) if ((await root.state(f)).type === 'file') existing.add(f);

@@ -55,6 +55,12 @@ export async function pipeline(flags: PipelineFlags): Promise<PipelineState> {
   return { report, snapshotFiles: flags.snapshot ? snapshot.files : null, variant, distro, kernelVersion, runner, fs };
 }
 
+/** The crypttab to carry into the image: the snapshot's when analysing one (it describes the host), else the root's. */
+export async function hostCrypttab(state: Pick<PipelineState, 'snapshotFiles' | 'fs'>): Promise<string | null> {
+  if (state.snapshotFiles) return state.snapshotFiles.get('crypttab') ?? null;
+  return state.fs.read('/etc/crypttab').catch(() => null);
+}
+
 export async function mkosiInfo(state: Pick<PipelineState, 'runner' | 'fs'>): Promise<MkosiInfo | null> {
   return detectMkosi(state.runner, async (p) => (await stat(state.fs.resolve(p)).catch(() => null)) !== null);
 }

@@ -157,6 +157,12 @@ class Findings {
   }
 }
 
+/** The device lsblk calls `name` (chains are lists of names). */
+function deviceNamed(facts: Facts, name: string): BlockDevice | undefined {
+  for (const d of facts.graph.devices.values()) if (d.name === name) return d;
+  return undefined;
+}
+
 function isDm(dev: BlockDevice, facts: Facts): boolean {
   // The dm major number is allocated dynamically (253, 254 …): go by kernel name.
   return /^dm-\d+$/.test(dev.kname) || (facts.dmUuid.has(dev.name) && dev.type !== 'disk' && dev.type !== 'part');
@@ -502,7 +508,7 @@ export function analyze(snapshot: Snapshot): HostReport {
       // Plain means nothing between the filesystem and a local disk: no device-mapper, nothing unsupported.
       const flagged = [...findings.unsupported.values()].some((u) => chain.includes(u.device) || disks.includes(u.device));
       const onlyDisks = chain.every((name) => {
-        const d = [...facts.graph.devices.values()].find((x) => x.name === name);
+        const d = deviceNamed(facts, name);
         return !!d && !isDm(d, facts) && (d.type === 'part' || d.type === 'disk' || d.type === 'loop');
       });
       if (m.role !== 'resume' && !flagged && onlyDisks) {
@@ -511,7 +517,7 @@ export function analyze(snapshot: Snapshot): HostReport {
     }
     // Record crypttab lines the initrd needs, and whether mkosi-initrd will carry them.
     for (const name of report.chain) {
-      const d = [...facts.graph.devices.values()].find((x) => x.name === name);
+      const d = deviceNamed(facts, name);
       if (!d || !(dmUuidOf(d, facts)?.startsWith('CRYPT-') || d.type === 'crypt')) continue;
       const lower = d.parents[0] ? facts.graph.devices.get(d.parents[0]) : undefined;
       const entry = crypttabFor(d, lower, facts);

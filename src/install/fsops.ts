@@ -5,7 +5,7 @@
  * (lstat first, O_NOFOLLOW on opens); paths stay inside the chosen root.
  */
 import { createHash } from 'node:crypto';
-import { chown, lstat, mkdir, open, readFile, readlink, rename, rmdir, symlink, unlink, chmod } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readlink, rename, rmdir, symlink, unlink, chmod } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -167,10 +167,6 @@ export class Root {
 
   async readText(hostPath: string): Promise<string | null> {
     return readFile(this.at(hostPath), 'utf8').catch(() => null);
-  }
-
-  async chownSafe(hostPath: string, uid: number, gid: number) {
-    await chown(this.at(hostPath), uid, gid);
   }
 }
 
