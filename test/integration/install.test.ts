@@ -50,6 +50,17 @@ async function stubMkosiInitrd(dir: string): Promise<string> {
   return bin;
 }
 
+/** A fresh temporary root of the given start tree, removed afterwards. */
+async function withRoot(kind: StartTree, fn: (dir: string) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    await makeRoot(dir, kind);
+    await fn(dir);
+  } finally {
+    await cleanup();
+  }
+}
+
 const TREES: StartTree[] = ['no-install-conf', 'vendor-install-conf', 'commented-install-conf', 'yielding-dracut', 'existing-mask'];
 
 for (const kind of TREES) {
@@ -106,18 +117,14 @@ for (const kind of TREES) {
 }
 
 test('install.conf as a symlink is refused with an explanation, nothing changed', { skip }, async () => {
-  const { dir, cleanup } = await tempDir('iw-root-');
-  try {
-    await makeRoot(dir, 'symlinked-install-conf');
+  await withRoot('symlinked-install-conf', async (dir) => {
     const before = await treeHash(dir);
     const r = await install(dir);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /install\.conf is a symlink \(to \/srv\/install\.conf\)/);
     assert.match(r.stderr, /next step: replace the link with a regular file/);
     assert.equal(await treeHash(dir), before);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('a read-only /etc is a clear error and nothing changes', { skip: skip || (!isRoot && 'needs root for a read-only bind mount') }, async () => {
@@ -141,9 +148,7 @@ test('a read-only /etc is a clear error and nothing changes', { skip: skip || (!
 });
 
 test('revert refuses over files changed since the install, shows the diff, and --force restores', { skip }, async () => {
-  const { dir, cleanup } = await tempDir('iw-root-');
-  try {
-    await makeRoot(dir, 'commented-install-conf');
+  await withRoot('commented-install-conf', async (dir) => {
     const before = await treeHash(dir);
     assert.equal((await install(dir)).code, 0);
     const confPath = path.join(dir, 'etc/kernel/install.conf');
@@ -156,15 +161,11 @@ test('revert refuses over files changed since the install, shows the diff, and -
     const forced = await revert(dir, '--force');
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(await treeHash(dir), before);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('--dry-run shows the diff and writes nothing', { skip }, async () => {
-  const { dir, cleanup } = await tempDir('iw-root-');
-  try {
-    await makeRoot(dir, 'commented-install-conf');
+  await withRoot('commented-install-conf', async (dir) => {
     const before = await treeHash(dir);
     const r = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
@@ -172,55 +173,39 @@ test('--dry-run shows the diff and writes nothing', { skip }, async () => {
     assert.match(r.stdout, /^\+initrd_generator=mkosi-initrd$/m);
     assert.match(r.stdout, /\+symlink → \/dev\/null/);
     assert.equal(await treeHash(dir), before);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('without --yes and without a terminal, install asks for --yes and changes nothing', { skip }, async () => {
-  const { dir, cleanup } = await tempDir('iw-root-');
-  try {
-    await makeRoot(dir, 'no-install-conf');
+  await withRoot('no-install-conf', async (dir) => {
     const before = await treeHash(dir);
     const r = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--force']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--yes/);
     assert.equal(await treeHash(dir), before);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('an unsupported host is not switched', { skip }, async () => {
-  const { dir, cleanup } = await tempDir('iw-root-');
-  try {
-    await makeRoot(dir, 'no-install-conf');
+  await withRoot('no-install-conf', async (dir) => {
     const r = await runCli(['install', '--root', dir, '--snapshot', fixture('multipath'), '--yes']);
     assert.equal(r.code, 3);
     assert.match(r.stderr, /multipath/);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('a variant that was never built is refused without --force', { skip }, async () => {
-  const { dir, cleanup } = await tempDir('iw-root-');
-  try {
-    await makeRoot(dir, 'no-install-conf');
+  await withRoot('no-install-conf', async (dir) => {
     const r = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--yes'], { XDG_CACHE_HOME: path.join(dir, 'empty-cache') });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /has not been built and checked yet: run `initrd-wizard build` first/);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 void CLI;
 
 test('--layout uki sets layout and a UKI generator that exists', { skip }, async () => {
-  const { dir, cleanup } = await tempDir('iw-root-');
-  try {
-    await makeRoot(dir, 'commented-install-conf');
+  await withRoot('commented-install-conf', async (dir) => {
     const r = await install(dir, '--layout', 'uki');
     assert.equal(r.code, 0, r.stderr);
     const conf = await readFile(path.join(dir, 'etc/kernel/install.conf'), 'utf8');
@@ -229,15 +214,11 @@ test('--layout uki sets layout and a UKI generator that exists', { skip }, async
     const ukify = spawnSync('ukify', ['--version'], { stdio: 'ignore' }).status === 0;
     assert.match(conf, new RegExp(`^uki_generator=${ukify ? 'ukify' : 'mkosi'}$`, 'm'));
     assert.equal((await revert(dir)).code, 0);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('a second run while one holds the lock is refused', { skip }, async () => {
-  const { dir, cleanup } = await tempDir('iw-root-');
-  try {
-    await makeRoot(dir, 'no-install-conf');
+  await withRoot('no-install-conf', async (dir) => {
     await mkdir(path.join(dir, 'var/lib/initrd-wizard'), { mode: 0o700 });
     // This test process is alive: its pid in the lock stands for a run in progress.
     await writeFile(path.join(dir, 'var/lib/initrd-wizard/lock'), `${process.pid}\n`);
@@ -245,7 +226,5 @@ test('a second run while one holds the lock is refused', { skip }, async () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`another initrd-wizard run \\(pid ${process.pid}\\) is installing or reverting`));
     assert.equal(existsSync(path.join(dir, 'etc/kernel/install.conf')), false);
-  } finally {
-    await cleanup();
-  }
+  });
 });
