@@ -18,7 +18,7 @@ export function packageRoot(): string {
 }
 
 /** The snapshot `--demo` and the README quickstart run against: a real capture from a QEMU guest. */
-export const DEMO_SNAPSHOT = 'btrfs-luks-tpm2';
+export const DEMO_SNAPSHOT = 'btrfs-luks-tpm2-hibernate';
 
 export function fixtureSnapshot(name: string): string {
   return path.join(packageRoot(), 'test', 'fixtures', 'snapshots', name);

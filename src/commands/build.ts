@@ -20,6 +20,8 @@ export interface BuildFlags extends PipelineFlags {
   log?: string;
   signal?: AbortSignal;
   onStage?: (stage: string, elapsedMs: number) => void;
+  /** Every line of mkosi-initrd's output, as it comes. */
+  onLine?: (line: string) => void;
   env?: Record<string, string>;
   /** Skip preflight items (tests on machines without /proc/modules use a shim). */
   ignorePreflight?: string[];
@@ -108,6 +110,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     signal: flags.signal,
     env: flags.env,
     onStage: (s) => flags.onStage?.(s, performance.now() - started),
+    onLine: flags.onLine,
   });
   const verified = await verifyImage(output, state.report, state.fs, state.kernelVersion);
   // Without --slim the image is what install's configuration builds: remember the verdict for install.

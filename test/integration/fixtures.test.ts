@@ -25,6 +25,7 @@ const TABLE: Record<string, Expect> = {
   'lvm-two-pvs': { features: ['lvm'], unsupported: [] },
   'lvm-thin-root': { features: ['lvm', 'lvm-thin'], unsupported: [] },
   'btrfs-luks-tpm2': { features: ['luks', 'btrfs', 'tpm2'], unsupported: [] },
+  'btrfs-luks-tpm2-hibernate': { features: ['luks', 'btrfs', 'tpm2', 'hibernate'], unsupported: [], mounts: ['/', 'swap'] },
   'separate-usr': { features: ['plain', 'lvm'], unsupported: [], mounts: ['/', '/usr'] },
   multipath: { features: [], unsupported: ['multipath'] },
   'plain-dm-crypt': { features: [], unsupported: ['plain-dm-crypt'] },
