@@ -17,6 +17,9 @@ await build({
   sourcemap: false,
   logLevel: 'warning',
   chunkNames: 'chunks/[name]-[hash]',
+  // Ink loads react-devtools-core only under DEV=true; React's production build is the one shipped.
+  external: ['react-devtools-core'],
+  define: { 'process.env.NODE_ENV': '"production"' },
   // CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });

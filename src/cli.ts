@@ -241,14 +241,16 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
 
   program.action(
     run(async (o) => {
+      const ui = await import('./ui/interactive.js');
+      const tui = ui.wantsTui({ stdinTTY: Boolean(process.stdin.isTTY), stdoutTTY: Boolean(process.stdout.isTTY), env: process.env, json: Boolean(o.json) });
+      if (tui) {
+        const { runTui } = await import('./ui/run.js');
+        const services = o.demo ? await (await import('./ui/demo-services.js')).demoServices() : (await import('./ui/host-services.js')).hostServices();
+        const outcome = await runTui(services);
+        return { json: {}, text: outcome.summary, exitCode: outcome.code };
+      }
       if (o.demo) return (await import('./commands/demo.js')).demoCommand();
-      const { PLAIN_HINT } = await import('./ui/interactive.js');
-      // The interactive screens are not built yet: every terminal gets the pointer to the subcommands.
-      return {
-        json: { commands: program.commands.map((c) => c.name()) },
-        text: PLAIN_HINT,
-        exitCode: 0,
-      };
+      return { json: { commands: program.commands.map((c) => c.name()) }, text: ui.PLAIN_HINT, exitCode: 0 };
     }),
   );
   return program;

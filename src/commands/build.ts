@@ -13,6 +13,7 @@ import type { CommandResult } from './context.js';
 import { formatBytes } from './format.js';
 import { hostCrypttab, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
 import type { HostFs } from '../system/files.js';
+import type { Variant } from '../variant/suggest.js';
 
 export interface BuildFlags extends PipelineFlags {
   output?: string;
@@ -23,6 +24,8 @@ export interface BuildFlags extends PipelineFlags {
   /** Every line of mkosi-initrd's output, as it comes. */
   onLine?: (line: string) => void;
   env?: Record<string, string>;
+  /** Build this variant instead of the suggested one (the TUI's tweaked variant). */
+  variant?: Variant;
   /** Skip preflight items (tests on machines without /proc/modules use a shim). */
   ignorePreflight?: string[];
 }
@@ -76,7 +79,8 @@ export function preflightError(failed: Preflight[]): WizardError {
 }
 
 export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
-  const state = await pipeline(flags);
+  const suggested = await pipeline(flags);
+  const state = flags.variant ? { ...suggested, variant: flags.variant } : suggested;
   const mk = await mkosiInfo(state);
   if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, state.distro.id, state.distro.version);
   const preflight = await buildPreflight({

@@ -57,6 +57,17 @@ function formatClosure(c: Closure, verify: (VerifyResult & { matches: boolean; o
   return out.join('\n');
 }
 
+/** The host's own package metadata for a distribution family: apt, or dnf's view of the enabled repositories. */
+export async function hostMetadataSpec(family: string, runner: Runner): Promise<MetadataSpec> {
+  if (family === 'debian') return { kind: 'apt' };
+  if (family === 'fedora') {
+    const flavor = await detectDnf(runner);
+    if (!flavor) throw new WizardError('dnf is not installed, so the host repositories cannot be read', 1, 'install dnf, or pass --repo NAME=PATH with an rpm-md repository');
+    return { kind: 'dnf', flavor };
+  }
+  throw new WizardError(`reading ${family} repositories is not supported yet`, 1, 'pass --repo NAME=PATH with an rpm-md repository, or --distro fedora|debian');
+}
+
 export async function closureCommand(flags: ClosureFlags): Promise<CommandResult> {
   const runner = flags.runner ?? systemRunner;
   const repos = parseRepoFlags(flags.repo ?? []);
@@ -78,14 +89,7 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
       const { report } = await obtainReport({ snapshot: flags.snapshot, runner });
       family = resolveDistro(report, flags.distro).family;
     }
-    if (family === 'debian') spec = { kind: 'apt' };
-    else if (family === 'fedora') {
-      const flavor = await detectDnf(runner);
-      if (!flavor) throw new WizardError('dnf is not installed, so the host repositories cannot be read', 1, 'install dnf, or pass --repo NAME=PATH with an rpm-md repository');
-      spec = { kind: 'dnf', flavor };
-    } else {
-      throw new WizardError(`reading ${family} repositories is not supported yet`, 1, 'pass --repo NAME=PATH with an rpm-md repository, or --distro fedora|debian');
-    }
+    spec = await hostMetadataSpec(family, runner);
   }
   const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir });
   const closure = await resolveClosure(pool, packages, { weak: flags.weak });

@@ -139,7 +139,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
 }
 
 /** kernel-install add for the kernel, keeping the previous initrd and a boot entry that uses it (layout bls). */
-async function regenerate(root: Root, tx: Transaction, kver: string, runner: NonNullable<PipelineFlags['runner']>, lines: string[], extraEnv?: Record<string, string>) {
+export async function regenerate(root: Root, tx: Transaction, kver: string, runner: NonNullable<PipelineFlags['runner']>, lines: string[], extraEnv?: Record<string, string>) {
   const kernel = await kernelImage(hostFs(root.dir), kver);
   if (!kernel) throw new WizardError(`no kernel image for ${kver} under ${root.dir}`, 1, 'pass --kernel-version for an installed kernel');
   const env = await kernelInstallEnv(root);

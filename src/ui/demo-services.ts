@@ -1,0 +1,152 @@
+/**
+ * The demo: the bundled snapshot (a real capture), the bundled repository
+ * (Debian's real package graph as rpm-md), a replay of a real recorded build,
+ * and a throwaway install root. Nothing on the machine is read or changed
+ * outside that temporary directory.
+ */
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { analyze } from '../host/analyze.js';
+import { loadSnapshot, writeSnapshot } from '../host/snapshot.js';
+import { loadPool } from '../packages/metadata.js';
+import { DEMO_SNAPSHOT, fixtureSnapshot, packageRoot } from '../paths.js';
+import { systemRunner } from '../system/run.js';
+import { loadProfiles } from '../variant/profiles.js';
+import { resolveDistro } from '../commands/context.js';
+import { WizardError } from '../errors.js';
+import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
+import { confPrefs } from './prefs.js';
+import type { BuildOutcome, HostData, Prefs, WizardServices } from './services.js';
+import type { Variant } from '../variant/suggest.js';
+
+const record = z.object({
+  recordedAt: z.string(),
+  snapshot: z.string(),
+  mkosiVersion: z.string().nullable(),
+  kernelVersion: z.string(),
+  durationMs: z.number(),
+  stages: z.array(z.object({ stage: z.string(), atMs: z.number() })),
+  lines: z.array(z.object({ atMs: z.number(), text: z.string() })),
+  image: z.any(),
+  checks: z.array(z.object({ id: z.string(), ok: z.boolean(), detail: z.string() })),
+  ok: z.boolean(),
+});
+
+/** An older upstream dracut plugin that always builds: the case install must mask. */
+const DRACUT_PLUGIN = `#!/usr/bin/bash
+COMMAND="\${1:?}"
+KERNEL_VERSION="\${2:?}"
+[[ "$COMMAND" == add ]] || exit 0
+dracut -f "$KERNEL_INSTALL_STAGING_AREA/initrd" "$KERNEL_VERSION"
+`;
+
+export interface DemoOptions {
+  /** Directory for the demo root and saved snapshots (default: a new temporary directory). */
+  workDir?: string;
+  prefs?: Prefs;
+  cacheDir?: string | null;
+  /** How much faster than recorded the build replays (default 8). */
+  replaySpeed?: number;
+}
+
+export async function demoServices(options: DemoOptions = {}): Promise<WizardServices & { workDir: string; root: string }> {
+  const workDir = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'initrd-wizard-demo-')));
+  const root = path.join(workDir, 'root');
+  const snapshotDir = fixtureSnapshot(DEMO_SNAPSHOT);
+  const snapshot = await loadSnapshot(snapshotDir);
+  const file = (name: string) => snapshot.files.get(name) ?? null;
+
+  // The demo root: the snapshot host's own /etc files, and dracut as the current generator.
+  const seed: Array<[string, string, number]> = [
+    ['etc/os-release', file('os-release') ?? 'ID=debian\nVERSION_ID="12"\n', 0o644],
+    ['etc/machine-id', '4a1e5d7c2b9f4e0a8c3d6b1f0e2a9c7d\n', 0o444],
+    ['etc/kernel/install.conf', file('install.conf') ?? 'layout=bls\n', 0o644],
+    ['usr/lib/kernel/install.d/50-dracut.install', DRACUT_PLUGIN, 0o755],
+  ];
+  if (file('crypttab')) seed.push(['etc/crypttab', file('crypttab')!, 0o600]);
+  for (const [rel, content, mode] of seed) {
+    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+    await writeFile(path.join(root, rel), content, { mode });
+    await chmod(path.join(root, rel), mode);
+  }
+  await mkdir(path.join(root, 'etc/kernel/install.d'), { recursive: true });
+  await mkdir(path.join(root, 'var/lib'), { recursive: true });
+
+  const rec = record.parse(JSON.parse(await readFile(path.join(packageRoot(), 'demo', 'build-record.json'), 'utf8')));
+  const speed = options.replaySpeed ?? 8;
+  const planArgs = (variant: Variant, host: HostData): PlanArgs => ({
+    variant,
+    report: host.report,
+    mkosi: { major: Number((rec.mkosiVersion ?? '24').split('.')[0]) || 24, kernelInstallPlugin: null },
+    layout: 'bls',
+    crypttab: file('crypttab'),
+  });
+
+  return {
+    mode: 'demo',
+    workDir,
+    root,
+    async loadHost() {
+      const report = analyze(snapshot);
+      const distro = resolveDistro(report);
+      return {
+        report,
+        distro,
+        kernelVersion: report.host.kernel || rec.kernelVersion,
+        profiles: await loadProfiles(),
+        source: `demo: snapshot ${DEMO_SNAPSHOT} (captured in a QEMU guest)`,
+        prefsKey: `demo/${DEMO_SNAPSHOT}/${distro.id}`,
+      };
+    },
+    async saveSnapshot() {
+      const out = path.join(workDir, `snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      await writeSnapshot(snapshot, out);
+      return out;
+    },
+    async loadPackages() {
+      const spec = { kind: 'rpm-md' as const, repos: [{ name: 'demo', dir: path.join(packageRoot(), 'demo', 'repo') }] };
+      return (await loadPool(spec, { runner: systemRunner, cacheDir: options.cacheDir })).pool;
+    },
+    async build(_variant, _host, progress, signal): Promise<BuildOutcome> {
+      // A replay of a real build: the stages and log lines as recorded, faster.
+      const events = [...rec.stages.map((s) => ({ at: s.atMs, stage: s.stage })), ...rec.lines.map((l) => ({ at: l.atMs, line: l.text }))].sort((a, b) => a.at - b.at);
+      const started = performance.now();
+      for (const e of events) {
+        const wait = e.at / speed - (performance.now() - started);
+        if (wait > 0) await sleep(wait, signal);
+        if (signal.aborted) throw new WizardError('build cancelled', 1);
+        if ('stage' in e && e.stage) progress.stage(e.stage);
+        else if ('line' in e && e.line !== undefined) progress.line(e.line);
+      }
+      return {
+        output: path.join(workDir, `initrd-${rec.kernelVersion}.cpio.zst`),
+        log: path.join(workDir, 'build.log'),
+        durationMs: rec.durationMs,
+        image: rec.image,
+        current: null,
+        checks: rec.checks,
+        ok: rec.ok,
+        replay: `replay of a real mkosi-initrd ${rec.mkosiVersion ?? ''} build of the suggested variant, recorded ${rec.recordedAt} (kernel ${rec.kernelVersion}); your package changes are not built in the demo`,
+      };
+    },
+    plan: (variant, host) => reviewInstall(root, planArgs(variant, host)),
+    apply: (review, variant, host) => applyReviewed(review, planArgs(variant, host)),
+    regenerate: null,
+    regenerateUnavailable: 'the demo root has no kernel to regenerate an initrd for',
+    prefs: options.prefs ?? confPrefs(),
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

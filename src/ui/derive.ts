@@ -1,0 +1,198 @@
+/**
+ * What the screens show, computed from state: the variant for the current
+ * choices, the package rows, the closure and its sorted rows. Pure functions,
+ * memoised by the App; each is cheap enough to run on every keystroke.
+ */
+import Fuse from 'fuse.js';
+import { WizardError } from '../errors.js';
+import { dropsWithout, resolve, type Closure, type ClosurePackage } from '../packages/resolve.js';
+import type { Pool } from '../packages/pool.js';
+import { pick } from '../variant/profiles.js';
+import { suggest, type Variant } from '../variant/suggest.js';
+import type { Choices, HostData, UiError } from './services.js';
+import { toUiError } from './services.js';
+
+export function deriveVariant(host: HostData, choices: Choices): { variant: Variant | null; error: UiError | null } {
+  try {
+    return {
+      variant: suggest(host.report, host.profiles, {
+        distro: host.distro,
+        addProfiles: choices.addProfiles,
+        dropProfiles: choices.dropProfiles,
+        tweaks: { add: choices.add, remove: choices.remove },
+      }),
+      error: null,
+    };
+  } catch (err) {
+    return { variant: null, error: toUiError('The variant cannot be built from these choices', err) };
+  }
+}
+
+/** Identity of what a build produces: a different key means the last build is stale. */
+export function variantKey(v: Variant): string {
+  return JSON.stringify([v.profiles, v.packages, v.kernelModules, v.hostFiles]);
+}
+
+export interface ProfileRow {
+  name: string;
+  summary: string;
+  selected: boolean;
+  /** Selected by detection (before the user's toggles). */
+  detected: boolean;
+  reason: string;
+  packages: number;
+}
+
+export function profileRows(host: HostData, variant: Variant | null, detected: Variant | null): ProfileRow[] {
+  const rows = [...host.profiles.values()].map((p) => ({
+    name: p.name,
+    summary: p.summary,
+    selected: variant?.profiles.includes(p.name) ?? false,
+    detected: detected?.profiles.includes(p.name) ?? false,
+    reason: variant?.profileReasons[p.name] ?? (detected?.profileReasons[p.name] ? `detected: ${detected.profileReasons[p.name]}` : ''),
+    packages: pick(p.packages, host.distro).length,
+  }));
+  // base first, then what the host uses, then the rest: the likely toggles stay at the top.
+  const rank = (r: ProfileRow) => (r.name === 'base' ? 0 : r.detected ? 1 : r.selected ? 2 : 3);
+  return rows.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+}
+
+export interface PackageRow {
+  name: string;
+  /** The profile that brings it, or "you" for an addition. */
+  origin: string;
+  removed: boolean;
+}
+
+export function packageRows(host: HostData, variant: Variant | null, choices: Choices): PackageRow[] {
+  if (!variant) return [];
+  const rows: PackageRow[] = [];
+  const seen = new Set<string>();
+  for (const name of variant.profiles) {
+    const p = host.profiles.get(name);
+    if (!p) continue;
+    for (const pkg of pick(p.packages, host.distro)) {
+      if (seen.has(pkg)) continue;
+      seen.add(pkg);
+      rows.push({ name: pkg, origin: name, removed: choices.remove.includes(pkg) });
+    }
+  }
+  for (const pkg of choices.add) if (!seen.has(pkg)) rows.push({ name: pkg, origin: 'you', removed: false });
+  return rows;
+}
+
+/** Toggles one package: a profile package is removed or restored, an addition is dropped. */
+export function togglePackage(choices: Choices, row: PackageRow): Choices {
+  if (row.origin === 'you') return { ...choices, add: choices.add.filter((n) => n !== row.name) };
+  return row.removed
+    ? { ...choices, remove: choices.remove.filter((n) => n !== row.name) }
+    : { ...choices, remove: [...choices.remove, row.name] };
+}
+
+export function addPackage(choices: Choices, name: string): Choices {
+  if (choices.remove.includes(name)) return { ...choices, remove: choices.remove.filter((n) => n !== name) };
+  if (choices.add.includes(name)) return choices;
+  return { ...choices, add: [...choices.add, name] };
+}
+
+export function toggleProfile(choices: Choices, row: ProfileRow): Choices {
+  const without = (xs: string[]) => xs.filter((n) => n !== row.name);
+  if (row.name === 'base') return choices;
+  if (row.selected) {
+    // Off: an added profile is simply un-added; a detected one is dropped.
+    return choices.addProfiles.includes(row.name) ? { ...choices, addProfiles: without(choices.addProfiles) } : { ...choices, dropProfiles: [...without(choices.dropProfiles), row.name] };
+  }
+  return choices.dropProfiles.includes(row.name) ? { ...choices, dropProfiles: without(choices.dropProfiles) } : { ...choices, addProfiles: [...without(choices.addProfiles), row.name] };
+}
+
+export type ClosureView = { ok: true; closure: Closure; rows: ClosurePackage[]; ms: number } | { ok: false; error: UiError };
+
+export function deriveClosure(pool: Pool, packages: string[]): ClosureView {
+  const t = performance.now();
+  try {
+    const closure = resolve(pool, packages);
+    const rows = [...closure.packages].sort((a, b) => b.installSize - a.installSize || a.name.localeCompare(b.name));
+    return { ok: true, closure, rows, ms: performance.now() - t };
+  } catch (err) {
+    const e = toUiError('The package list cannot be resolved', err);
+    if (!(err instanceof WizardError)) return { ok: false, error: e };
+    return { ok: false, error: { ...e, hint: e.hint ?? 'remove or replace the package on the Packages screen' } };
+  }
+}
+
+export function dropsFor(pool: Pool, closure: Closure, name: string): string[] {
+  try {
+    return dropsWithout(pool, closure, name);
+  } catch {
+    return [];
+  }
+}
+
+/** The biggest contributors and the rest, for the size bar. */
+export function sizeShares(rows: ClosurePackage[], top = 5): Array<{ name: string; size: number }> {
+  const out = rows.slice(0, top).map((r) => ({ name: r.name, size: r.installSize }));
+  const rest = rows.slice(top).reduce((n, r) => n + r.installSize, 0);
+  if (rest > 0) out.push({ name: `${rows.length - top} others`, size: rest });
+  return out;
+}
+
+/**
+ * Fuzzy search over every package name in the metadata (tens of thousands).
+ * fuse.js over 64,000 names costs 100–250 ms a keystroke, so a linear pass
+ * first keeps the few hundred plausible names (substring, or the query's
+ * letters in order with a typo's slack) and fuse.js ranks only those.
+ */
+export class NameSearch {
+  readonly names: string[];
+  private readonly lower: string[];
+  constructor(names: Iterable<string>) {
+    this.names = [...new Set(names)].sort();
+    this.lower = this.names.map((n) => n.toLowerCase());
+  }
+
+  /** Cheap relevance: contains the query (earlier, shorter better), else a subsequence with ≤ slack misses. */
+  private candidates(q: string, keep: number): string[] {
+    const slack = Math.floor(q.length / 4);
+    const scored: Array<[number, number]> = [];
+    for (let i = 0; i < this.lower.length; i++) {
+      const n = this.lower[i]!;
+      const at = n.indexOf(q);
+      if (at >= 0) {
+        scored.push([at * 4 + (n.length - q.length) * 0.25, i]);
+        continue;
+      }
+      if (q.length < 3) continue;
+      let j = 0;
+      let misses = 0;
+      let first = -1;
+      let last = -1;
+      for (let k = 0; k < q.length; k++) {
+        const c = q.charCodeAt(k);
+        let f = -1;
+        for (let x = j; x < n.length; x++) if (n.charCodeAt(x) === c) { f = x; break; }
+        if (f < 0) {
+          if (++misses > slack) break;
+          continue;
+        }
+        if (first < 0) first = f;
+        last = f;
+        j = f + 1;
+      }
+      if (misses <= slack && first >= 0) scored.push([1000 + misses * 100 + (last - first) + n.length * 0.25, i]);
+    }
+    scored.sort((a, b) => a[0] - b[0]);
+    return scored.slice(0, keep).map(([, i]) => this.names[i]!);
+  }
+
+  search(query: string, limit = 200): string[] {
+    const q = query.trim().toLowerCase();
+    if (!q) return [];
+    const pool = this.candidates(q, 1500);
+    if (!pool.length) return [];
+    const fuse = new Fuse(pool, { threshold: 0.4, ignoreLocation: true, shouldSort: true });
+    const ranked = fuse.search(q, { limit }).map((r) => r.item);
+    // fuse.js may reject a candidate found by the prefilter's slack; keep those after its ranking.
+    if (ranked.length < limit) for (const n of pool) if (ranked.length < limit && !ranked.includes(n)) ranked.push(n);
+    return ranked;
+  }
+}

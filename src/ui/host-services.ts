@@ -1,0 +1,104 @@
+/** The real machine (or a snapshot of one, or another root): the pipeline functions the subcommands use. */
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildCommand } from '../commands/build.js';
+import { hostMetadataSpec } from '../commands/closure.js';
+import { snapshotCommand } from '../commands/snapshot.js';
+import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../commands/pipeline.js';
+import { regenerate as regenerateInitrd } from '../commands/install.js';
+import { Root } from '../install/fsops.js';
+import { Transaction } from '../install/transaction.js';
+import { loadPool } from '../packages/metadata.js';
+import { loadProfiles } from '../variant/profiles.js';
+import { hostFs } from '../system/files.js';
+import { mkosiTooOld } from '../mkosi/version.js';
+import type { VerifiedImage } from '../commands/build.js';
+import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
+import { confPrefs } from './prefs.js';
+import type { BuildOutcome, HostData, Prefs, WizardServices } from './services.js';
+import type { Variant } from '../variant/suggest.js';
+
+export interface HostOptions {
+  snapshot?: string;
+  root?: string;
+  distro?: string;
+  kernelVersion?: string;
+  prefs?: Prefs;
+  /** Extra environment for mkosi-initrd and kernel-install (tests put the mkosi shim on PATH). */
+  env?: Record<string, string>;
+  ignorePreflight?: string[];
+  imageDir?: string;
+}
+
+export function hostServices(options: HostOptions = {}): WizardServices {
+  const rootDir = path.resolve(options.root ?? '/');
+  const fs = hostFs(rootDir);
+  let state: PipelineState | null = null;
+  const planArgs = async (variant: Variant, host: HostData): Promise<PlanArgs> => {
+    const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
+    if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, host.distro.id, host.distro.version);
+    return { variant, report: host.report, mkosi: mk, layout: 'bls', crypttab: await hostCrypttab(state!) };
+  };
+  const imageDir = options.imageDir ?? path.join(os.homedir(), '.cache', 'initrd-wizard', 'images');
+
+  return {
+    mode: 'host',
+    async loadHost() {
+      state = await pipeline({ snapshot: options.snapshot, distro: options.distro, kernelVersion: options.kernelVersion, fs });
+      const id = (await fs.read('/etc/machine-id').catch(() => ''))?.trim() || os.hostname();
+      return {
+        report: state.report,
+        distro: state.distro,
+        kernelVersion: state.kernelVersion,
+        profiles: await loadProfiles(),
+        source: options.snapshot ? `snapshot ${options.snapshot}` : rootDir === '/' ? `this host (${os.hostname()})` : `root ${rootDir}`,
+        prefsKey: `${options.snapshot ? `snapshot:${path.resolve(options.snapshot)}` : id}/${state.distro.id}`,
+      };
+    },
+    async saveSnapshot() {
+      const r = await snapshotCommand({});
+      return String((r.json as { output?: string }).output ?? r.text);
+    },
+    async loadPackages(host) {
+      return (await loadPool(await hostMetadataSpec(host.distro.family, state!.runner), { runner: state!.runner })).pool;
+    },
+    async build(variant, host, progress, signal): Promise<BuildOutcome> {
+      const output = path.join(imageDir, `initrd-${host.kernelVersion}.cpio.zst`);
+      await mkdir(imageDir, { recursive: true });
+      const r = await buildCommand({
+        snapshot: options.snapshot,
+        distro: options.distro,
+        kernelVersion: host.kernelVersion,
+        fs,
+        variant,
+        output,
+        signal,
+        env: options.env,
+        ignorePreflight: options.ignorePreflight,
+        onStage: (s) => progress.stage(s),
+        onLine: (l) => progress.line(l),
+      });
+      const j = r.json as { output: string; log: string; durationMs: number; image: VerifiedImage['image']; current: VerifiedImage['current']; checks: VerifiedImage['checks']; ok: boolean };
+      return { output: j.output, log: j.log, durationMs: j.durationMs, image: j.image, current: j.current, checks: j.checks, ok: j.ok, replay: null };
+    },
+    plan: async (variant, host) => reviewInstall(rootDir, await planArgs(variant, host)),
+    apply: async (review, variant, host) => applyReviewed(review, await planArgs(variant, host)),
+    regenerate: options.snapshot
+      ? null
+      : async (host) => {
+          const root = new Root(rootDir);
+          const tx = new Transaction(root);
+          const release = await tx.lock();
+          const lines: string[] = [];
+          try {
+            await regenerateInitrd(root, tx, host.kernelVersion, state!.runner, lines, options.env);
+          } finally {
+            await tx.cleanup(release);
+          }
+          return lines;
+        },
+    regenerateUnavailable: options.snapshot ? 'the facts come from a snapshot, not this machine: regenerate on the machine itself' : undefined,
+    prefs: options.prefs ?? confPrefs(),
+  };
+}

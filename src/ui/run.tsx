@@ -1,0 +1,41 @@
+/**
+ * Starts the TUI on the alternate screen and puts the terminal back on every
+ * way out: quit, Ctrl-C, SIGTERM/SIGHUP, an exception, or process exit.
+ */
+import { render } from 'ink';
+import { WizardController, type Outcome } from './controller.js';
+import { App } from './App.js';
+import type { WizardServices } from './services.js';
+
+const ENTER_ALT = '\x1b[?1049h\x1b[H';
+const LEAVE_ALT = '\x1b[?25h\x1b[?1049l';
+
+export async function runTui(services: WizardServices): Promise<Outcome> {
+  const controller = new WizardController(services);
+  const out = process.stdout;
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    out.write(LEAVE_ALT);
+  };
+  out.write(ENTER_ALT);
+  process.once('exit', restore);
+  const onSignal = (sig: NodeJS.Signals) => controller.terminate(sig === 'SIGHUP' ? 129 : 143);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const ended = new Promise<Outcome>((resolve) => (controller.onExit = resolve));
+  const app = render(<App controller={controller} />, { exitOnCtrlC: false, patchConsole: true, maxFps: 60 });
+  try {
+    const outcome = await Promise.race([ended, app.waitUntilExit().then(() => ended)]);
+    // A cancelled build must have killed its processes and removed its files before we leave.
+    await Promise.race([controller.settled(), new Promise((r) => setTimeout(r, 10_000))]);
+    return outcome;
+  } finally {
+    app.unmount();
+    restore();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    process.off('exit', restore);
+  }
+}

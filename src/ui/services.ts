@@ -1,0 +1,119 @@
+/**
+ * What the screens may ask of the world. The TUI never touches the system
+ * itself: the host services wrap the same pipeline functions the subcommands
+ * use; the demo services read the bundled snapshot and repository and install
+ * into a temporary root.
+ */
+import type { HostReport } from '../host/report.js';
+import type { ImageCheck } from '../image/checks.js';
+import type { ImageReport } from '../image/report.js';
+import type { InstallPlan } from '../install/plan.js';
+import type { Pool } from '../packages/pool.js';
+import type { Distro } from '../variant/distro.js';
+import type { Profile } from '../variant/profiles.js';
+import type { Variant } from '../variant/suggest.js';
+import { WizardError } from '../errors.js';
+import { CommandError, formatArgv } from '../system/run.js';
+
+export interface Choices {
+  addProfiles: string[];
+  dropProfiles: string[];
+  add: string[];
+  remove: string[];
+}
+
+export const NO_CHOICES: Choices = { addProfiles: [], dropProfiles: [], add: [], remove: [] };
+
+export const sameChoices = (a: Choices, b: Choices) => JSON.stringify(a) === JSON.stringify(b);
+
+export interface SavedChoices {
+  choices: Choices;
+  savedAt: string;
+}
+
+export interface HostData {
+  report: HostReport;
+  distro: Distro;
+  kernelVersion: string;
+  profiles: Map<string, Profile>;
+  /** Where the facts came from, for the header. */
+  source: string;
+  /** Saved choices are per host and distribution. */
+  prefsKey: string;
+}
+
+export interface BuildProgress {
+  stage(name: string): void;
+  line(text: string): void;
+}
+
+export interface BuildOutcome {
+  output: string;
+  log: string;
+  durationMs: number;
+  image: ImageReport;
+  current: { path: string; size: number } | null;
+  checks: ImageCheck[];
+  ok: boolean;
+  /** Set when the demo replays a recorded build instead of running one. */
+  replay: string | null;
+}
+
+export interface ReviewPlan {
+  plan: InstallPlan;
+  diff: string;
+  root: string;
+}
+
+export interface AppliedInstall {
+  changed: string[];
+  notes: string[];
+  root: string;
+  revertCommand: string;
+}
+
+export interface Prefs {
+  load(key: string): SavedChoices | null;
+  save(key: string, choices: Choices): void;
+  clear(key: string): void;
+}
+
+export interface WizardServices {
+  mode: 'demo' | 'host';
+  loadHost(): Promise<HostData>;
+  saveSnapshot(): Promise<string>;
+  loadPackages(host: HostData): Promise<Pool>;
+  build(variant: Variant, host: HostData, progress: BuildProgress, signal: AbortSignal): Promise<BuildOutcome>;
+  plan(variant: Variant, host: HostData): Promise<ReviewPlan>;
+  /** Applies exactly the reviewed plan (refuses when the files changed since). */
+  apply(review: ReviewPlan, variant: Variant, host: HostData): Promise<AppliedInstall>;
+  /** kernel-install add for the kernel, keeping the previous initrd; null when it cannot be offered. */
+  regenerate: ((host: HostData) => Promise<string[]>) | null;
+  /** Why regenerate is not offered, when it is not. */
+  regenerateUnavailable?: string;
+  prefs: Prefs;
+}
+
+/** An error as the UI shows it: what failed, the command and its stderr tail, and the next step. */
+export interface UiError {
+  title: string;
+  message: string;
+  command?: string;
+  stderrTail?: string[];
+  hint?: string;
+}
+
+export function toUiError(title: string, err: unknown): UiError {
+  if (err instanceof CommandError) {
+    return {
+      title,
+      message: err.message,
+      command: formatArgv(err.argv),
+      stderrTail: err.stderr.trim().split('\n').filter(Boolean).slice(-6),
+      hint: err.hint,
+    };
+  }
+  if (err instanceof WizardError) return { title, message: err.message, hint: err.hint };
+  const message = err instanceof Error ? err.message : String(err);
+  return { title, message: `internal error: ${message}`, hint: 'please report this with the output of `initrd-wizard snapshot`' };
+}

@@ -1,0 +1,402 @@
+/**
+ * Every screen as plain lines of coloured segments, sized to the terminal.
+ * Pure: the App renders these lines with Ink, tests and benchmarks call them
+ * directly. Lists are windowed here, so 64,000 rows cost the same as 30.
+ */
+import type { HostReport, StorageDevice } from '../host/report.js';
+import type { ClosurePackage } from '../packages/resolve.js';
+import { formatBytes } from '../commands/format.js';
+import type { Variant } from '../variant/suggest.js';
+import type { ClosureView, PackageRow, ProfileRow } from './derive.js';
+import { sizeShares } from './derive.js';
+import { SCREENS, SCREEN_TITLES, hasUnapplied, type ScreenId, type WizardState } from './state.js';
+import type { HostData, UiError } from './services.js';
+import { clamp, fit, windowStart } from './window.js';
+
+export type Tone = 'title' | 'dim' | 'bad' | 'good' | 'warn' | 'accent' | 'key';
+export interface Seg {
+  t: string;
+  tone?: Tone;
+  bold?: boolean;
+  inverse?: boolean;
+}
+export type Line = Seg[];
+
+const L = (t: string, tone?: Tone, bold?: boolean): Line => [{ t, tone, bold }];
+export const lineText = (l: Line) => l.map((s) => s.t).join('');
+
+/** Cuts each line to the width, so nothing wraps and the frame keeps its height. */
+export function fitLine(line: Line, width: number): Line {
+  const out: Line = [];
+  let left = width;
+  for (const s of line) {
+    if (left <= 0) break;
+    // A tab would move the cursor past the width the frame was laid out for.
+    const raw = s.t.includes('\t') ? s.t.replace(/\t/g, '    ') : s.t;
+    const t = raw.length > left ? fit(raw, left) : raw;
+    out.push({ ...s, t });
+    left -= t.length;
+  }
+  return out;
+}
+
+/** Pads or cuts a list of lines to exactly `height`. */
+function exactly(lines: Line[], height: number): Line[] {
+  const out = lines.slice(0, Math.max(0, height));
+  while (out.length < height) out.push([]);
+  return out;
+}
+
+/** A window of `height` rows around the cursor, with a position marker when the list is longer. */
+function windowed<T>(items: T[], cursor: number, height: number, row: (item: T, selected: boolean, index: number) => Line): Line[] {
+  if (height <= 0) return [];
+  const c = clamp(cursor, items.length);
+  const start = windowStart(c, items.length, height);
+  const out: Line[] = [];
+  for (let i = start; i < Math.min(items.length, start + height); i++) out.push(row(items[i]!, i === c, i));
+  return out;
+}
+
+function selectable(selected: boolean, segs: Line): Line {
+  return [{ t: selected ? '❯ ' : '  ', tone: 'accent', bold: true }, ...segs.map((s) => (selected ? { ...s, bold: true } : s))];
+}
+
+// ─── Frame ───────────────────────────────────────────────────────────────────
+
+export interface FrameInput {
+  state: WizardState;
+  width: number;
+  height: number;
+  mode: 'demo' | 'host';
+  host: HostData | null;
+}
+
+export function headerLines(f: FrameInput): Line[] {
+  const src = f.host ? `${f.host.source} · ${f.host.report.host.prettyName || f.host.distro.id}` : 'reading the host…';
+  const crumbs: Line = [];
+  SCREENS.forEach((s, i) => {
+    if (i) crumbs.push({ t: ' › ', tone: 'dim' });
+    crumbs.push(s === f.state.screen ? { t: ` ${SCREEN_TITLES[s]} `, inverse: true, bold: true } : { t: SCREEN_TITLES[s], tone: SCREENS.indexOf(f.state.screen) > i ? 'good' : 'dim' });
+  });
+  return [[{ t: 'initrd-wizard', tone: 'title', bold: true }, { t: f.mode === 'demo' ? '  DEMO  ' : '  ', tone: 'warn', bold: true }, { t: src, tone: 'dim' }], crumbs, L('─'.repeat(Math.max(0, f.width)), 'dim')];
+}
+
+const FOOTER_KEYS: Record<ScreenId, string> = {
+  host: '↑↓ scroll · s save snapshot · ⏎/→ next',
+  variant: '↑↓ move · space toggle profile · ⏎/→ next · ←/esc back',
+  packages: '↑↓ move · space remove/restore · / search & add · ⏎/→ next · ←/esc back',
+  closure: '↑↓ move · space drop/restore a requested package · ⏎/→ build · ←/esc back',
+  build: 'b build · ctrl-c cancel · ⏎/→ review · ←/esc back',
+  review: '↑↓ scroll · y apply these changes · ←/esc back',
+  install: 'r regenerate the initrd · q quit',
+};
+
+export function footerLines(f: FrameInput, screenKeys?: string): Line[] {
+  const s = f.state;
+  const status: Line = s.error
+    ? [{ t: `✗ ${s.error.title}`, tone: 'bad', bold: true }, { t: ' (details above · esc to dismiss)', tone: 'dim' }]
+    : s.notice
+      ? [{ t: s.notice, tone: 'accent' }]
+      : [];
+  const keys = s.search.open && s.screen === 'packages' ? 'type to search · ↑↓ choose · ⏎ add · esc close search' : (screenKeys ?? FOOTER_KEYS[s.screen]);
+  return [L('─'.repeat(Math.max(0, f.width)), 'dim'), status, [{ t: keys, tone: 'key' }, { t: ' · ? help · q quit', tone: 'dim' }]];
+}
+
+export function errorLines(e: UiError): Line[] {
+  const out: Line[] = [[{ t: `✗ ${e.title}`, tone: 'bad', bold: true }]];
+  for (const l of e.message.split('\n')) out.push(L(`  ${l}`, 'bad'));
+  if (e.command) out.push([{ t: '  command: ', tone: 'dim' }, { t: e.command }]);
+  for (const l of e.stderrTail ?? []) out.push(L(`  │ ${l}`, 'dim'));
+  if (e.hint) out.push([{ t: '  next step: ', tone: 'accent', bold: true }, { t: e.hint }]);
+  return out;
+}
+
+export const HELP: Array<[string, string]> = [
+  ['↑ ↓ / k j', 'move the selection or scroll'],
+  ['PgUp PgDn / ctrl-u', 'move a page'],
+  ['g G / Home End', 'first / last row'],
+  ['⏎ → / l n', 'next step'],
+  ['esc ← / h', 'back (or close search, dismiss an error)'],
+  ['space', 'toggle the selected profile or package'],
+  ['/ a', 'Packages: search all packages by name, ⏎ adds'],
+  ['r', 'Packages: restore your saved choices · Install: regenerate'],
+  ['s', 'Host: save a snapshot for a bug report'],
+  ['b', 'Build: start the build'],
+  ['ctrl-c', 'cancel a running build (anywhere else: quit)'],
+  ['y', 'Review: apply the changes'],
+  ['?', 'this help'],
+  ['q', 'quit (asks when a build or reviewed plan is not installed)'],
+];
+
+function helpLines(): Line[] {
+  return [L('Keys', 'title', true), [], ...HELP.map(([k, d]): Line => [{ t: `  ${k.padEnd(22)}`, tone: 'key', bold: true }, { t: d }]), [], L('  any key closes this help', 'dim')];
+}
+
+function quitLines(s: WizardState): Line[] {
+  return [
+    L('Quit?', 'title', true),
+    [],
+    L(s.build.status === 'done' ? '  The build is done but nothing was installed: the boot configuration is unchanged.' : '  The reviewed changes were not applied: the boot configuration is unchanged.'),
+    L('  Your package choices are saved and offered next time.', 'dim'),
+    [],
+    [{ t: '  y', tone: 'key', bold: true }, { t: ' quit   ' }, { t: 'n/esc', tone: 'key', bold: true }, { t: ' stay' }],
+  ];
+}
+
+// ─── Host ────────────────────────────────────────────────────────────────────
+
+function deviceLabel(d: StorageDevice | undefined, name: string): Line {
+  if (!d) return [{ t: name }];
+  return [{ t: d.name, bold: true }, { t: `  ${d.type}`, tone: 'accent' }, { t: `  ${[d.role, d.fstype, d.size ? formatBytes(d.size) : '', d.transport ?? ''].filter(Boolean).join(' · ')}`, tone: 'dim' }];
+}
+
+export function hostLines(report: HostReport): Line[] {
+  const out: Line[] = [];
+  const byName = new Map(report.devices.map((d) => [d.name, d]));
+  const flagged = new Set(report.unsupported.map((u) => u.device));
+  out.push(L(`${report.host.prettyName}${report.host.kernel ? ` · kernel ${report.host.kernel}` : ''}`, 'title', true));
+  out.push([]);
+  out.push(L('Storage the initrd must bring up (mount → … → disk)', 'title'));
+  for (const m of report.mounts) {
+    const what = m.role === 'resume' ? 'resume (hibernation)' : m.target;
+    out.push([{ t: '  ' }, { t: what, tone: 'good', bold: true }, { t: `  ${m.fstype || '?'}${m.subvolume ? ` subvolume ${m.subvolume}` : ''}`, tone: 'dim' }]);
+    const chain = [...m.chain].reverse();
+    for (const d of m.disks) if (!chain.includes(d)) chain.push(d);
+    chain.forEach((name, i) => {
+      const bad = flagged.has(name);
+      out.push([{ t: `  ${'   '.repeat(i)}└─ `, tone: 'dim' }, ...deviceLabel(byName.get(name), name).map((s) => (bad ? { ...s, tone: 'bad' as Tone } : s))]);
+    });
+  }
+  out.push([]);
+  if (report.features.length) {
+    out.push(L('Detected features', 'title'));
+    for (const f of report.features) {
+      const reasons = report.featureReasons[f] ?? [];
+      out.push([{ t: `  ${f.padEnd(10)}`, tone: 'good', bold: true }, { t: reasons[0] ?? '' }]);
+      for (const r of reasons.slice(1)) out.push([{ t: `  ${''.padEnd(10)}` }, { t: r, tone: 'dim' }]);
+    }
+  } else out.push(L('No storage features detected: a plain disk.', 'dim'));
+  out.push([]);
+  if (report.unsupported.length) {
+    out.push(L('NOT SUPPORTED by a package-built initrd — keep dracut on this host', 'bad', true));
+    for (const u of report.unsupported) {
+      out.push([{ t: `  [${u.id}] `, tone: 'bad', bold: true }, { t: `${u.device}: ${u.reason}` }]);
+      out.push([{ t: '     → ', tone: 'accent' }, { t: u.advice }]);
+    }
+    out.push([]);
+    out.push(L('Press s to save a snapshot and attach it to a bug report; installing is not offered.', 'warn'));
+  } else out.push(L('Supported: mkosi-initrd can build an initrd for this host.', 'good', true));
+  if (report.warnings.length) {
+    out.push([]);
+    out.push(L('Warnings', 'warn'));
+    for (const w of report.warnings) out.push(L(`  - ${w}`, 'warn'));
+  }
+  return out;
+}
+
+// ─── Variant ─────────────────────────────────────────────────────────────────
+
+export function variantLines(rows: ProfileRow[], variant: Variant | null, cursor: number, height: number, width: number): Line[] {
+  const head: Line[] = [
+    variant
+      ? [{ t: 'Variant: ', tone: 'title' }, { t: `${variant.profiles.length} profiles · ${variant.packages.length} packages · ${variant.kernelModules.length} kernel modules · ${variant.hostFiles.length} host files`, bold: true }]
+      : L('Variant: —', 'title'),
+    L(`${'profile'.padEnd(18)}${'pkgs'.padStart(5)}  why / what`, 'dim'),
+  ];
+  const notes = (variant?.notes ?? []).slice(0, 2).map((n) => L(`note: ${n}`, 'warn'));
+  const listH = Math.max(1, height - head.length - notes.length - 1);
+  const list = windowed(rows, cursor, listH, (r, sel) =>
+    selectable(sel, [
+      { t: r.selected ? '[x] ' : '[ ] ', tone: r.selected ? 'good' : 'dim', bold: true },
+      { t: r.name.padEnd(14), bold: r.selected },
+      { t: String(r.packages).padStart(5) + '  ', tone: 'dim' },
+      { t: r.selected ? r.reason : r.summary, tone: r.selected ? undefined : 'dim' },
+      ...(r.detected && !r.selected ? [{ t: '  (detected, dropped by you)', tone: 'warn' as Tone }] : []),
+    ]),
+  );
+  return [...head, ...exactly(list, listH), [], ...notes].map((l) => fitLine(l, width));
+}
+
+// ─── Packages ────────────────────────────────────────────────────────────────
+
+export function packageLines(s: WizardState, rows: PackageRow[], results: string[] | null, searchReady: boolean, searchMs: number | null, height: number, width: number): Line[] {
+  const out: Line[] = [];
+  const adds = s.choices.add.length;
+  const removes = s.choices.remove.length;
+  out.push([{ t: 'Packages: ', tone: 'title' }, { t: `${rows.filter((r) => !r.removed).length} requested`, bold: true }, { t: `  (you: +${adds} −${removes})`, tone: 'dim' }]);
+  if (s.restored) {
+    const c = s.restored.choices;
+    out.push([{ t: `Saved choices from ${s.restored.savedAt.slice(0, 16).replace('T', ' ')}: +${c.add.length} −${c.remove.length} packages, +${c.addProfiles.length} −${c.dropProfiles.length} profiles. `, tone: 'accent' }, { t: 'r', tone: 'key', bold: true }, { t: ' restore · ', tone: 'dim' }, { t: 'x', tone: 'key', bold: true }, { t: ' discard', tone: 'dim' }]);
+  }
+  if (s.search.open) {
+    out.push([{ t: 'search: ', tone: 'accent', bold: true }, { t: s.search.query, bold: true }, { t: '█', tone: 'accent' }, { t: searchReady ? (results ? `  ${results.length}${results.length >= 200 ? '+' : ''} matches${searchMs !== null ? ` · ${searchMs.toFixed(0)} ms` : ''}` : '  type a name') : '  loading package metadata…', tone: 'dim' }]);
+    const listH = Math.max(1, height - out.length);
+    const list = windowed(results ?? [], s.search.cursor, listH, (name, sel) => {
+      const inList = rows.find((r) => r.name === name);
+      return selectable(sel, [{ t: name.padEnd(34) }, { t: inList ? (inList.removed ? 'removed — ⏎ restores' : `in the list (${inList.origin})`) : '⏎ adds', tone: 'dim' }]);
+    });
+    return [...out, ...exactly(list, listH)].map((l) => fitLine(l, width));
+  }
+  out.push(L(`${'package'.padEnd(36)}from`, 'dim'));
+  const listH = Math.max(1, height - out.length);
+  const list = windowed(rows, s.cursor.packages, listH, (r, sel) =>
+    selectable(sel, [
+      { t: r.removed ? '− ' : r.origin === 'you' ? '+ ' : '  ', tone: r.removed ? 'bad' : 'good', bold: true },
+      { t: r.name.padEnd(34), tone: r.removed ? 'dim' : undefined },
+      { t: r.removed ? `${r.origin} (removed by you)` : r.origin === 'you' ? 'added by you' : r.origin, tone: r.removed ? 'bad' : 'dim' },
+    ]),
+  );
+  return [...out, ...exactly(list, listH)].map((l) => fitLine(l, width));
+}
+
+// ─── Closure ─────────────────────────────────────────────────────────────────
+
+const BAR_TONES: Tone[] = ['accent', 'good', 'warn', 'title', 'bad', 'dim'];
+
+function whyText(p: ClosurePackage): string {
+  if (p.why.length <= 1) return 'requested';
+  return `← ${p.why[p.why.length - 3]} (${p.why[p.why.length - 2]})`;
+}
+
+export interface ClosureDetail {
+  drops: string[];
+}
+
+export function closureLines(view: ClosureView | null, requested: Set<string>, cursor: number, detail: ClosureDetail | null, loading: string | null, height: number, width: number): Line[] {
+  if (!view) return exactly([L(loading ?? 'Loading package metadata…', 'dim')], height);
+  if (!view.ok) return exactly(errorLines(view.error), height).map((l) => fitLine(l, width));
+  const { closure, rows } = view;
+  const out: Line[] = [];
+  out.push([{ t: 'Closure: ', tone: 'title' }, { t: `${closure.count} packages · ${formatBytes(closure.installSize)} installed`, bold: true }, { t: `  (resolved in ${view.ms.toFixed(1)} ms)`, tone: 'dim' }]);
+  const barW = Math.max(10, width - 2);
+  const bar: Line = [];
+  const legend: Line = [];
+  sizeShares(rows).forEach((sh, i) => {
+    const w = Math.max(1, Math.round((sh.size / Math.max(1, closure.installSize)) * barW));
+    bar.push({ t: '█'.repeat(w), tone: BAR_TONES[i % BAR_TONES.length] });
+    legend.push({ t: '■ ', tone: BAR_TONES[i % BAR_TONES.length] }, { t: `${sh.name} ${formatBytes(sh.size)}  `, tone: 'dim' });
+  });
+  out.push(bar, legend);
+  out.push(L(`${'package'.padEnd(30)}${'size'.padStart(10)}  ${'version'.padEnd(23)}why`, 'dim'));
+  const sel = rows[clamp(cursor, rows.length)];
+  const details: Line[] = [];
+  if (sel) {
+    details.push(L('─'.repeat(width), 'dim'));
+    const chain: Line = [{ t: `why ${sel.name}: `, tone: 'title' }];
+    for (let i = 0; i < sel.why.length; i++) chain.push(i % 2 ? { t: ` —${sel.why[i]}→ `, tone: 'dim' } : { t: sel.why[i]!, bold: true });
+    details.push(chain);
+    const drops = detail?.drops ?? [];
+    details.push(
+      requested.has(sel.name)
+        ? [{ t: 'without it: ', tone: 'title' }, { t: drops.length ? `${drops.length} package(s) drop out — ${drops.join(' ')}` : 'nothing else drops out', tone: drops.length > 1 ? 'warn' : 'dim' }]
+        : [{ t: 'without it: ', tone: 'title' }, { t: `a dependency — remove ${sel.why[0]} (or what needs it) to drop it; would drop ${drops.length}: ${drops.join(' ')}`, tone: 'dim' }],
+    );
+  }
+  const listH = Math.max(1, height - out.length - details.length);
+  const list = windowed(rows, cursor, listH, (p, isSel) =>
+    selectable(isSel, [
+      { t: p.name.padEnd(28), tone: requested.has(p.name) ? 'good' : undefined },
+      { t: formatBytes(p.installSize).padStart(10) + '  ', tone: 'accent' },
+      { t: fit(p.evr, 22).padEnd(23), tone: 'dim' },
+      { t: whyText(p), tone: 'dim' },
+    ]),
+  );
+  return [...out, ...exactly(list, listH), ...details].map((l) => fitLine(l, width));
+}
+
+// ─── Build ───────────────────────────────────────────────────────────────────
+
+export function buildLines(s: WizardState, stale: boolean, unsupported: boolean, now: number, height: number, width: number): Line[] {
+  const b = s.build;
+  const out: Line[] = [];
+  if (unsupported) return exactly([L('This host is not supported by a package-built initrd: no build is offered.', 'bad', true)], height);
+  if (b.status === 'idle') {
+    out.push(L('Build the initrd with mkosi-initrd', 'title', true));
+    out.push(L('Nothing on the system changes: the image is built in a private mount namespace and checked against the detected storage.'));
+    out.push([]);
+    out.push([{ t: 'Press ' }, { t: 'b', tone: 'key', bold: true }, { t: ' (or ⏎) to start.' }]);
+    return exactly(out, height).map((l) => fitLine(l, width));
+  }
+  const secs = Math.max(0, Math.round(((b.status === 'running' ? now : now) - b.startedAt) / 1000));
+  if (b.status === 'running') {
+    const spin = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[Math.floor(now / 120) % 10]!;
+    out.push([{ t: `${spin} `, tone: 'accent', bold: true }, { t: b.stage, bold: true }, { t: `  ${secs}s elapsed`, tone: 'dim' }, { t: '  ctrl-c cancels', tone: 'key' }]);
+  } else if (b.status === 'cancelled') {
+    out.push(L('Build cancelled: mkosi-initrd was stopped and its temporary files removed. Press b to build again.', 'warn', true));
+  } else if (b.status === 'failed' && b.error) {
+    out.push(...errorLines(b.error));
+  } else if (b.status === 'done' && b.result) {
+    const r = b.result;
+    out.push([{ t: r.ok ? '✓ Built and verified' : '✗ Built, but checks FAILED', tone: r.ok ? 'good' : 'bad', bold: true }, { t: `  in ${Math.round(r.durationMs / 1000)} s`, tone: 'dim' }, ...(stale ? [{ t: '  (your choices changed since: press b to rebuild)', tone: 'warn' as Tone }] : [])]);
+    if (r.replay) for (const part of r.replay.split('; ')) out.push(L(`demo: ${part}`, 'warn'));
+    out.push([{ t: 'image:   ', tone: 'title' }, { t: `${formatBytes(r.image.compressedSize)} compressed · ${formatBytes(r.image.unpackedSize)} unpacked · ${r.image.files} files · ${r.image.modules} modules`, bold: true }]);
+    out.push([{ t: 'current: ', tone: 'title' }, { t: r.current ? `${formatBytes(r.current.size)} ${r.current.path} (new/current ${(r.image.compressedSize / r.current.size).toFixed(2)}×)` : 'no current initrd found for this kernel', tone: 'dim' }]);
+    out.push(L('checks:', 'title'));
+    for (const c of r.checks) out.push([{ t: c.ok ? '  ✓ ' : '  ✗ ', tone: c.ok ? 'good' : 'bad', bold: true }, { t: c.id.padEnd(18) }, { t: c.detail, tone: 'dim' }]);
+  }
+  const logH = height - out.length - 1;
+  if (logH > 0 && b.log.length) {
+    out.push(L(`log (last ${Math.min(logH, b.log.length)} of ${b.log.length} lines)`, 'dim'));
+    for (const l of b.log.slice(-logH)) out.push(L(`  ${l}`, 'dim'));
+  }
+  return exactly(out, height).map((l) => fitLine(l, width));
+}
+
+// ─── Review ──────────────────────────────────────────────────────────────────
+
+export function reviewLines(s: WizardState, height: number, width: number): Line[] {
+  const r = s.review;
+  if (r.status === 'loading' || r.status === 'idle') return exactly([L('Planning the changes…', 'dim')], height);
+  if (r.status === 'error') return exactly(errorLines(r.error), height).map((l) => fitLine(l, width));
+  const { plan, diff, root } = r.value;
+  const head: Line[] = [
+    [{ t: 'Review: ', tone: 'title' }, { t: plan.changes.length ? `${plan.changes.length} file(s) change under ${root}` : `nothing to change under ${root}`, bold: true }],
+    ...plan.changes.map((c): Line => [{ t: `  ${c.kind === 'symlink' ? '↪' : '✎'} ${c.path}`, tone: 'accent' }, { t: `  ${c.why}`, tone: 'dim' }]),
+    ...plan.notes.map((n) => L(`  note: ${n}`, 'dim')),
+  ];
+  const lines = diff.split('\n');
+  const diffH = Math.max(1, height - head.length - 2);
+  const start = Math.min(clamp(s.cursor.review, lines.length), Math.max(0, lines.length - diffH));
+  const body = lines.slice(start, start + diffH).map((l): Line => L(l, l.startsWith('+') && !l.startsWith('+++') ? 'good' : l.startsWith('-') && !l.startsWith('---') ? 'bad' : l.startsWith('@@') ? 'accent' : 'dim'));
+  const foot: Line = plan.changes.length ? [{ t: 'Apply? ', tone: 'title', bold: true }, { t: 'y', tone: 'key', bold: true }, { t: ' apply (journalled, revertible) · ' }, { t: 'esc', tone: 'key', bold: true }, { t: ' back' }] : L('Already installed.', 'good');
+  return [...head, ...exactly(body, diffH), [], foot].slice(0, height).map((l) => fitLine(l, width));
+}
+
+export function reviewLineCount(s: WizardState): number {
+  return s.review.status === 'ready' ? s.review.value.diff.split('\n').length : 0;
+}
+
+// ─── Install ─────────────────────────────────────────────────────────────────
+
+export function installLines(s: WizardState, regenerateNote: string | null, height: number, width: number): Line[] {
+  const i = s.install;
+  const out: Line[] = [];
+  if (i.status === 'applying') out.push(L('Applying (journal first, then each file atomically)…', 'accent', true));
+  else if (i.status === 'failed' && i.error) out.push(...errorLines(i.error));
+  else if (i.status === 'done' && i.result) {
+    const r = i.result;
+    out.push(L(r.changed.length ? `✓ Installed: ${r.changed.length} file(s) changed under ${r.root}` : `✓ Nothing needed changing under ${r.root}`, 'good', true));
+    for (const c of r.changed) out.push(L(`  ${c}`));
+    for (const n of r.notes) out.push(L(`  note: ${n}`, 'dim'));
+    out.push([]);
+    out.push(L('The next kernel-install (kernel update) builds the initrd with mkosi-initrd; dracut stays installed as the fallback.'));
+    out.push([{ t: 'Undo everything: ', tone: 'title' }, { t: r.revertCommand, tone: 'key', bold: true }]);
+    out.push([]);
+    if (i.regenerate === 'idle') out.push(regenerateNote ? L(`Regenerate now: not offered — ${regenerateNote}.`, 'dim') : [{ t: 'r', tone: 'key', bold: true }, { t: ' regenerate the initrd for the running kernel now (the previous one is kept with its own boot entry)' }]);
+    else if (i.regenerate === 'running') out.push(L('Regenerating with kernel-install…', 'accent'));
+    else out.push(...i.regenerateLines.map((l) => L(l, i.regenerate === 'failed' ? 'bad' : 'good')));
+    out.push([]);
+    out.push(L('Press q to quit.', 'dim'));
+  } else out.push(L('Nothing applied yet: confirm on the Review screen.', 'dim'));
+  return exactly(out, height).map((l) => fitLine(l, width));
+}
+
+// ─── Whole frame ─────────────────────────────────────────────────────────────
+
+export function overlayLines(s: WizardState): Line[] | null {
+  if (s.overlay === 'help') return helpLines();
+  if (s.overlay === 'quit') return quitLines(s);
+  return null;
+}
+
+export { hasUnapplied };
