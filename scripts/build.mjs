@@ -6,7 +6,7 @@ import { chmod, rm } from 'node:fs/promises';
 
 await rm('dist/bin', { recursive: true, force: true });
 await build({
-  entryPoints: { 'initrd-wizard': 'src/bin.ts' },
+  entryPoints: { 'initrd-wizard': 'src/bin.ts', 'pool-worker': 'src/packages/pool-worker.ts' },
   outdir: 'dist/bin',
   bundle: true,
   splitting: true,

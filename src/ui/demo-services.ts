@@ -10,7 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { analyze } from '../host/analyze.js';
 import { loadSnapshot, writeSnapshot } from '../host/snapshot.js';
-import { loadPool } from '../packages/metadata.js';
+import { loadPoolInBackground } from '../packages/background.js';
 import { DEMO_SNAPSHOT, fixtureSnapshot, packageRoot } from '../paths.js';
 import { systemRunner } from '../system/run.js';
 import { loadProfiles } from '../variant/profiles.js';
@@ -107,7 +107,7 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
     },
     async loadPackages() {
       const spec = { kind: 'rpm-md' as const, repos: [{ name: 'demo', dir: path.join(packageRoot(), 'demo', 'repo') }] };
-      return (await loadPool(spec, { runner: systemRunner, cacheDir: options.cacheDir })).pool;
+      return (await loadPoolInBackground(spec, { runner: systemRunner, cacheDir: options.cacheDir })).pool;
     },
     async build(_variant, _host, progress, signal): Promise<BuildOutcome> {
       // A replay of a real build: the stages and log lines as recorded, faster.

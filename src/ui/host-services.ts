@@ -9,7 +9,7 @@ import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../comman
 import { regenerate as regenerateInitrd } from '../commands/install.js';
 import { Root } from '../install/fsops.js';
 import { Transaction } from '../install/transaction.js';
-import { loadPool } from '../packages/metadata.js';
+import { loadPoolInBackground } from '../packages/background.js';
 import { loadProfiles } from '../variant/profiles.js';
 import { hostFs } from '../system/files.js';
 import { mkosiTooOld } from '../mkosi/version.js';
@@ -61,7 +61,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
       return String((r.json as { output?: string }).output ?? r.text);
     },
     async loadPackages(host) {
-      return (await loadPool(await hostMetadataSpec(host.distro.family, state!.runner), { runner: state!.runner })).pool;
+      return (await loadPoolInBackground(await hostMetadataSpec(host.distro.family, state!.runner), { runner: state!.runner })).pool;
     },
     async build(variant, host, progress, signal): Promise<BuildOutcome> {
       const output = path.join(imageDir, `initrd-${host.kernelVersion}.cpio.zst`);

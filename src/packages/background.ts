@@ -1,0 +1,45 @@
+/**
+ * loadPool without freezing an interactive screen: a cold load parses tens of
+ * megabytes of XML for a second or more, so a worker thread does it and fills
+ * the cache; this thread then reads the cache (about 100 ms). Without a cache
+ * directory, or when the worker cannot start, it simply loads here.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { packageRoot } from '../paths.js';
+import { defaultCacheDir, loadPool, type LoadedPool, type LoadPoolOptions, type MetadataSpec } from './metadata.js';
+
+function workerFile(): { file: string; execArgv: string[] } | null {
+  const here = fileURLToPath(import.meta.url);
+  // Under tsx (tests) the sources run directly; the bundle ships dist/bin/pool-worker.js.
+  if (here.endsWith('.ts')) return { file: path.join(path.dirname(here), 'pool-worker.ts'), execArgv: ['--import', 'tsx'] };
+  const built = path.join(packageRoot(), 'dist', 'bin', 'pool-worker.js');
+  return existsSync(built) ? { file: built, execArgv: [] } : null;
+}
+
+function warm(spec: MetadataSpec, cacheDir: string): Promise<boolean> {
+  const w = workerFile();
+  if (!w) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const worker = new Worker(w.file, { workerData: { spec, cacheDir }, execArgv: w.execArgv });
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      void worker.terminate();
+      resolve(ok);
+    };
+    worker.once('message', (m: { ok: boolean }) => finish(m.ok));
+    worker.once('error', () => finish(false));
+    worker.once('exit', () => finish(false));
+  });
+}
+
+export async function loadPoolInBackground(spec: MetadataSpec, options: LoadPoolOptions): Promise<LoadedPool> {
+  const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  // Errors (unreadable repository …) come from the load on this thread, with their usual messages.
+  if (dir) await warm(spec, dir);
+  return loadPool(spec, { ...options, cacheDir: dir });
+}
