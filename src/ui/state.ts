@@ -149,8 +149,8 @@ export function reducer(s: WizardState, a: Action): WizardState {
   }
 }
 
-/** Unapplied work that quitting would lose: a build or a reviewed plan not yet installed. */
+/** Work that quitting would lose or stop: a running build, a build or reviewed plan not yet installed. */
 export function hasUnapplied(s: WizardState): boolean {
   if (s.install.status === 'done') return false;
-  return s.build.status === 'done' || s.review.status === 'ready' || s.install.status === 'applying';
+  return s.build.status === 'running' || s.build.status === 'done' || s.review.status === 'ready' || s.install.status === 'applying';
 }

@@ -136,7 +136,7 @@ function quitLines(s: WizardState): Line[] {
   return [
     L('Quit?', 'title', true),
     [],
-    L(s.build.status === 'done' ? '  The build is done but nothing was installed: the boot configuration is unchanged.' : '  The reviewed changes were not applied: the boot configuration is unchanged.'),
+    L(s.build.status === 'running' ? '  A build is running: quitting cancels it (the child is stopped, temporary files removed).' : s.build.status === 'done' ? '  The build is done but nothing was installed: the boot configuration is unchanged.' : '  The reviewed changes were not applied: the boot configuration is unchanged.'),
     L('  Your package choices are saved and offered next time.', 'dim'),
     [],
     [{ t: '  y', tone: 'key', bold: true }, { t: ' quit   ' }, { t: 'n/esc', tone: 'key', bold: true }, { t: ' stay' }],

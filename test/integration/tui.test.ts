@@ -1,0 +1,354 @@
+/**
+ * The wizard screen by screen, in demo mode (bundled snapshot, bundled
+ * repository, replayed build, temporary root) and against other snapshots,
+ * through ink-testing-library with act(): frames are asserted as the user
+ * would read them.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { lstat, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { demoServices } from '../../src/ui/demo-services.js';
+import { hostServices } from '../../src/ui/host-services.js';
+import { confPrefs, memoryPrefs } from '../../src/ui/prefs.js';
+import { CommandFailedError } from '../../src/system/run.js';
+import type { WizardServices } from '../../src/ui/services.js';
+import { KEY, mountWizard, type Mounted } from '../support/tui.js';
+import { fixture, runCli } from '../helpers.js';
+
+let work: string;
+let cacheDir: string;
+before(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'iw-tui-'));
+  cacheDir = path.join(work, 'cache');
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function demo(extra: Parameters<typeof demoServices>[0] = {}) {
+  const dir = await mkdtemp(path.join(work, 'demo-'));
+  return demoServices({ workDir: dir, cacheDir, prefs: memoryPrefs(), replaySpeed: 2000, ...extra });
+}
+
+/** Waits (with act) until the frame shows the text: metadata loads in a worker thread. */
+async function until(m: Mounted, text: string | RegExp, timeoutMs = 60_000) {
+  const t = Date.now();
+  for (;;) {
+    const f = m.frame();
+    if (typeof text === 'string' ? f.includes(text) : text.test(f)) return f;
+    if (Date.now() - t > timeoutMs) assert.fail(`timed out waiting for ${String(text)}; screen:\n${f}`);
+    await m.wait(20);
+  }
+}
+
+function assertFits(frame: string, cols: number, rows: number) {
+  const lines = frame.split('\n');
+  assert.ok(lines.length <= rows - 1, `frame has ${lines.length} lines for ${rows} rows`);
+  for (const l of lines) assert.ok(l.length <= cols, `line wider than ${cols}: ${l}`);
+}
+
+test('Host: the storage tree from each mount down to the disk, the features with reasons, and a snapshot on s', async () => {
+  const s = await demo();
+  const m = await mountWizard(s);
+  try {
+    const f = await until(m, 'Storage the initrd must bring up');
+    assert.match(f, / Host /);
+    assert.match(f, /\/ {2}btrfs subvolume \/@/);
+    assert.match(f, /└─ luks-c4a7e2f1-0001\S*\s+crypt\s+LUKS2 \(tokens: systemd-tpm2\)/);
+    assert.match(f, /└─ vda2\s+part/);
+    assert.match(f, /└─ vda\s+disk/);
+    assert.match(f, /resume \(hibernation\)\s+swap/);
+    for (const feature of ['luks', 'btrfs', 'hibernate', 'tpm2']) assert.match(f, new RegExp(`^\\s+${feature}\\s+\\S`, 'm'));
+    assert.match(f, /Supported: mkosi-initrd can build an initrd for this host/);
+    assert.match(f, /s save snapshot · ⏎\/→ next · \? help · q quit/);
+    assertFits(f, 100, 30);
+
+    await m.press('s');
+    const saved = /Snapshot saved to (\S+) /.exec(await until(m, 'Snapshot saved to'))![1]!;
+    assert.ok((await stat(path.join(saved, 'snapshot.json'))).isFile());
+
+    await m.press('?');
+    assert.match(m.frame(), /Keys[\s\S]*ctrl-c\s+cancel a running build/);
+    await m.press('x');
+    assert.doesNotMatch(m.frame(), /^Keys/m);
+  } finally {
+    m.unmount();
+  }
+});
+
+test('Host: an unsupported setup is explained, a snapshot offered, and the wizard goes no further', async () => {
+  const root = await mkdtemp(path.join(work, 'root-'));
+  const m = await mountWizard(hostServices({ snapshot: fixture('multipath'), root, prefs: memoryPrefs() }));
+  try {
+    const f = await until(m, 'NOT SUPPORTED');
+    assert.match(f, /\[multipath\]/);
+    assert.match(f, /→ .*dracut/i);
+    assert.match(f, /Press s to save a snapshot/);
+    await m.press(KEY.enter);
+    assert.match(m.frame(), / Host /);
+    assert.match(m.frame(), /installing is not offered/);
+    await m.press(KEY.right, 'l');
+    assert.match(m.frame(), / Host /, 'still on Host');
+  } finally {
+    m.unmount();
+  }
+});
+
+test('Variant: the suggested profiles with why, live counts when a profile is toggled', async () => {
+  const m = await mountWizard(await demo());
+  try {
+    await until(m, 'Supported');
+    await m.press(KEY.enter);
+    let f = m.frame();
+    assert.match(f, /Variant: 5 profiles · 21 packages/);
+    assert.match(f, /\[x\] tpm2\s+4\s+luks-c4a7e2f1-0001\S*: LUKS2 token systemd-tpm2/);
+    assert.match(f, /\[ \] nfs/);
+    // Turn on nfs: one more profile and its package.
+    const rows = f.split('\n').filter((l) => /\[[x ]\] /.test(l));
+    const nfs = rows.findIndex((l) => l.includes('] nfs'));
+    for (let i = 0; i < nfs; i++) await m.press('j');
+    await m.press(KEY.space);
+    f = m.frame();
+    assert.match(f, /Variant: 7 profiles · 23 packages/);
+    assert.match(f, /\[x\] nfs\s+1\s+chosen by you/);
+    assert.match(f, /\[x\] network\s+1\s+required by nfs/);
+    // luks cannot go while tpm2 needs it.
+    const luks = rows.findIndex((l) => l.includes('] luks'));
+    for (let i = 0; i < nfs - luks; i++) await m.press('k');
+    await m.press(KEY.space);
+    assert.match(m.frame(), /tpm2 needs luks: turn it off first/);
+    assert.match(m.frame(), /\[x\] luks/);
+  } finally {
+    m.unmount();
+  }
+});
+
+test('Packages: fuzzy search over every repository name adds a package; choices are saved per host and offered next time', async () => {
+  const prefsDir = await mkdtemp(path.join(work, 'prefs-'));
+  const first = await mountWizard(await demo({ prefs: confPrefs(prefsDir) }));
+  try {
+    await until(first, 'Supported');
+    await first.press(KEY.enter, KEY.enter);
+    assert.match(first.frame(), /Packages: 21 requested/);
+    await first.press('/');
+    await until(first, 'type a name');
+    for (const ch of 'plymuth') await first.press(ch);
+    const f = first.frame();
+    assert.match(f, /search: plymuth/);
+    assert.match(f, /❯ plymouth\s+⏎ adds/, 'a typo still ranks plymouth first');
+    await first.press(KEY.enter);
+    assert.match(first.frame(), /❯ \+ plymouth\s+added by you/);
+    assert.match(first.frame(), /you: \+1 −0/);
+    // Remove a profile package too.
+    await first.press('g', KEY.space);
+    assert.match(first.frame(), /❯ − systemd\s+base \(removed by you\)/);
+  } finally {
+    first.unmount();
+  }
+  const saved = JSON.parse(await readFile(path.join(prefsDir, 'choices.json'), 'utf8'));
+  assert.deepEqual(Object.values(saved).map((v) => (v as { choices: unknown }).choices), [{ addProfiles: [], dropProfiles: [], add: ['plymouth'], remove: ['systemd'] }]);
+
+  const second = await mountWizard(await demo({ prefs: confPrefs(prefsDir) }));
+  try {
+    await until(second, 'Supported');
+    await second.press(KEY.enter, KEY.enter);
+    assert.match(second.frame(), /Saved choices from .*: \+1 −1 packages, \+0 −0 profiles\. r restore · x discard/);
+    assert.match(second.frame(), /you: \+0 −0/, 'offered, not applied behind the user\'s back');
+    await second.press('r');
+    assert.match(second.frame(), /you: \+1 −1/);
+    assert.match(second.frame(), /− systemd\s+base \(removed by you\)/);
+    await second.press('G');
+    assert.match(second.frame(), /❯ \+ plymouth\s+added by you/);
+  } finally {
+    second.unmount();
+  }
+});
+
+test('Closure: sorted by size with why, a bar of the biggest, why-chain and drops for the selection, re-resolved after a toggle', async () => {
+  const m = await mountWizard(await demo());
+  try {
+    await until(m, 'Supported');
+    await m.press(KEY.enter, KEY.enter, KEY.enter);
+    let f = await until(m, /Closure: \d+ packages/);
+    const count = Number(/Closure: (\d+) packages/.exec(f)![1]);
+    assert.ok(count > 50, `a real closure: ${count}`);
+    const sizes = [...f.matchAll(/^[❯ ] (\S+)\s+([\d.]+) (KiB|MiB|B)\s/gm)].map((x) => Number(x[2]) * (x[3] === 'MiB' ? 1024 : x[3] === 'KiB' ? 1 : 1 / 1024));
+    assert.ok(sizes.length >= 10);
+    for (let i = 1; i < sizes.length; i++) assert.ok(sizes[i - 1]! >= sizes[i]! - 0.1, 'biggest first');
+    assert.match(f, /■ libc6 [\d.]+ MiB/);
+    assert.match(f, /why libc6: \S+ —libc6/);
+    // Walk to a requested package and drop it: the closure shrinks at once.
+    const requested = /^[❯ ] (btrfs-progs)\s/m.exec(f);
+    assert.ok(requested, 'btrfs-progs visible');
+    while (!/❯ btrfs-progs/.test(m.frame())) await m.press(KEY.down);
+    f = m.frame();
+    assert.match(f, /without it: \d+ package\(s\) drop out — btrfs-progs/);
+    await m.press(KEY.space);
+    f = m.frame();
+    const after = Number(/Closure: (\d+) packages/.exec(f)![1]);
+    assert.ok(after < count, `${after} < ${count}`);
+    assert.match(f, /Removed btrfs-progs: re-resolved/);
+    // A dependency cannot be dropped directly.
+    await m.press('g', KEY.space);
+    assert.match(m.frame(), /libc6 is a dependency of \S+: remove what needs it instead/);
+  } finally {
+    m.unmount();
+  }
+});
+
+test('Build: progress with stage, elapsed time and log tail; ctrl-c cancels; a finished build lists every check', async () => {
+  const m = await mountWizard(await demo({ replaySpeed: 1 }));
+  try {
+    await until(m, 'Supported');
+    await m.press(KEY.enter, KEY.enter, KEY.enter);
+    await until(m, /Closure: \d+/);
+    await m.press(KEY.enter);
+    assert.match(m.frame(), /Press b \(or ⏎\) to start/);
+    await m.send('b');
+    const running = await until(m, /log \(last \d+ of \d+ lines\)/, 20_000);
+    assert.match(running, /\d+s elapsed {2}ctrl-c cancels/);
+    // While it runs, keys are sent without waiting for the build.
+    await m.send('q');
+    await m.wait(20);
+    assert.match(m.frame(), /Quit\?[\s\S]*A build is running: quitting cancels it/, 'q during a build asks first');
+    await m.send('n');
+    await m.send(KEY.ctrlC);
+    await m.settle();
+    assert.match(m.frame(), /Build cancelled: mkosi-initrd was stopped and its temporary files removed/);
+    assert.equal(m.controller.state.quitting, false, 'ctrl-c during a build cancels the build, not the wizard');
+  } finally {
+    m.unmount();
+  }
+  const fast = await mountWizard(await demo());
+  try {
+    await until(fast, 'Supported');
+    await fast.press(KEY.enter, KEY.enter, KEY.enter);
+    await until(fast, /Closure: \d+/);
+    await fast.press(KEY.enter, 'b');
+    const f = await until(fast, 'Built and verified');
+    assert.match(f, /image: +38\.6 MiB compressed/);
+    assert.match(f, /demo: replay of a real mkosi-initrd/);
+    for (const check of ['fs-btrfs', 'luks-dm-crypt', 'tpm2-modules', 'resume-generator']) assert.match(f, new RegExp(`✓ ${check}`));
+  } finally {
+    fast.unmount();
+  }
+});
+
+test('demo flow: Host → Variant → Packages → Closure → Build → Review → Installed, into a temporary root', async () => {
+  const s = await demo();
+  const m = await mountWizard(s);
+  try {
+    await until(m, 'Supported');
+    await m.press(KEY.enter);
+    assert.match(m.frame(), / Variant /);
+    await m.press(KEY.enter);
+    assert.match(m.frame(), / Packages /);
+    await m.press('a');
+    await until(m, 'type a name');
+    for (const ch of 'lvm2') await m.press(ch);
+    await m.press(KEY.enter);
+    assert.match(m.frame(), /\+ lvm2\s+added by you/);
+    await m.press(KEY.enter);
+    await until(m, /Closure: \d+ packages/);
+    assert.match(m.frame(), / Closure /);
+    await m.press(KEY.enter);
+    assert.match(m.frame(), / Build /);
+    await m.press(KEY.enter);
+    await until(m, 'Built and verified');
+    await m.press(KEY.enter);
+    let f = await until(m, /Review: \d+ file\(s\) change under/);
+    assert.match(f, /✎ \/etc\/kernel\/install\.conf/);
+    assert.match(f, /↪ \/etc\/kernel\/install\.d\/50-dracut\.install/);
+    assert.match(f, /\+initrd_generator=mkosi-initrd/);
+    assert.match(f, /y apply \(journalled, revertible\)/);
+    await m.press(KEY.enter);
+    assert.match(m.frame(), /Press y to apply/);
+    await m.press('y');
+    f = await until(m, 'Installed:');
+    assert.match(f, new RegExp(`Undo everything: initrd-wizard revert --root ${s.root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(f, /Regenerate now: not offered — the demo root has no kernel/);
+
+    const conf = await readFile(path.join(s.root, 'etc/kernel/install.conf'), 'utf8');
+    assert.equal(conf, 'layout=bls\ninitrd_generator=mkosi-initrd\n');
+    const dropIn = await readFile(path.join(s.root, 'etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf'), 'utf8');
+    assert.match(dropIn, /^ +lvm2$/m, 'the user\'s addition is in the drop-in');
+    assert.match(dropIn, /^Packages=systemd$/m);
+    assert.equal(await readlink(path.join(s.root, 'etc/kernel/install.d/50-dracut.install')), '/dev/null');
+    assert.ok((await lstat(path.join(s.root, 'etc/kernel/install.d/50-mkosi-initrd.install'))).mode & 0o100);
+
+    await m.press('q');
+    assert.equal(m.controller.state.quitting, true, 'nothing unapplied: q quits at once');
+  } finally {
+    m.unmount();
+  }
+  // The revert command the screen printed really undoes it.
+  const r = await runCli(['revert', '--root', s.root]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await readFile(path.join(s.root, 'etc/kernel/install.conf'), 'utf8'), 'layout=bls\n');
+});
+
+test('errors from a stage show the failing command, its stderr and the next step; the wizard keeps running', async () => {
+  const base = await demo();
+  const failing: WizardServices = {
+    ...base,
+    plan: async () => {
+      throw new CommandFailedError(['mkosi', '--version'], 1, 'Traceback (most recent call last):\nModuleNotFoundError: No module named mkosi\n', '');
+    },
+  };
+  const m = await mountWizard(failing);
+  try {
+    await until(m, 'Supported');
+    await m.press(KEY.enter, KEY.enter, KEY.enter);
+    await until(m, /Closure: \d+/);
+    await m.press(KEY.enter, 'b');
+    await until(m, 'Built and verified');
+    await m.press(KEY.enter);
+    const f = await until(m, 'The install could not be planned');
+    assert.match(f, /command: mkosi --version/);
+    assert.match(f, /│ ModuleNotFoundError: No module named mkosi/);
+    assert.doesNotMatch(f, /at .*\.ts:\d+/, 'no stack trace');
+    await m.press(KEY.esc);
+    assert.match(m.frame(), / Build /, 'back works after an error');
+  } finally {
+    m.unmount();
+  }
+});
+
+test('q asks before quitting with a build not installed; y quits, n stays', async () => {
+  const m = await mountWizard(await demo());
+  try {
+    await until(m, 'Supported');
+    await m.press(KEY.enter, KEY.enter, KEY.enter);
+    await until(m, /Closure: \d+/);
+    await m.press(KEY.enter, 'b');
+    await until(m, 'Built and verified');
+    await m.press('q');
+    assert.match(m.frame(), /Quit\?[\s\S]*The build is done but nothing was installed/);
+    await m.press('n');
+    assert.equal(m.controller.state.quitting, false);
+    await m.press('q', 'y');
+    assert.equal(m.controller.state.quitting, true);
+  } finally {
+    m.unmount();
+  }
+});
+
+test('resize: the frame is laid out again within the new size', async () => {
+  const m = await mountWizard(await demo());
+  try {
+    await until(m, 'Supported');
+    assertFits(m.frame(), 100, 30);
+    await m.resize(60, 16);
+    await m.settle();
+    assertFits(m.frame(), 60, 16);
+    assert.match(m.frame(), /Storage the initrd must bring up/);
+    await m.resize(140, 50);
+    await m.settle();
+    assertFits(m.frame(), 140, 50);
+    assert.match(m.frame(), /Supported: mkosi-initrd/, 'a taller terminal shows more');
+  } finally {
+    m.unmount();
+  }
+});

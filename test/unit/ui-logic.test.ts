@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { keyName, keyNames, motion } from '../../src/ui/keys.js';
+import { clamp, fit, moveCursor, windowStart } from '../../src/ui/window.js';
+import { addPackage, NameSearch, toggleProfile, togglePackage } from '../../src/ui/derive.js';
+import { fitLine, lineText } from '../../src/ui/view.js';
+import { NO_CHOICES } from '../../src/ui/services.js';
+import { hasUnapplied, initialState, reducer } from '../../src/ui/state.js';
+
+test('keys: arrows and vi keys move the same way; bursts split into single keys', () => {
+  assert.equal(keyName('', { downArrow: true }), 'down');
+  assert.equal(motion(keyName('j', {})!), 'down');
+  assert.equal(motion(keyName('k', {})!), 'up');
+  assert.equal(motion(keyName('G', {})!), 'end');
+  assert.equal(keyName('c', { ctrl: true }), 'ctrl-c');
+  assert.equal(keyName('', { return: true }), 'enter');
+  assert.deepEqual(keyNames('/lvm', {}), ['char:/', 'char:l', 'char:v', 'char:m']);
+  assert.deepEqual(keyNames('x y', {}), ['char:x', 'space', 'char:y']);
+  assert.deepEqual(keyNames('ab', { ctrl: true }), []);
+});
+
+test('windowing: the cursor stays visible and the window never runs past the list', () => {
+  assert.equal(windowStart(0, 64_000, 20), 0);
+  assert.equal(windowStart(63_999, 64_000, 20), 63_980);
+  assert.equal(windowStart(500, 64_000, 20), 490);
+  assert.equal(windowStart(5, 10, 20), 0);
+  assert.equal(moveCursor(0, 'up', 10, 5), 0);
+  assert.equal(moveCursor(9, 'down', 10, 5), 9);
+  assert.equal(moveCursor(0, 'pagedown', 10, 5), 4);
+  assert.equal(moveCursor(3, 'end', 10, 5), 9);
+  assert.equal(moveCursor(3, 'home', 10, 5), 0);
+  assert.equal(clamp(12, 10), 9);
+  assert.equal(clamp(3, 0), 0);
+});
+
+test('lines are cut to the width, tabs expanded, so a frame never wraps', () => {
+  assert.equal(fit('abcdef', 4), 'abc…');
+  const l = fitLine([{ t: 'a\tb' }, { t: 'cdefghij' }], 8);
+  assert.equal(lineText(l), 'a    bc…');
+  assert.equal(lineText(l).length, 8);
+});
+
+test('choices: toggling a profile package removes and restores it; an addition is dropped', () => {
+  let c = togglePackage(NO_CHOICES, { name: 'lvm2', origin: 'lvm', removed: false });
+  assert.deepEqual(c.remove, ['lvm2']);
+  c = togglePackage(c, { name: 'lvm2', origin: 'lvm', removed: true });
+  assert.deepEqual(c.remove, []);
+  c = addPackage(c, 'plymouth');
+  assert.deepEqual(c.add, ['plymouth']);
+  assert.equal(addPackage(c, 'plymouth'), c);
+  c = togglePackage(c, { name: 'plymouth', origin: 'you', removed: false });
+  assert.deepEqual(c.add, []);
+  // Adding a package the user removed restores it instead of listing it twice.
+  assert.deepEqual(addPackage({ ...NO_CHOICES, remove: ['kmod'] }, 'kmod'), NO_CHOICES);
+});
+
+test('choices: a detected profile is dropped, an added one un-added, base stays', () => {
+  const row = (name: string, selected: boolean) => ({ name, summary: '', selected, detected: selected, reason: '', packages: 1 });
+  assert.deepEqual(toggleProfile(NO_CHOICES, row('luks', true)).dropProfiles, ['luks']);
+  assert.deepEqual(toggleProfile({ ...NO_CHOICES, dropProfiles: ['luks'] }, row('luks', false)).dropProfiles, []);
+  assert.deepEqual(toggleProfile(NO_CHOICES, row('nfs', false)).addProfiles, ['nfs']);
+  assert.deepEqual(toggleProfile({ ...NO_CHOICES, addProfiles: ['nfs'] }, row('nfs', true)), NO_CHOICES);
+  assert.equal(toggleProfile(NO_CHOICES, row('base', true)), NO_CHOICES);
+});
+
+test('fuzzy search: exact names first, a typo still finds the package, nonsense finds nothing', () => {
+  const s = new NameSearch(['cryptsetup', 'cryptsetup-bin', 'libcryptsetup12', 'lvm2', 'mdadm', 'plymouth', 'zstd', 'cryptmount']);
+  assert.equal(s.search('cryptsetup')[0], 'cryptsetup');
+  assert.ok(s.search('crypsetup').includes('cryptsetup'), 'one letter missing');
+  assert.equal(s.search('lvm')[0], 'lvm2');
+  assert.deepEqual(s.search('qqqqqq'), []);
+  assert.deepEqual(s.search('  '), []);
+});
+
+test('state: a build or a reviewed plan not installed counts as unapplied; installing clears it', () => {
+  let s = initialState();
+  assert.equal(hasUnapplied(s), false);
+  s = reducer(s, { type: 'build-start', variantKey: 'k', at: 0 });
+  s = reducer(s, { type: 'build-lines', lines: Array.from({ length: 500 }, (_, i) => `l${i}`) });
+  assert.equal(s.build.log.length, 200, 'the log tail is bounded');
+  assert.equal(s.build.log.at(-1), 'l499');
+  s = reducer(s, { type: 'build-end', cancelled: true });
+  assert.equal(s.build.status, 'cancelled');
+  assert.equal(hasUnapplied(s), false);
+  s = reducer(s, { type: 'build-start', variantKey: 'k', at: 0 });
+  s = reducer(s, { type: 'build-end', result: { ok: true } as never });
+  assert.equal(hasUnapplied(s), true);
+  s = reducer(s, { type: 'install', status: 'done' });
+  assert.equal(hasUnapplied(s), false);
+});
