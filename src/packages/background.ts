@@ -24,6 +24,8 @@ function warm(spec: MetadataSpec, cacheDir: string): Promise<boolean> {
   if (!w) return Promise.resolve(false);
   return new Promise((resolve) => {
     const worker = new Worker(w.file, { workerData: { spec, cacheDir }, execArgv: w.execArgv });
+    // Quitting the program must not wait for a metadata load nobody needs any more.
+    worker.unref();
     let done = false;
     const finish = (ok: boolean) => {
       if (done) return;

@@ -60,6 +60,7 @@ export class WizardController {
   private lineBuffer: string[] = [];
   private flushTimer: ReturnType<typeof setInterval> | null = null;
   private pending = new Set<Promise<unknown>>();
+  private building: Promise<unknown> | null = null;
   private outcome: Outcome | null = null;
   private hostLinesCache: { report: unknown; lines: Line[] } | null = null;
   private memo = {
@@ -102,6 +103,10 @@ export class WizardController {
   /** Promises still running (tests await them; exit waits for a cancelled build to clean up). */
   async settled(): Promise<void> {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+  /** The running build, if any: exit waits for a cancelled build to clean up, and for nothing else. */
+  async buildSettled(): Promise<void> {
+    await this.building?.catch(() => undefined);
   }
   private track<T>(p: Promise<T>): Promise<T> {
     this.pending.add(p);
@@ -279,7 +284,7 @@ export class WizardController {
       } else if (this.state.build.status === 'running') this.tick();
     };
     this.flushTimer = setInterval(flush, 100);
-    this.track(
+    this.building = this.track(
       this.services
         .build(v, host, { stage: (stage) => this.dispatch({ type: 'build-stage', stage }), line: (l) => this.lineBuffer.push(l) }, ac.signal)
         .then(

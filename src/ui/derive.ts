@@ -142,26 +142,50 @@ export function sizeShares(rows: ClosurePackage[], top = 5): Array<{ name: strin
  * first keeps the few hundred plausible names (substring, or the query's
  * letters in order with a typo's slack) and fuse.js ranks only those.
  */
+function charMask(s: string): number {
+  let m = 0;
+  for (let i = 0; i < s.length; i++) m |= 1 << (s.charCodeAt(i) % 31);
+  return m;
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x >>> 0; v; v &= v - 1) n++;
+  return n;
+}
+
+const WORD_BREAK = new Set(['-', '.', '+', '_'].map((c) => c.charCodeAt(0)));
+
 export class NameSearch {
   readonly names: string[];
   private readonly lower: string[];
+  /** Which characters each name contains (hashed to 31 bits): a query needing absent ones is rejected at once. */
+  private readonly masks: Int32Array;
   constructor(names: Iterable<string>) {
     this.names = [...new Set(names)].sort();
     this.lower = this.names.map((n) => n.toLowerCase());
+    this.masks = new Int32Array(this.lower.length);
+    for (let i = 0; i < this.lower.length; i++) this.masks[i] = charMask(this.lower[i]!);
   }
 
   /** Cheap relevance: contains the query (earlier, shorter better), else a subsequence with ≤ slack misses. */
   private candidates(q: string, keep: number): string[] {
     const slack = Math.floor(q.length / 4);
+    const qMask = charMask(q);
     const scored: Array<[number, number]> = [];
     for (let i = 0; i < this.lower.length; i++) {
+      if (popcount(qMask & ~this.masks[i]!) > slack) continue;
       const n = this.lower[i]!;
       const at = n.indexOf(q);
+      // One or two letters say little: only names (or name parts) that start with them.
+      if (q.length < 3) {
+        if (at === 0 || (at > 0 && WORD_BREAK.has(n.charCodeAt(at - 1)))) scored.push([at * 4 + n.length * 0.25, i]);
+        continue;
+      }
       if (at >= 0) {
         scored.push([at * 4 + (n.length - q.length) * 0.25, i]);
         continue;
       }
-      if (q.length < 3) continue;
       let j = 0;
       let misses = 0;
       let first = -1;
@@ -187,7 +211,7 @@ export class NameSearch {
   search(query: string, limit = 200): string[] {
     const q = query.trim().toLowerCase();
     if (!q) return [];
-    const pool = this.candidates(q, 1500);
+    const pool = this.candidates(q, 800);
     if (!pool.length) return [];
     const fuse = new Fuse(pool, { threshold: 0.4, ignoreLocation: true, shouldSort: true });
     const ranked = fuse.search(q, { limit }).map((r) => r.item);

@@ -29,7 +29,7 @@ export async function runTui(services: WizardServices): Promise<Outcome> {
   try {
     const outcome = await Promise.race([ended, app.waitUntilExit().then(() => ended)]);
     // A cancelled build must have killed its processes and removed its files before we leave.
-    await Promise.race([controller.settled(), new Promise((r) => setTimeout(r, 10_000))]);
+    await Promise.race([controller.buildSettled(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     return outcome;
   } finally {
     app.unmount();

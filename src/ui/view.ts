@@ -57,8 +57,10 @@ function windowed<T>(items: T[], cursor: number, height: number, row: (item: T, 
   return out;
 }
 
+// List rows stay plain ASCII where they can: Ink measures every line of every
+// frame, and ASCII takes string-width's fast path (a keystroke is cheaper).
 function selectable(selected: boolean, segs: Line): Line {
-  return [{ t: selected ? '❯ ' : '  ', tone: 'accent', bold: true }, ...segs.map((s) => (selected ? { ...s, bold: true } : s))];
+  return [{ t: selected ? '> ' : '  ', tone: 'accent', bold: true }, ...segs.map((s) => (selected ? { ...s, bold: true } : s))];
 }
 
 // ─── Frame ───────────────────────────────────────────────────────────────────
@@ -255,7 +257,7 @@ const BAR_TONES: Tone[] = ['accent', 'good', 'warn', 'title', 'bad', 'dim'];
 
 function whyText(p: ClosurePackage): string {
   if (p.why.length <= 1) return 'requested';
-  return `← ${p.why[p.why.length - 3]} (${p.why[p.why.length - 2]})`;
+  return `<- ${p.why[p.why.length - 3]} (${p.why[p.why.length - 2]})`;
 }
 
 export interface ClosureDetail {

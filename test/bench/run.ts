@@ -78,3 +78,6 @@ async function killPointBench() {
   console.log(`revert:  ${rev.tried} kill points tried, ${rev.recovered} completed to a byte-identical tree`);
 }
 await killPointBench();
+
+const { tuiBench } = await import('./tui.js');
+await tuiBench();

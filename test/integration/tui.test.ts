@@ -137,13 +137,13 @@ test('Packages: fuzzy search over every repository name adds a package; choices 
     for (const ch of 'plymuth') await first.press(ch);
     const f = first.frame();
     assert.match(f, /search: plymuth/);
-    assert.match(f, /❯ plymouth\s+⏎ adds/, 'a typo still ranks plymouth first');
+    assert.match(f, /> plymouth\s+⏎ adds/, 'a typo still ranks plymouth first');
     await first.press(KEY.enter);
-    assert.match(first.frame(), /❯ \+ plymouth\s+added by you/);
+    assert.match(first.frame(), /> \+ plymouth\s+added by you/);
     assert.match(first.frame(), /you: \+1 −0/);
     // Remove a profile package too.
     await first.press('g', KEY.space);
-    assert.match(first.frame(), /❯ − systemd\s+base \(removed by you\)/);
+    assert.match(first.frame(), /> − systemd\s+base \(removed by you\)/);
   } finally {
     first.unmount();
   }
@@ -160,7 +160,7 @@ test('Packages: fuzzy search over every repository name adds a package; choices 
     assert.match(second.frame(), /you: \+1 −1/);
     assert.match(second.frame(), /− systemd\s+base \(removed by you\)/);
     await second.press('G');
-    assert.match(second.frame(), /❯ \+ plymouth\s+added by you/);
+    assert.match(second.frame(), /> \+ plymouth\s+added by you/);
   } finally {
     second.unmount();
   }
@@ -174,15 +174,15 @@ test('Closure: sorted by size with why, a bar of the biggest, why-chain and drop
     let f = await until(m, /Closure: \d+ packages/);
     const count = Number(/Closure: (\d+) packages/.exec(f)![1]);
     assert.ok(count > 50, `a real closure: ${count}`);
-    const sizes = [...f.matchAll(/^[❯ ] (\S+)\s+([\d.]+) (KiB|MiB|B)\s/gm)].map((x) => Number(x[2]) * (x[3] === 'MiB' ? 1024 : x[3] === 'KiB' ? 1 : 1 / 1024));
+    const sizes = [...f.matchAll(/^[> ] (\S+)\s+([\d.]+) (KiB|MiB|B)\s/gm)].map((x) => Number(x[2]) * (x[3] === 'MiB' ? 1024 : x[3] === 'KiB' ? 1 : 1 / 1024));
     assert.ok(sizes.length >= 10);
     for (let i = 1; i < sizes.length; i++) assert.ok(sizes[i - 1]! >= sizes[i]! - 0.1, 'biggest first');
     assert.match(f, /■ libc6 [\d.]+ MiB/);
     assert.match(f, /why libc6: \S+ —libc6/);
     // Walk to a requested package and drop it: the closure shrinks at once.
-    const requested = /^[❯ ] (btrfs-progs)\s/m.exec(f);
+    const requested = /^[> ] (btrfs-progs)\s/m.exec(f);
     assert.ok(requested, 'btrfs-progs visible');
-    while (!/❯ btrfs-progs/.test(m.frame())) await m.press(KEY.down);
+    while (!/> btrfs-progs/.test(m.frame())) await m.press(KEY.down);
     f = m.frame();
     assert.match(f, /without it: \d+ package\(s\) drop out — btrfs-progs/);
     await m.press(KEY.space);
