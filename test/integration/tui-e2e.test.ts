@@ -1,0 +1,122 @@
+/**
+ * The built binary in a real terminal: tmux at 120x40 runs `initrd-wizard
+ * --demo`, the test types like a user and reads the screen, through every
+ * step to Installed, then checks the files, the exit status and that the
+ * terminal came back from the alternate screen. Also: Ctrl-C and SIGTERM
+ * restore the terminal; no terminal (or CI) gets the plain message.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startSession } from '../support/tmux.js';
+import { CLI, runCli } from '../helpers.js';
+
+let work: string;
+let env: Record<string, string | undefined>;
+before(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'iw-e2e-'));
+  // A fresh cache and config: the first run of a new user, metadata read cold.
+  env = { CI: undefined, XDG_CACHE_HOME: path.join(work, 'cache'), INITRD_WIZARD_CONFIG_DIR: path.join(work, 'config'), TMPDIR: work };
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+test('tmux: the demo from Host to Installed with the real binary, then the terminal is restored', async () => {
+  const s = await startSession({ argv: [process.execPath, CLI, '--demo'], cols: 120, rows: 40, env });
+  try {
+    let screen = await s.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    assert.match(screen, /^initrd-wizard {2}DEMO {2}demo: snapshot btrfs-luks-tpm2-hibernate/m);
+    assert.match(screen, /└─ luks-c4a7e2f1-0001\S*\s+crypt/);
+    assert.match(screen, /\? help · q quit\s*$/m, 'footer with key help on the last line');
+    assert.match(screen.split('\n')[0]!, /^initrd-wizard/, 'the frame fits: nothing scrolled off the top');
+
+    await s.keys('Enter');
+    await s.waitFor('Variant: 5 profiles · 21 packages');
+    await s.keys('Enter');
+    await s.waitFor('Packages: 21 requested');
+    await s.type('/');
+    await s.waitFor('search:');
+    await s.type('plymouth');
+    await s.waitFor(/> plymouth\s+⏎ adds/, { timeoutMs: 30_000 });
+    await s.keys('Enter');
+    await s.waitFor(/> \+ plymouth\s+added by you/);
+
+    await s.keys('Right');
+    screen = await s.waitFor(/Closure: \d+ packages · [\d.]+ MiB installed/, { timeoutMs: 30_000 });
+    assert.match(screen, /why \S+: /);
+    await s.keys('j', 'j', 'k');
+    await s.waitFor(/^> \S+/m);
+
+    await s.keys('Enter');
+    await s.waitFor('Press b (or ⏎) to start');
+    await s.type('b');
+    screen = await s.waitFor('Built and verified', { timeoutMs: 30_000 });
+    assert.match(screen, /✓ resume-generator/);
+    await s.keys('Enter');
+    screen = await s.waitFor(/Review: 5 file\(s\) change under (\S+)/);
+    const root = /Review: 5 file\(s\) change under (\S+)/.exec(screen)![1]!;
+    assert.ok(root.startsWith(work), `the demo root is a temporary directory: ${root}`);
+    await s.type('y');
+    screen = await s.waitFor('Undo everything: initrd-wizard revert --root');
+
+    assert.match(await readFile(path.join(root, 'etc/kernel/install.conf'), 'utf8'), /^initrd_generator=mkosi-initrd$/m);
+    assert.match(await readFile(path.join(root, 'etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf'), 'utf8'), /^ +plymouth$/m);
+    assert.equal(await readlink(path.join(root, 'etc/kernel/install.d/50-dracut.install')), '/dev/null');
+
+    await s.type('q');
+    assert.equal(await s.waitForExit(10_000), 0);
+    screen = await s.capture();
+    assert.match(screen, /Installed into .*Undo with: initrd-wizard revert --root/s);
+    assert.doesNotMatch(screen, /initrd-wizard {2}DEMO/, 'the alternate screen is gone');
+    // The choice is remembered for next time.
+    assert.match(await readFile(path.join(work, 'config', 'choices.json'), 'utf8'), /"plymouth"/);
+  } finally {
+    await s.kill();
+  }
+});
+
+test('tmux: Ctrl-C and SIGTERM leave the terminal as it was', async () => {
+  const a = await startSession({ argv: [process.execPath, CLI, '--demo'], cols: 100, rows: 30, env });
+  try {
+    await a.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    await a.keys('C-c');
+    assert.equal(await a.waitForExit(10_000), 130);
+    const screen = await a.capture({ ansi: true });
+    assert.doesNotMatch(screen, /Storage the initrd/);
+    assert.match(screen, /Nothing was installed/);
+  } finally {
+    await a.kill();
+  }
+  const pidFile = path.join(work, 'pid');
+  const b = await startSession({ argv: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec "$0" "$@"`, process.execPath, CLI, '--demo'], cols: 100, rows: 30, env });
+  try {
+    await b.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    process.kill(Number((await readFile(pidFile, 'utf8')).trim()), 'SIGTERM');
+    assert.equal(await b.waitForExit(10_000), 143);
+    assert.doesNotMatch(await b.capture(), /Storage the initrd/);
+  } finally {
+    await b.kill();
+  }
+});
+
+test('no terminal, CI set, or --json: no screens, a plain pointer to the subcommands', async () => {
+  for (const args of [[], ['--json']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /\x1b\[\?1049h/);
+  }
+  assert.match((await runCli([])).stdout, /initrd-wizard detect/);
+  // In a terminal but with CI set.
+  const s = await startSession({ argv: [process.execPath, CLI], cols: 100, rows: 30, env: { ...env, CI: 'true' } });
+  try {
+    assert.equal(await s.waitForExit(10_000), 0);
+    assert.match(await s.capture(), /Choose a subcommand/);
+  } finally {
+    await s.kill();
+  }
+  assert.ok(existsSync(CLI));
+});
