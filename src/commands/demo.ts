@@ -1,7 +1,7 @@
 /**
- * The no-risk tour: detection and suggestion on a real captured snapshot that
- * ships with the package. (The interactive demo replaces this text tour once
- * the TUI lands.)
+ * The demo without a terminal (a pipe, CI): detection and suggestion on the
+ * real captured snapshot that ships with the package, as text. On a terminal
+ * `--demo` opens the interactive wizard instead.
  */
 import { DEMO_SNAPSHOT, fixtureSnapshot } from '../paths.js';
 import { detectCommand } from './detect.js';

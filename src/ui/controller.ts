@@ -62,7 +62,7 @@ export class WizardController {
   private pending = new Set<Promise<unknown>>();
   private building: Promise<unknown> | null = null;
   private outcome: Outcome | null = null;
-  private hostLinesCache: { report: unknown; lines: Line[] } | null = null;
+  private hostLinesCache: { report: unknown; width: number; lines: Line[] } | null = null;
   private memo = {
     variant: { key: null as Choices | null, value: { variant: null as Variant | null, error: null as UiError | null } },
     detected: null as Variant | null,
@@ -523,7 +523,7 @@ export class WizardController {
 
   // ── frame ──
   private hostLines(host: HostData): Line[] {
-    if (this.hostLinesCache?.report !== host.report) this.hostLinesCache = { report: host.report, lines: hostLines(host.report) };
+    if (this.hostLinesCache?.report !== host.report || this.hostLinesCache.width !== this.cols) this.hostLinesCache = { report: host.report, width: this.cols, lines: hostLines(host.report, this.cols) };
     return this.hostLinesCache.lines;
   }
 

@@ -52,8 +52,8 @@ export function profileRows(host: HostData, variant: Variant | null, detected: V
     reason: variant?.profileReasons[p.name] ?? (detected?.profileReasons[p.name] ? `detected: ${detected.profileReasons[p.name]}` : ''),
     packages: pick(p.packages, host.distro).length,
   }));
-  // base first, then what the host uses, then the rest: the likely toggles stay at the top.
-  const rank = (r: ProfileRow) => (r.name === 'base' ? 0 : r.detected ? 1 : r.selected ? 2 : 3);
+  // base first, then what the host uses, then the rest; toggling never reorders rows under the cursor.
+  const rank = (r: ProfileRow) => (r.name === 'base' ? 0 : r.detected ? 1 : 2);
   return rows.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 

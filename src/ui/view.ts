@@ -152,7 +152,22 @@ function deviceLabel(d: StorageDevice | undefined, name: string): Line {
   return [{ t: d.name, bold: true }, { t: `  ${d.type}`, tone: 'accent' }, { t: `  ${[d.role, d.fstype, d.size ? formatBytes(d.size) : '', d.transport ?? ''].filter(Boolean).join(' · ')}`, tone: 'dim' }];
 }
 
-export function hostLines(report: HostReport): Line[] {
+/** Breaks text at spaces into lines of at most `width` columns (a long word is cut later by fitLine). */
+export function wrapWords(text: string, width: number): string[] {
+  if (width <= 10 || text.length <= width) return [text];
+  const out: string[] = [];
+  let cur = '';
+  for (const word of text.split(' ')) {
+    if (cur && cur.length + 1 + word.length > width) {
+      out.push(cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+export function hostLines(report: HostReport, width = 120): Line[] {
   const out: Line[] = [];
   const byName = new Map(report.devices.map((d) => [d.name, d]));
   const flagged = new Set(report.unsupported.map((u) => u.device));
@@ -182,8 +197,9 @@ export function hostLines(report: HostReport): Line[] {
   if (report.unsupported.length) {
     out.push(L('NOT SUPPORTED by a package-built initrd — keep dracut on this host', 'bad', true));
     for (const u of report.unsupported) {
-      out.push([{ t: `  [${u.id}] `, tone: 'bad', bold: true }, { t: `${u.device}: ${u.reason}` }]);
-      out.push([{ t: '     → ', tone: 'accent' }, { t: u.advice }]);
+      const tag = `  [${u.id}] `;
+      wrapWords(`${u.device}: ${u.reason}`, width - tag.length).forEach((l, i) => out.push([{ t: i ? ' '.repeat(tag.length) : tag, tone: 'bad', bold: true }, { t: l }]));
+      wrapWords(u.advice, width - 7).forEach((l, i) => out.push([{ t: i ? '       ' : '     → ', tone: 'accent' }, { t: l }]));
     }
     out.push([]);
     out.push(L('Press s to save a snapshot and attach it to a bug report; installing is not offered.', 'warn'));
@@ -191,7 +207,7 @@ export function hostLines(report: HostReport): Line[] {
   if (report.warnings.length) {
     out.push([]);
     out.push(L('Warnings', 'warn'));
-    for (const w of report.warnings) out.push(L(`  - ${w}`, 'warn'));
+    for (const w of report.warnings) wrapWords(w, width - 4).forEach((l, i) => out.push(L(`  ${i ? ' ' : '-'} ${l}`, 'warn')));
   }
   return out;
 }

@@ -88,3 +88,30 @@ test('state: a build or a reviewed plan not installed counts as unapplied; insta
   s = reducer(s, { type: 'install', status: 'done' });
   assert.equal(hasUnapplied(s), false);
 });
+
+test('profile rows keep their order when a profile is toggled, so the cursor stays on it', async () => {
+  const { analyze } = await import('../../src/host/analyze.js');
+  const { loadSnapshot } = await import('../../src/host/snapshot.js');
+  const { loadProfiles } = await import('../../src/variant/profiles.js');
+  const { deriveVariant, profileRows } = await import('../../src/ui/derive.js');
+  const { fixture } = await import('../helpers.js');
+  const report = analyze(await loadSnapshot(fixture('btrfs-luks-tpm2-hibernate')));
+  const host = { report, distro: { id: 'debian', version: '12', family: 'debian' as const }, kernelVersion: '6.1', profiles: await loadProfiles(), source: 't', prefsKey: 'k' };
+  const detected = deriveVariant(host, NO_CHOICES).variant;
+  const before = profileRows(host, detected, detected).map((r) => r.name);
+  const toggled = deriveVariant(host, { ...NO_CHOICES, addProfiles: ['nfs'] }).variant;
+  const rows = profileRows(host, toggled, detected);
+  assert.deepEqual(rows.map((r) => r.name), before);
+  assert.equal(rows.find((r) => r.name === 'nfs')!.selected, true);
+  assert.equal(rows.find((r) => r.name === 'network')!.reason, 'required by nfs');
+  assert.deepEqual(before.slice(0, 5), ['base', 'btrfs', 'hibernate', 'luks', 'tpm2']);
+});
+
+test('long warnings and advice wrap at word boundaries instead of being cut', async () => {
+  const { wrapWords } = await import('../../src/ui/view.js');
+  const text = 'crypttab luks-root: the initrd needs this device but the line has no x-initrd.attach, so mkosi-initrd will not copy it';
+  const lines = wrapWords(text, 40);
+  assert.ok(lines.length > 2);
+  for (const l of lines) assert.ok(l.length <= 40, l);
+  assert.equal(lines.join(' '), text);
+});
