@@ -2,7 +2,7 @@
  * The Ink face: subscribes to the controller, renders its frame, feeds it keys
  * and the terminal size. Everything else lives in the controller.
  */
-import { useEffect, useSyncExternalStore } from 'react';
+import { Component, useEffect, useSyncExternalStore, type ReactNode } from 'react';
 import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
 import type { WizardController } from './controller.js';
 import { keyNames } from './keys.js';
@@ -37,7 +37,29 @@ export function paint(line: Seg[], colour: boolean): string {
   return open ? out + '\x1b[0m' : out;
 }
 
+/** A render bug ends the wizard with a one-line message (printed after the terminal is restored), not Ink's stack trace. */
+class Guard extends Component<{ controller: WizardController; children: ReactNode }, { failed: boolean }> {
+  override state = { failed: false };
+  static getDerivedStateFromError() {
+    return { failed: true };
+  }
+  override componentDidCatch(err: unknown) {
+    this.props.controller.crash(err);
+  }
+  override render() {
+    return this.state.failed ? null : this.props.children;
+  }
+}
+
 export function App({ controller }: { controller: WizardController }) {
+  return (
+    <Guard controller={controller}>
+      <Wizard controller={controller} />
+    </Guard>
+  );
+}
+
+function Wizard({ controller }: { controller: WizardController }) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const { isRawModeSupported } = useStdin();

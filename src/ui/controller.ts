@@ -214,6 +214,21 @@ export class WizardController {
     this.dispatch({ type: 'quit' });
     this.onExit?.(this.outcome);
   }
+  /** How the wizard ended, once it has. */
+  get result(): Outcome | null {
+    return this.outcome;
+  }
+
+  /** A bug in the UI itself: end cleanly with the message, never a stack trace on the screen. */
+  crash(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.outcome) return;
+    this.abort?.abort();
+    this.outcome = { code: 1, summary: `initrd-wizard: internal error: ${message}\ninitrd-wizard: please report this with the output of \`initrd-wizard snapshot\` (nothing was changed unless the Install screen said so)` };
+    this.dispatch({ type: 'quit' });
+    this.onExit?.(this.outcome);
+  }
+
   /** SIGTERM and friends: cancel what runs and end. */
   terminate(code = 143): void {
     this.finish(code);
@@ -370,6 +385,14 @@ export class WizardController {
 
   // ── keys ──
   key(k: KeyName): void {
+    try {
+      this.handleKey(k);
+    } catch (err) {
+      this.dispatch({ type: 'error', error: toUiError('That did not work', err) });
+    }
+  }
+
+  private handleKey(k: KeyName): void {
     const s = this.state;
     if (s.quitting) return;
     if (k === 'ctrl-c') {

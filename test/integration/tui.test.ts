@@ -352,3 +352,28 @@ test('resize: the frame is laid out again within the new size', async () => {
     m.unmount();
   }
 });
+
+test('a bug in a screen ends the wizard with a one-line internal error, not a stack trace on the screen', async () => {
+  const base = await demo();
+  const broken: WizardServices = {
+    ...base,
+    loadHost: async () => {
+      const host = await base.loadHost();
+      return { ...host, report: { ...host.report, mounts: null as never } };
+    },
+  };
+  const quiet = console.error;
+  console.error = () => undefined;
+  try {
+    const m = await mountWizard(broken);
+    await m.settle();
+    const o = m.controller.result;
+    assert.ok(o, 'the wizard ended');
+    assert.equal(o.code, 1);
+    assert.match(o.summary, /^initrd-wizard: internal error: .+\ninitrd-wizard: please report this/);
+    assert.doesNotMatch(m.frame(), /\s+at \S+ \(/, 'no stack frames on screen');
+    m.unmount();
+  } finally {
+    console.error = quiet;
+  }
+});
