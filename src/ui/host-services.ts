@@ -70,7 +70,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
         snapshot: options.snapshot,
         distro: options.distro,
         kernelVersion: host.kernelVersion,
-        fs,
+        // The build runs on this machine (its mkosi, kernel and package manager) whatever root install targets.
         variant,
         output,
         signal,
