@@ -46,6 +46,8 @@ try {
     stages,
     lines,
     image: j.image,
+    // The initrd this machine boots now (Debian's initramfs-tools for the same kernel), for the size comparison.
+    current: j.current,
     checks: j.checks,
     ok: j.ok,
   };

@@ -30,6 +30,7 @@ const record = z.object({
   stages: z.array(z.object({ stage: z.string(), atMs: z.number() })),
   lines: z.array(z.object({ atMs: z.number(), text: z.string() })),
   image: z.any(),
+  current: z.object({ path: z.string(), size: z.number() }).nullable().optional(),
   checks: z.array(z.object({ id: z.string(), ok: z.boolean(), detail: z.string() })),
   ok: z.boolean(),
 });
@@ -125,7 +126,7 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
         log: path.join(workDir, 'build.log'),
         durationMs: rec.durationMs,
         image: rec.image,
-        current: null,
+        current: rec.current ? { path: `${rec.current.path} on the recording machine`, size: rec.current.size } : null,
         checks: rec.checks,
         ok: rec.ok,
         replay: `replay of a real mkosi-initrd ${rec.mkosiVersion ?? ''} build of the suggested variant, recorded ${rec.recordedAt} (kernel ${rec.kernelVersion}); your package changes are not built in the demo`,

@@ -32,15 +32,13 @@ async function demo(extra: Parameters<typeof demoServices>[0] = {}) {
   return demoServices({ workDir: dir, cacheDir, prefs: memoryPrefs(), replaySpeed: 2000, ...extra });
 }
 
-/** Waits (with act) until the frame shows the text: metadata loads in a worker thread. */
-async function until(m: Mounted, text: string | RegExp, timeoutMs = 60_000) {
-  const t = Date.now();
-  for (;;) {
-    const f = m.frame();
-    if (typeof text === 'string' ? f.includes(text) : text.test(f)) return f;
-    if (Date.now() - t > timeoutMs) assert.fail(`timed out waiting for ${String(text)}; screen:\n${f}`);
-    await m.wait(20);
-  }
+/** Host → … → Build, started and finished (the demo replays the recorded build). */
+async function toBuilt(m: Mounted): Promise<string> {
+  await m.until('Supported');
+  await m.press(KEY.enter, KEY.enter, KEY.enter);
+  await m.until(/Closure: \d+/);
+  await m.press(KEY.enter, 'b');
+  return m.until('Built and verified');
 }
 
 function assertFits(frame: string, cols: number, rows: number) {
@@ -53,7 +51,7 @@ test('Host: the storage tree from each mount down to the disk, the features with
   const s = await demo();
   const m = await mountWizard(s);
   try {
-    const f = await until(m, 'Storage the initrd must bring up');
+    const f = await m.until('Storage the initrd must bring up');
     assert.match(f, / Host /);
     assert.match(f, /\/ {2}btrfs subvolume \/@/);
     assert.match(f, /└─ luks-c4a7e2f1-0001\S*\s+crypt\s+LUKS2 \(tokens: systemd-tpm2\)/);
@@ -66,7 +64,7 @@ test('Host: the storage tree from each mount down to the disk, the features with
     assertFits(f, 100, 30);
 
     await m.press('s');
-    const saved = /Snapshot saved to (\S+) /.exec(await until(m, 'Snapshot saved to'))![1]!;
+    const saved = /Snapshot saved to (\S+) /.exec(await m.until('Snapshot saved to'))![1]!;
     assert.ok((await stat(path.join(saved, 'snapshot.json'))).isFile());
 
     await m.press('?');
@@ -82,7 +80,7 @@ test('Host: an unsupported setup is explained, a snapshot offered, and the wizar
   const root = await mkdtemp(path.join(work, 'root-'));
   const m = await mountWizard(hostServices({ snapshot: fixture('multipath'), root, prefs: memoryPrefs() }));
   try {
-    const f = await until(m, 'NOT SUPPORTED');
+    const f = await m.until('NOT SUPPORTED');
     assert.match(f, /\[multipath\]/);
     assert.match(f, /→ .*dracut/i);
     assert.match(f, /Press s to save a snapshot/);
@@ -99,7 +97,7 @@ test('Host: an unsupported setup is explained, a snapshot offered, and the wizar
 test('Variant: the suggested profiles with why, live counts when a profile is toggled', async () => {
   const m = await mountWizard(await demo());
   try {
-    await until(m, 'Supported');
+    await m.until('Supported');
     await m.press(KEY.enter);
     let f = m.frame();
     assert.match(f, /Variant: 5 profiles · 21 packages/);
@@ -129,11 +127,11 @@ test('Packages: fuzzy search over every repository name adds a package; choices 
   const prefsDir = await mkdtemp(path.join(work, 'prefs-'));
   const first = await mountWizard(await demo({ prefs: confPrefs(prefsDir) }));
   try {
-    await until(first, 'Supported');
+    await first.until('Supported');
     await first.press(KEY.enter, KEY.enter);
     assert.match(first.frame(), /Packages: 21 requested/);
     await first.press('/');
-    await until(first, 'type a name');
+    await first.until('type a name');
     for (const ch of 'plymuth') await first.press(ch);
     const f = first.frame();
     assert.match(f, /search: plymuth/);
@@ -152,7 +150,7 @@ test('Packages: fuzzy search over every repository name adds a package; choices 
 
   const second = await mountWizard(await demo({ prefs: confPrefs(prefsDir) }));
   try {
-    await until(second, 'Supported');
+    await second.until('Supported');
     await second.press(KEY.enter, KEY.enter);
     assert.match(second.frame(), /Saved choices from .*: \+1 −1 packages, \+0 −0 profiles\. r restore · x discard/);
     assert.match(second.frame(), /you: \+0 −0/, 'offered, not applied behind the user\'s back');
@@ -169,9 +167,9 @@ test('Packages: fuzzy search over every repository name adds a package; choices 
 test('Closure: sorted by size with why, a bar of the biggest, why-chain and drops for the selection, re-resolved after a toggle', async () => {
   const m = await mountWizard(await demo());
   try {
-    await until(m, 'Supported');
+    await m.until('Supported');
     await m.press(KEY.enter, KEY.enter, KEY.enter);
-    let f = await until(m, /Closure: \d+ packages/);
+    let f = await m.until(/Closure: \d+ packages/);
     const count = Number(/Closure: (\d+) packages/.exec(f)![1]);
     assert.ok(count > 50, `a real closure: ${count}`);
     const sizes = [...f.matchAll(/^[> ] (\S+)\s+([\d.]+) (KiB|MiB|B)\s/gm)].map((x) => Number(x[2]) * (x[3] === 'MiB' ? 1024 : x[3] === 'KiB' ? 1 : 1 / 1024));
@@ -201,13 +199,13 @@ test('Closure: sorted by size with why, a bar of the biggest, why-chain and drop
 test('Build: progress with stage, elapsed time and log tail; ctrl-c cancels; a finished build lists every check', async () => {
   const m = await mountWizard(await demo({ replaySpeed: 1 }));
   try {
-    await until(m, 'Supported');
+    await m.until('Supported');
     await m.press(KEY.enter, KEY.enter, KEY.enter);
-    await until(m, /Closure: \d+/);
+    await m.until(/Closure: \d+/);
     await m.press(KEY.enter);
     assert.match(m.frame(), /Press b \(or ⏎\) to start/);
     await m.send('b');
-    const running = await until(m, /log \(last \d+ of \d+ lines\)/, 20_000);
+    const running = await m.until(/log \(last \d+ of \d+ lines\)/, 20_000);
     assert.match(running, /\d+s elapsed {2}ctrl-c cancels/);
     // While it runs, keys are sent without waiting for the build.
     await m.send('q');
@@ -223,11 +221,7 @@ test('Build: progress with stage, elapsed time and log tail; ctrl-c cancels; a f
   }
   const fast = await mountWizard(await demo());
   try {
-    await until(fast, 'Supported');
-    await fast.press(KEY.enter, KEY.enter, KEY.enter);
-    await until(fast, /Closure: \d+/);
-    await fast.press(KEY.enter, 'b');
-    const f = await until(fast, 'Built and verified');
+    const f = await toBuilt(fast);
     assert.match(f, /image: +38\.6 MiB compressed/);
     assert.match(f, /demo: replay of a real mkosi-initrd/);
     for (const check of ['fs-btrfs', 'luks-dm-crypt', 'tpm2-modules', 'resume-generator']) assert.match(f, new RegExp(`✓ ${check}`));
@@ -240,25 +234,25 @@ test('demo flow: Host → Variant → Packages → Closure → Build → Review 
   const s = await demo();
   const m = await mountWizard(s);
   try {
-    await until(m, 'Supported');
+    await m.until('Supported');
     await m.press(KEY.enter);
     assert.match(m.frame(), / Variant /);
     await m.press(KEY.enter);
     assert.match(m.frame(), / Packages /);
     await m.press('a');
-    await until(m, 'type a name');
+    await m.until('type a name');
     for (const ch of 'lvm2') await m.press(ch);
     await m.press(KEY.enter);
     assert.match(m.frame(), /\+ lvm2\s+added by you/);
     await m.press(KEY.enter);
-    await until(m, /Closure: \d+ packages/);
+    await m.until(/Closure: \d+ packages/);
     assert.match(m.frame(), / Closure /);
     await m.press(KEY.enter);
     assert.match(m.frame(), / Build /);
     await m.press(KEY.enter);
-    await until(m, 'Built and verified');
+    await m.until('Built and verified');
     await m.press(KEY.enter);
-    let f = await until(m, /Review: \d+ file\(s\) change under/);
+    let f = await m.until(/Review: \d+ file\(s\) change under/);
     assert.match(f, /✎ \/etc\/kernel\/install\.conf/);
     assert.match(f, /↪ \/etc\/kernel\/install\.d\/50-dracut\.install/);
     assert.match(f, /\+initrd_generator=mkosi-initrd/);
@@ -266,7 +260,7 @@ test('demo flow: Host → Variant → Packages → Closure → Build → Review 
     await m.press(KEY.enter);
     assert.match(m.frame(), /Press y to apply/);
     await m.press('y');
-    f = await until(m, 'Installed:');
+    f = await m.until('Installed:');
     assert.match(f, new RegExp(`Undo everything: initrd-wizard revert --root ${s.root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.match(f, /Regenerate now: not offered — the demo root has no kernel/);
 
@@ -299,13 +293,9 @@ test('errors from a stage show the failing command, its stderr and the next step
   };
   const m = await mountWizard(failing);
   try {
-    await until(m, 'Supported');
-    await m.press(KEY.enter, KEY.enter, KEY.enter);
-    await until(m, /Closure: \d+/);
-    await m.press(KEY.enter, 'b');
-    await until(m, 'Built and verified');
+    await toBuilt(m);
     await m.press(KEY.enter);
-    const f = await until(m, 'The install could not be planned');
+    const f = await m.until('The install could not be planned');
     assert.match(f, /command: mkosi --version/);
     assert.match(f, /│ ModuleNotFoundError: No module named mkosi/);
     assert.doesNotMatch(f, /at .*\.ts:\d+/, 'no stack trace');
@@ -319,11 +309,7 @@ test('errors from a stage show the failing command, its stderr and the next step
 test('q asks before quitting with a build not installed; y quits, n stays', async () => {
   const m = await mountWizard(await demo());
   try {
-    await until(m, 'Supported');
-    await m.press(KEY.enter, KEY.enter, KEY.enter);
-    await until(m, /Closure: \d+/);
-    await m.press(KEY.enter, 'b');
-    await until(m, 'Built and verified');
+    await toBuilt(m);
     await m.press('q');
     assert.match(m.frame(), /Quit\?[\s\S]*The build is done but nothing was installed/);
     await m.press('n');
@@ -338,7 +324,7 @@ test('q asks before quitting with a build not installed; y quits, n stays', asyn
 test('resize: the frame is laid out again within the new size', async () => {
   const m = await mountWizard(await demo());
   try {
-    await until(m, 'Supported');
+    await m.until('Supported');
     assertFits(m.frame(), 100, 30);
     await m.resize(60, 16);
     await m.settle();

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { hostServices } from '../../src/ui/host-services.js';
 import { memoryPrefs } from '../../src/ui/prefs.js';
 import { makeRoot } from '../support/roots.js';
-import { KEY, mountWizard, type Mounted } from '../support/tui.js';
+import { KEY, mountWizard } from '../support/tui.js';
 import { ROOT, fixture, isRoot } from '../helpers.js';
 
 const kver = existsSync('/usr/lib/modules') ? readdirSync('/usr/lib/modules').find((k) => existsSync(`/usr/lib/modules/${k}/vmlinuz`)) : undefined;
@@ -29,16 +29,6 @@ after(async () => {
 
 const buildDirs = () => (existsSync('/var/tmp') ? readdirSync('/var/tmp').filter((d) => d.startsWith('initrd-wizard-build-')) : []);
 
-async function until(m: Mounted, text: string | RegExp, timeoutMs: number) {
-  const t = Date.now();
-  for (;;) {
-    const f = m.frame();
-    if (typeof text === 'string' ? f.includes(text) : text.test(f)) return f;
-    if (Date.now() - t > timeoutMs) assert.fail(`timed out waiting for ${String(text)}; screen:\n${f}`);
-    await m.wait(100);
-  }
-}
-
 test('host mode: a real build of the tweaked variant (cancel leaves nothing), review against the real mkosi, install into a root', { skip, timeout: 1_200_000 }, async () => {
   const work = await mkdtemp(path.join(os.tmpdir(), 'iw-tui-host-'));
   tmp.push(work);
@@ -48,21 +38,21 @@ test('host mode: a real build of the tweaked variant (cancel leaves nothing), re
   const before = buildDirs();
   const m = await mountWizard(services);
   try {
-    await until(m, 'Supported', 30_000);
+    await m.until('Supported', 30_000);
     await m.press(KEY.enter, KEY.enter);
     // A tweak the build must carry: add lvm2 (apt knows it on this machine).
     await m.press('/');
-    await until(m, /search: .*(type a name|matches)/, 120_000);
+    await m.until(/search: .*(type a name|matches)/, 120_000);
     for (const ch of 'lvm2') await m.press(ch);
-    await until(m, /> lvm2\s/, 30_000);
+    await m.until(/> lvm2\s/, 30_000);
     await m.press(KEY.enter);
     await m.press(KEY.enter);
-    await until(m, /Closure: \d+ packages/, 120_000);
+    await m.until(/Closure: \d+ packages/, 120_000);
     await m.press(KEY.enter);
 
     // Start, wait for mkosi to be under way, cancel.
     await m.send('b');
-    await until(m, /log \(last \d+ of \d+ lines\)/, 120_000);
+    await m.until(/log \(last \d+ of \d+ lines\)/, 120_000);
     await m.send(KEY.ctrlC);
     await m.controller.buildSettled();
     await m.settle();
@@ -70,17 +60,17 @@ test('host mode: a real build of the tweaked variant (cancel leaves nothing), re
     assert.deepEqual(buildDirs().filter((d) => !before.includes(d)), [], 'no build directory left in /var/tmp');
 
     await m.send('b');
-    const done = await until(m, /Built and verified|checks FAILED|The build failed/, 900_000);
+    const done = await m.until(/Built and verified|checks FAILED|The build failed/, 900_000);
     assert.match(done, /✓ Built and verified/, done);
     assert.match(done, /✓ luks-dm-crypt/);
     assert.match(done, /✓ resume-generator/);
     assert.doesNotMatch(done, /demo:/);
 
     await m.press(KEY.enter);
-    const review = await until(m, /Review: \d+ file\(s\) change under/, 60_000);
+    const review = await m.until(/Review: \d+ file\(s\) change under/, 60_000);
     assert.match(review, /initrd_generator=mkosi-initrd/);
     await m.press('y');
-    await until(m, 'Installed:', 60_000);
+    await m.until('Installed:', 60_000);
     assert.match(m.frame(), /Regenerate now: not offered — the facts come from a snapshot/);
   } finally {
     m.unmount();

@@ -28,6 +28,8 @@ export interface Mounted {
   /** Sends a key without waiting for what it starts (a build) to finish. */
   send(key: string): Promise<void>;
   settle(): Promise<void>;
+  /** Waits (letting timers and worker threads run) until the frame shows the text; returns the frame. */
+  until(text: string | RegExp, timeoutMs?: number): Promise<string>;
   /** Lets time pass (timers, worker threads) without waiting for running work to finish. */
   wait(ms: number): Promise<void>;
   resize(cols: number, rows: number): Promise<void>;
@@ -69,6 +71,17 @@ export async function mountWizard(services: WizardServices): Promise<Mounted> {
       await act(async () => {
         await new Promise((res) => setTimeout(res, ms));
       });
+    },
+    async until(text, timeoutMs = 60_000) {
+      const t = Date.now();
+      for (;;) {
+        const f = strip(r.lastFrame() ?? '');
+        if (typeof text === 'string' ? f.includes(text) : text.test(f)) return f;
+        if (Date.now() - t > timeoutMs) throw new Error(`timed out waiting for ${String(text)}; screen:\n${f}`);
+        await act(async () => {
+          await new Promise((res) => setTimeout(res, 20));
+        });
+      }
     },
     async resize(cols, rows) {
       await act(async () => {
