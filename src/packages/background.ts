@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { WizardError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { defaultCacheDir, loadPool, type LoadedPool, type LoadPoolOptions, type MetadataSpec } from './metadata.js';
 
@@ -19,6 +20,16 @@ function workerFile(): { file: string; execArgv: string[] } | null {
   return existsSync(built) ? { file: built, execArgv: [] } : null;
 }
 
+const running = new Set<Worker>();
+let stopped = false;
+
+/** Ends metadata loads still running (the user quit before they finished); none falls back to loading here. */
+export function stopBackgroundLoads(): void {
+  stopped = true;
+  for (const w of running) void w.terminate();
+  running.clear();
+}
+
 function warm(spec: MetadataSpec, cacheDir: string): Promise<boolean> {
   const w = workerFile();
   if (!w) return Promise.resolve(false);
@@ -26,10 +37,12 @@ function warm(spec: MetadataSpec, cacheDir: string): Promise<boolean> {
     const worker = new Worker(w.file, { workerData: { spec, cacheDir }, execArgv: w.execArgv });
     // Quitting the program must not wait for a metadata load nobody needs any more.
     worker.unref();
+    running.add(worker);
     let done = false;
     const finish = (ok: boolean) => {
       if (done) return;
       done = true;
+      running.delete(worker);
       void worker.terminate();
       resolve(ok);
     };
@@ -43,5 +56,6 @@ export async function loadPoolInBackground(spec: MetadataSpec, options: LoadPool
   const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
   // Errors (unreadable repository …) come from the load on this thread, with their usual messages.
   if (dir) await warm(spec, dir);
+  if (stopped) throw new WizardError('the package metadata load was stopped', 1);
   return loadPool(spec, { ...options, cacheDir: dir });
 }

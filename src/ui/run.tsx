@@ -6,6 +6,7 @@ import { render } from 'ink';
 import { WizardController, type Outcome } from './controller.js';
 import { App } from './App.js';
 import type { WizardServices } from './services.js';
+import { stopBackgroundLoads } from '../packages/background.js';
 
 const ENTER_ALT = '\x1b[?1049h\x1b[H';
 const LEAVE_ALT = '\x1b[?25h\x1b[?1049l';
@@ -33,6 +34,7 @@ export async function runTui(services: WizardServices): Promise<Outcome> {
     return outcome;
   } finally {
     app.unmount();
+    stopBackgroundLoads();
     restore();
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
