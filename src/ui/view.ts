@@ -59,6 +59,9 @@ function windowed<T>(items: T[], cursor: number, height: number, row: (item: T, 
 
 // List rows stay plain ASCII where they can: Ink measures every line of every
 // frame, and ASCII takes string-width's fast path (a keystroke is cheaper).
+/** A horizontal rule across the frame. */
+const rule = (width: number): Line => L('─'.repeat(Math.max(0, width)), 'dim');
+
 function selectable(selected: boolean, segs: Line): Line {
   return [{ t: selected ? '> ' : '  ', tone: 'accent', bold: true }, ...segs.map((s) => (selected ? { ...s, bold: true } : s))];
 }
@@ -80,7 +83,7 @@ export function headerLines(f: FrameInput): Line[] {
     if (i) crumbs.push({ t: ' › ', tone: 'dim' });
     crumbs.push(s === f.state.screen ? { t: ` ${SCREEN_TITLES[s]} `, inverse: true, bold: true } : { t: SCREEN_TITLES[s], tone: SCREENS.indexOf(f.state.screen) > i ? 'good' : 'dim' });
   });
-  return [[{ t: 'initrd-wizard', tone: 'title', bold: true }, { t: f.mode === 'demo' ? '  DEMO  ' : '  ', tone: 'warn', bold: true }, { t: src, tone: 'dim' }], crumbs, L('─'.repeat(Math.max(0, f.width)), 'dim')];
+  return [[{ t: 'initrd-wizard', tone: 'title', bold: true }, { t: f.mode === 'demo' ? '  DEMO  ' : '  ', tone: 'warn', bold: true }, { t: src, tone: 'dim' }], crumbs, rule(f.width)];
 }
 
 const FOOTER_KEYS: Record<ScreenId, string> = {
@@ -101,7 +104,7 @@ export function footerLines(f: FrameInput, screenKeys?: string): Line[] {
       ? [{ t: s.notice, tone: 'accent' }]
       : [];
   const keys = s.search.open && s.screen === 'packages' ? 'type to search · ↑↓ choose · ⏎ add · esc close search' : (screenKeys ?? FOOTER_KEYS[s.screen]);
-  return [L('─'.repeat(Math.max(0, f.width)), 'dim'), status, [{ t: keys, tone: 'key' }, { t: ' · ? help · q quit', tone: 'dim' }]];
+  return [rule(f.width), status, [{ t: keys, tone: 'key' }, { t: ' · ? help · q quit', tone: 'dim' }]];
 }
 
 export function errorLines(e: UiError): Line[] {
@@ -291,7 +294,8 @@ export function closureLines(view: ClosureView | null, requested: Set<string>, c
   const legend: Line = [];
   sizeShares(rows).forEach((sh, i) => {
     const w = Math.max(1, Math.round((sh.size / Math.max(1, closure.installSize)) * barW));
-    bar.push({ t: '█'.repeat(w), tone: BAR_TONES[i % BAR_TONES.length] });
+    // Reverse-video spaces draw the same solid block as '█', and an ASCII line is cheaper for Ink to measure.
+    bar.push({ t: ' '.repeat(w), tone: BAR_TONES[i % BAR_TONES.length], inverse: true });
     legend.push({ t: '■ ', tone: BAR_TONES[i % BAR_TONES.length] }, { t: `${sh.name} ${formatBytes(sh.size)}  `, tone: 'dim' });
   });
   out.push(bar, legend);
@@ -299,7 +303,7 @@ export function closureLines(view: ClosureView | null, requested: Set<string>, c
   const sel = rows[clamp(cursor, rows.length)];
   const details: Line[] = [];
   if (sel) {
-    details.push(L('─'.repeat(width), 'dim'));
+    details.push(rule(width));
     const chain: Line = [{ t: `why ${sel.name}: `, tone: 'title' }];
     for (let i = 0; i < sel.why.length; i++) chain.push(i % 2 ? { t: ` —${sel.why[i]}→ `, tone: 'dim' } : { t: sel.why[i]!, bold: true });
     details.push(chain);

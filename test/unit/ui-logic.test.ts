@@ -115,3 +115,10 @@ test('long warnings and advice wrap at word boundaries instead of being cut', as
   for (const l of lines) assert.ok(l.length <= 40, l);
   assert.equal(lines.join(' '), text);
 });
+
+test('paint: one escape sequence per run of equal style, plain text without colour', async () => {
+  const { paint } = await import('../../src/ui/App.js');
+  const line = [{ t: 'a', tone: 'dim' as const }, { t: 'b', tone: 'dim' as const }, { t: 'c' }, { t: 'd', tone: 'bad' as const, bold: true }];
+  assert.equal(paint(line, true), '\x1b[90mab\x1b[0mc\x1b[31;1md\x1b[0m');
+  assert.equal(paint(line, false), 'abcd');
+});
