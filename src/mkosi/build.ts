@@ -162,6 +162,8 @@ export interface BuildResult {
 }
 
 const WORK_BASE = '/var/tmp';
+/** The output directory, as mkosi sees it under the namespace's private /var/tmp. */
+const OUT_NAME = 'initrd-wizard-out';
 
 export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
@@ -170,7 +172,10 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
   try {
     const upper = path.join(tmp, 'upper');
     const work = path.join(tmp, 'work');
-    const out = path.join(tmp, 'out');
+    // mkosi-initrd hard-codes --workspace-dir=/var/tmp for root: the namespace gets a private /var/tmp
+    // (this directory), so a cancelled or killed build leaves no mkosi workspace behind.
+    const varTmp = path.join(tmp, 'var-tmp');
+    const out = path.join(varTmp, OUT_NAME);
     await mkdir(work, { recursive: true });
     await mkdir(out, { recursive: true });
     // The overlay's upper layer is /etc as install would leave it.
@@ -183,8 +188,9 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
     };
     await place(DROP_IN_PATH, opts.config.text);
     for (const [p, content] of opts.config.files) await place(p, content);
+
     const helper = path.join(packageRoot(), 'libexec', 'preview-namespace.sh');
-    const argv = ['unshare', '--mount', '--propagation', 'private', '--', helper, upper, work, 'mkosi-initrd', '--kernel-version', opts.kernelVersion, '-o', 'initrd', '-O', out];
+    const argv = ['unshare', '--mount', '--propagation', 'private', '--', helper, upper, work, varTmp, 'mkosi-initrd', '--kernel-version', opts.kernelVersion, '-o', 'initrd', '-O', `/var/tmp/${OUT_NAME}`];
     log.write(`# ${argv.join(' ')}\n`);
     try {
       await opts.runner.run(argv, {
