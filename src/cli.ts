@@ -48,8 +48,12 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   program
     .description('Move this machine\'s initrd from dracut to mkosi-initrd, safely.')
     .version(TOOL_VERSION)
-    .option('--demo', 'show what the tool does on a bundled snapshot (no root, no changes)')
+    .option('--demo', 'the interactive wizard on a bundled demo host, repository and temporary root (no root, no changes)')
+    .option('--snapshot <dir>', 'wizard: read host facts from a snapshot directory (diagnose another machine)')
+    .option('--root <dir>', 'wizard: install into this root directory instead of /')
     .option('--json', 'print one JSON document on stdout')
+    // Options before a subcommand are the wizard's; after it, the subcommand's own (both have --snapshot).
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)');
@@ -245,7 +249,9 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       const tui = ui.wantsTui({ stdinTTY: Boolean(process.stdin.isTTY), stdoutTTY: Boolean(process.stdout.isTTY), env: process.env, json: Boolean(o.json) });
       if (tui) {
         const { runTui } = await import('./ui/run.js');
-        const services = o.demo ? await (await import('./ui/demo-services.js')).demoServices() : (await import('./ui/host-services.js')).hostServices();
+        const services = o.demo
+          ? await (await import('./ui/demo-services.js')).demoServices()
+          : (await import('./ui/host-services.js')).hostServices({ snapshot: o.snapshot as string | undefined, root: o.root as string | undefined });
         const outcome = await runTui(services);
         return { json: {}, text: outcome.summary, exitCode: outcome.code };
       }

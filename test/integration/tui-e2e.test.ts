@@ -12,7 +12,7 @@ import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startSession } from '../support/tmux.js';
-import { CLI, runCli } from '../helpers.js';
+import { CLI, ROOT, runCli } from '../helpers.js';
 
 let work: string;
 let env: Record<string, string | undefined>;
@@ -119,4 +119,19 @@ test('no terminal, CI set, or --json: no screens, a plain pointer to the subcomm
     await s.kill();
   }
   assert.ok(existsSync(CLI));
+});
+
+test('tmux: --snapshot opens the wizard on another machine\'s capture; an unsupported host stops at Host', async () => {
+  const s = await startSession({ argv: [process.execPath, CLI, '--snapshot', path.join(ROOT, 'test/fixtures/snapshots/multipath'), '--root', work], cols: 120, rows: 40, env });
+  try {
+    const screen = await s.waitFor('NOT SUPPORTED', { timeoutMs: 15_000 });
+    assert.match(screen, /snapshot .*multipath/);
+    assert.match(screen, /\[multipath\]/);
+    await s.keys('Enter');
+    await s.waitFor('installing is not offered');
+    await s.type('q');
+    assert.equal(await s.waitForExit(10_000), 0);
+  } finally {
+    await s.kill();
+  }
 });
