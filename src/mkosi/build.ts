@@ -188,7 +188,6 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
     };
     await place(DROP_IN_PATH, opts.config.text);
     for (const [p, content] of opts.config.files) await place(p, content);
-
     const helper = path.join(packageRoot(), 'libexec', 'preview-namespace.sh');
     const argv = ['unshare', '--mount', '--propagation', 'private', '--', helper, upper, work, varTmp, 'mkosi-initrd', '--kernel-version', opts.kernelVersion, '-o', 'initrd', '-O', `/var/tmp/${OUT_NAME}`];
     log.write(`# ${argv.join(' ')}\n`);

@@ -210,7 +210,7 @@ export class WizardController {
       i.status === 'done' && i.result
         ? `${i.result.changed.length ? `Installed into ${i.result.root}: ${i.result.changed.join(', ')}.` : `Nothing needed changing under ${i.result.root}.`} Undo with: ${i.result.revertCommand}`
         : 'Nothing was installed; the boot configuration is unchanged.';
-    this.outcome = { code, summary: this.services.mode === 'demo' && 'workDir' in this.services ? `${summary}\nDemo files: ${String((this.services as { workDir: string }).workDir)}` : summary };
+    this.outcome = { code, summary: this.services.exitNote ? `${summary}\n${this.services.exitNote}` : summary };
     this.dispatch({ type: 'quit' });
     this.onExit?.(this.outcome);
   }

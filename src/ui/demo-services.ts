@@ -136,6 +136,7 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
     apply: (review, variant, host) => applyReviewed(review, planArgs(variant, host)),
     regenerate: null,
     regenerateUnavailable: 'the demo root has no kernel to regenerate an initrd for',
+    exitNote: `Demo files: ${workDir}`,
     prefs: options.prefs ?? confPrefs(),
   };
 }

@@ -35,10 +35,20 @@ export function hostServices(options: HostOptions = {}): WizardServices {
   const rootDir = path.resolve(options.root ?? '/');
   const fs = hostFs(rootDir);
   let state: PipelineState | null = null;
+  // mkosi and the crypttab are read once: apply must plan from exactly what Review planned from.
+  let installInputs: Promise<Pick<PlanArgs, 'mkosi' | 'crypttab'>> | null = null;
   const planArgs = async (variant: Variant, host: HostData): Promise<PlanArgs> => {
-    const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
-    if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, host.distro.id, host.distro.version);
-    return { variant, report: host.report, mkosi: mk, layout: 'bls', crypttab: await hostCrypttab(state!) };
+    installInputs ??= (async () => {
+      const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
+      if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, host.distro.id, host.distro.version);
+      return { mkosi: mk, crypttab: await hostCrypttab(state!) };
+    })();
+    // A failed detection (mkosi missing) is asked again next time, after the user fixed it.
+    const inputs = await installInputs.catch((err: unknown) => {
+      installInputs = null;
+      throw err;
+    });
+    return { variant, report: host.report, layout: 'bls', ...inputs };
   };
   const imageDir = options.imageDir ?? path.join(os.homedir(), '.cache', 'initrd-wizard', 'images');
 

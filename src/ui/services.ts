@@ -91,6 +91,8 @@ export interface WizardServices {
   regenerate: ((host: HostData) => Promise<string[]>) | null;
   /** Why regenerate is not offered, when it is not. */
   regenerateUnavailable?: string;
+  /** A line to print after the wizard ends (the demo says where its files are). */
+  exitNote?: string;
   prefs: Prefs;
 }
 

@@ -339,8 +339,8 @@ export function buildLines(s: WizardState, stale: boolean, unsupported: boolean,
     out.push([{ t: 'Press ' }, { t: 'b', tone: 'key', bold: true }, { t: ' (or ⏎) to start.' }]);
     return exactly(out, height).map((l) => fitLine(l, width));
   }
-  const secs = Math.max(0, Math.round(((b.status === 'running' ? now : now) - b.startedAt) / 1000));
   if (b.status === 'running') {
+    const secs = Math.max(0, Math.round((now - b.startedAt) / 1000));
     const spin = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[Math.floor(now / 120) % 10]!;
     out.push([{ t: `${spin} `, tone: 'accent', bold: true }, { t: b.stage, bold: true }, { t: `  ${secs}s elapsed`, tone: 'dim' }, { t: '  ctrl-c cancels', tone: 'key' }]);
   } else if (b.status === 'cancelled') {
