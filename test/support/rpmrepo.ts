@@ -55,10 +55,12 @@ function spec(p: TestRpm): string {
   return lines.join('\n');
 }
 
-/** Builds every package (two at a time) and runs createrepo_c over them. */
+/** Builds every package (three at a time) and runs createrepo_c over them. */
 export async function buildRpmRepo(dir: string, pkgs: TestRpm[]): Promise<void> {
   const top = path.join(dir, '.rpmbuild');
-  await mkdir(path.join(top, 'SPECS'), { recursive: true });
+  // rpmbuild creates its tree on demand, and parallel builds race on that mkdir ("BUILDROOT: File exists"):
+  // the tree exists before the first one starts.
+  for (const d of ['SPECS', 'SOURCES', 'BUILD', 'BUILDROOT', 'RPMS', 'SRPMS']) await mkdir(path.join(top, d), { recursive: true });
   const queue = [...pkgs];
   const worker = async () => {
     for (let p = queue.shift(); p; p = queue.shift()) {
