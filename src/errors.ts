@@ -24,7 +24,7 @@ export class WizardError extends Error {
 
 /** Input the user gave us (a flag, a file, a snapshot) is wrong: exit 2. */
 export class InputError extends WizardError {
-  override readonly name = 'InputError';
+  override readonly name: string = 'InputError';
   constructor(message: string, hint?: string) {
     super(message, ExitCode.badInput, hint);
   }

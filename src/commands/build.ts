@@ -49,7 +49,7 @@ export async function verifyImage(file: string, report: HostReport, fs: HostFs, 
   const machineId = (await fs.read('/etc/machine-id').catch(() => null))?.trim() || null;
   let current: VerifiedImage['current'] = null;
   for (const c of currentInitrdCandidates(kver, machineId)) {
-    const s = await stat(fs.resolve(c)).catch(() => null);
+    const s = await fs.stat(c).catch(() => null);
     if (s?.isFile()) {
       current = { path: c, size: s.size };
       break;
@@ -95,7 +95,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const failed = preflight.filter((p) => !p.ok && !(flags.ignorePreflight ?? []).includes(p.id));
   if (failed.length) throw preflightError(failed);
   const existing = new Set<string>();
-  for (const f of state.variant.hostFiles) if ((await stat(state.fs.resolve(f)).catch(() => null)) !== null) existing.add(f);
+  for (const f of state.variant.hostFiles) if ((await state.fs.stat(f).catch(() => null)) !== null) existing.add(f);
   const config = renderVariant(state.variant, state.report, {
     slim: flags.slim,
     mkosiMajor: mk.major,

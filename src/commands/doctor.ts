@@ -56,7 +56,7 @@ export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult
   if (conf.get('layout') === 'uki') {
     let esp: { path: string; free: number } | null = null;
     for (const p of ['/efi', '/boot/efi', '/boot']) {
-      const s = await stat(fs.resolve(`${p}/EFI`)).catch(() => null);
+      const s = await fs.stat(`${p}/EFI`).catch(() => null);
       if (s?.isDirectory()) {
         const f = await statfs(fs.resolve(p)).catch(() => null);
         esp = { path: p, free: f ? f.bavail * f.bsize : 0 };

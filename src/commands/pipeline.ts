@@ -62,13 +62,13 @@ export async function hostCrypttab(state: Pick<PipelineState, 'snapshotFiles' | 
 }
 
 export async function mkosiInfo(state: Pick<PipelineState, 'runner' | 'fs'>): Promise<MkosiInfo | null> {
-  return detectMkosi(state.runner, async (p) => (await stat(state.fs.resolve(p)).catch(() => null)) !== null);
+  return detectMkosi(state.runner, async (p) => (await state.fs.stat(p).catch(() => null)) !== null);
 }
 
 /** The kernel image QEMU boots: where mkosi looks first, then /boot. */
 export async function kernelImage(fs: HostFs, kver: string): Promise<string | null> {
   for (const p of [`/usr/lib/modules/${kver}/vmlinuz`, `/boot/vmlinuz-${kver}`]) {
-    if ((await stat(fs.resolve(p)).catch(() => null))?.isFile()) return fs.resolve(p);
+    if ((await fs.stat(p).catch(() => null))?.isFile()) return fs.resolve(p);
   }
   return null;
 }

@@ -5,13 +5,12 @@
  * kernel-install does it: /etc overrides /usr/lib by name, a /dev/null
  * symlink masks.
  */
-import { readdir } from 'node:fs/promises';
 import type { Root } from './fsops.js';
 
 export async function discoverPlugins(root: Root): Promise<string[]> {
   const byName = new Map<string, string | null>();
   for (const dir of ['/usr/lib/kernel/install.d', '/etc/kernel/install.d']) {
-    const names = (await readdir(root.at(dir)).catch(() => [])).filter((n) => n.endsWith('.install'));
+    const names = (await root.list(dir)).filter((n) => n.endsWith('.install'));
     for (const n of names) {
       const st = await root.state(`${dir}/${n}`);
       byName.set(n, st.type === 'symlink' && st.target === '/dev/null' ? null : root.at(`${dir}/${n}`));

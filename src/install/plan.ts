@@ -9,7 +9,7 @@ import { WizardError } from '../errors.js';
 import type { HostReport } from '../host/report.js';
 import type { Variant } from '../variant/suggest.js';
 import type { MkosiInfo } from '../mkosi/version.js';
-import { renderVariant } from '../mkosi/render.js';
+import { DROP_IN_PATH, EXTRA_TREE_DIR, renderVariant } from '../mkosi/render.js';
 import { packageRoot } from '../paths.js';
 import { analyzeDracutPlugin } from './dracut.js';
 import { setInstallConfKeys } from './installconf.js';
@@ -24,6 +24,11 @@ export const OUR_PLUGIN = '/etc/kernel/install.d/50-mkosi-initrd.install';
  * initramfs-tools) in beside ours, where the kernel would unpack it last.
  */
 const OTHER_INITRD_PLUGINS = ['50-dracut.install', '51-dracut-rescue.install', '55-initrd.install'];
+
+/** Every directory install writes into: where recovery looks for temp files a killed run left. */
+export const WRITE_DIRS = [path.posix.dirname(INSTALL_CONF), path.posix.dirname(OUR_PLUGIN), path.posix.dirname(DROP_IN_PATH), `${EXTRA_TREE_DIR}/etc`];
+/** The only places a journal may name: what install and regenerate write (the boot entries live under /boot). */
+export const JOURNALED_PREFIXES = ['/etc/kernel/', '/etc/mkosi-initrd/', '/boot/'];
 
 export interface FileChange {
   path: string;
@@ -124,6 +129,8 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
 function describe(state: PathState): string {
   if (state.type === 'symlink') return `symlink → ${state.target}\n`;
   if (state.type === 'file') return state.content.toString('utf8');
+  if (state.type === 'dir') return '(a directory)\n';
+  if (state.type === 'other') return `(a ${state.kind})\n`;
   return '';
 }
 

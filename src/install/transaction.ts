@@ -2,59 +2,94 @@
  * Applies an InstallPlan as a transaction, and reverts it. A journal, written
  * and fsynced before the first change, records every touched path's state
  * before the first install (for revert) and before this run (for rollback).
- * An interrupted run is found on the next start and rolled back (install) or
- * completed (revert).
+ *
+ * All or nothing, seen from the user: a run that fails (EPERM, EROFS, ENOSPC
+ * …) puts everything back before it returns; a run that is killed is rolled
+ * back (install) or completed (revert) by the next start, which also sweeps
+ * every temp file a killed run could have left.
  */
 import { constants as fsc } from 'node:fs';
-import { open, readFile, unlink, readdir, rmdir } from 'node:fs/promises';
+import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { WizardError } from '../errors.js';
+import { z } from 'zod';
+import { InputError, WizardError } from '../errors.js';
+import { LIMITS } from '../limits.js';
+import { openDirBeneath } from '../system/rooted.js';
+import { fsError } from '../system/fserrors.js';
+import { systemRunner, type Runner, CommandNotFoundError } from '../system/run.js';
 import { TOOL_ID } from '../version.js';
-import { sha256, type PathState, type Root } from './fsops.js';
-import type { FileChange, InstallPlan } from './plan.js';
+import { killPoint, mutation } from './faults.js';
+import { sha256, type Desired, type PathState, type Root, type Step } from './fsops.js';
+import { JOURNALED_PREFIXES, WRITE_DIRS, type FileChange, type InstallPlan } from './plan.js';
 
 export const STATE_DIR = '/var/lib/initrd-wizard';
 const JOURNAL = `${STATE_DIR}/journal.json`;
 const LOCK = `${STATE_DIR}/lock`;
 
-type Stored =
-  | { type: 'absent' }
-  | { type: 'file'; content: string; mode: number; uid: number; gid: number }
-  | { type: 'symlink'; target: string };
+const hostPathSchema = z
+  .string()
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !p.split('/').some((c) => c === '..' || c === '.') && !/[\0\n]/.test(p), 'not a clean absolute path');
 
-type Installed = { type: 'file'; sha256: string; mode: number } | { type: 'symlink'; target: string };
+const storedSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('absent') }),
+  z.object({ type: z.literal('file'), content: z.string(), mode: z.number().int().min(0).max(0o7777), uid: z.number().int().min(0), gid: z.number().int().min(0) }),
+  z.object({ type: z.literal('symlink'), target: z.string().min(1).max(4096) }),
+]);
+type Stored = z.infer<typeof storedSchema>;
 
-interface Entry {
-  path: string;
+const installedSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('file'), sha256: z.string().regex(/^[0-9a-f]{64}$/), mode: z.number().int().min(0).max(0o7777) }),
+  z.object({ type: z.literal('symlink'), target: z.string().min(1).max(4096) }),
+]);
+type Installed = z.infer<typeof installedSchema>;
+
+const entrySchema = z.object({
+  path: hostPathSchema,
   /** Before the first install: what revert restores. */
-  prior: Stored;
+  prior: storedSchema,
   /** Before this run: what a rollback restores. */
-  before: Stored;
-  installed: Installed;
-}
+  before: storedSchema,
+  installed: installedSchema,
+});
+type Entry = z.infer<typeof entrySchema>;
 
-interface Journal {
-  version: 1;
-  tool: string;
-  phase: 'applying' | 'applied' | 'reverting';
-  entries: Entry[];
+const journalSchema = z.object({
+  version: z.literal(1),
+  tool: z.string(),
+  phase: z.enum(['applying', 'applied', 'reverting']),
+  entries: z.array(entrySchema),
   /** Directories the install created, outermost first (revert removes them when empty). */
-  createdDirs: string[];
+  createdDirs: z.array(hostPathSchema),
   /** This run's paths and new directories, for rollback. */
-  run: { paths: string[]; createdDirs: string[] } | null;
+  run: z.object({ paths: z.array(hostPathSchema), createdDirs: z.array(hostPathSchema) }).nullable(),
   /** The journal as it was before this run (re-install over an earlier install). */
-  base: { entries: Entry[]; createdDirs: string[] } | null;
+  base: z.object({ entries: z.array(entrySchema), createdDirs: z.array(hostPathSchema) }).nullable(),
+});
+type Journal = z.infer<typeof journalSchema>;
+
+/** A journal names only what install writes: anything else would let a planted journal delete files. */
+function checkJournalPaths(j: Journal): string | null {
+  const entries = [...j.entries, ...(j.base?.entries ?? [])];
+  for (const e of entries) if (!JOURNALED_PREFIXES.some((p) => e.path.startsWith(p))) return `it names ${e.path}, which initrd-wizard never writes`;
+  const paths = entries.map((e) => e.path);
+  for (const d of [...j.createdDirs, ...(j.run?.createdDirs ?? []), ...(j.base?.createdDirs ?? [])]) {
+    if (!paths.some((p) => p.startsWith(d + '/'))) return `it lists ${d} as a directory it created, but no file of it lies there`;
+  }
+  for (const p of j.run?.paths ?? []) if (!paths.includes(p)) return `its run names ${p} without an entry`;
+  return null;
 }
 
 function store(s: PathState, p: string): Stored {
   if (s.type === 'dir') throw new WizardError(`${p} is a directory where initrd-wizard writes a file`, 1, 'move it away, then run again');
+  if (s.type === 'other') throw new WizardError(`${p} is a ${s.kind} where initrd-wizard writes a file`, 1, 'move it away, then run again');
   if (s.type === 'file') return { type: 'file', content: s.content.toString('base64'), mode: s.mode, uid: s.uid, gid: s.gid };
   return s;
 }
 
-function unstore(s: Stored): PathState {
-  if (s.type === 'file') return { type: 'file', content: Buffer.from(s.content, 'base64'), mode: s.mode, uid: s.uid, gid: s.gid };
+function desiredOf(s: Stored): Desired {
+  if (s.type === 'file') return { type: 'file', content: Buffer.from(s.content, 'base64'), mode: s.mode, owner: { uid: s.uid, gid: s.gid } };
   return s;
 }
 
@@ -67,88 +102,185 @@ function matches(state: PathState, inst: Installed): boolean {
   return state.type === 'file' && sha256(state.content) === inst.sha256 && state.mode === inst.mode;
 }
 
-/** Test hook: SIGKILL this process at a step boundary (INITRD_WIZARD_FAULT=apply:3). */
-function faultPoint(op: 'apply' | 'revert', counter: { n: number }) {
-  counter.n++;
-  const spec = process.env.INITRD_WIZARD_FAULT;
-  if (spec && spec === `${op}:${counter.n}`) process.kill(process.pid, 'SIGKILL');
+interface Change {
+  hostPath: string;
+  want: Desired;
+  /** A symlink at the path may be replaced (one this tool put there, or a /dev/null mask). */
+  replaceSymlink: boolean;
+  keepIn?: string;
+}
+
+interface ChangeHooks {
+  /** After each commit (kill points for the tests). */
+  afterCommit?: () => void;
+  /** Runs once everything is committed, while it can still be undone: a failure here undoes it all. */
+  beforeFinish?: () => Promise<void>;
+  /** Runs first when undoing (to recreate what beforeFinish removed). */
+  onUndo?: () => Promise<void>;
 }
 
 export class Transaction {
-  constructor(readonly root: Root) {}
+  constructor(
+    readonly root: Root,
+    private readonly runner: Runner = systemRunner,
+  ) {}
 
   private async readJournal(): Promise<Journal | null> {
-    const text = await this.root.readText(JOURNAL);
+    const text = await this.root.readText(JOURNAL, LIMITS.journalBytes);
     if (text === null) return null;
+    const hint = `move ${this.root.show(JOURNAL)} aside and check the files it names by hand (initrd-wizard writes it as JSON)`;
+    let raw: unknown;
     try {
-      const j = JSON.parse(text) as Journal;
-      if (j.version !== 1 || !Array.isArray(j.entries)) throw new Error('unknown version');
-      return j;
-    } catch (err) {
-      throw new WizardError(`${JOURNAL} is unreadable (${err instanceof Error ? err.message : String(err)})`, 1, `inspect it; if no install is in place, remove ${JOURNAL}`);
+      raw = JSON.parse(text);
+    } catch {
+      throw new InputError(`${this.root.show(JOURNAL)} is not valid JSON: it was not written by initrd-wizard, or was damaged`, hint);
     }
+    const r = journalSchema.safeParse(raw);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new InputError(`${this.root.show(JOURNAL)} is not an initrd-wizard journal (${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : 'unknown shape'})`, hint);
+    }
+    const bad = checkJournalPaths(r.data);
+    if (bad) throw new InputError(`${this.root.show(JOURNAL)} is not trusted: ${bad}`, hint);
+    return r.data;
   }
 
   private async writeJournal(j: Journal): Promise<void> {
-    await this.root.writeFile(JOURNAL, JSON.stringify(j, null, 1) + '\n', 0o600);
+    await this.root.put(JOURNAL, { type: 'file', content: JSON.stringify(j, null, 1) + '\n', mode: 0o600 });
   }
 
-  private async ensureStateDir(): Promise<string[]> {
-    const created = await this.root.ensureParents(`${STATE_DIR}/x`);
-    // The journal holds copies of system files: root only.
-    const { chmod } = await import('node:fs/promises');
-    await chmod(this.root.at(STATE_DIR), 0o700);
+  /** Takes the lock, creating the state directory (root only: the journal holds copies of system files). */
+  async lock(): Promise<() => Promise<void>> {
+    const created = await this.root.ensureParents(LOCK).catch((err) => {
+      throw fsError(err, `creating ${this.root.show(STATE_DIR)}`, 'nothing was changed');
+    });
+    const tidy = async () => {
+      for (const d of [...created].reverse()) await this.root.removeDirIfEmpty(d).catch(() => false);
+    };
+    let fh: FileHandle | null = null;
+    try {
+      if (created.includes(STATE_DIR)) await this.root.chmodDir(STATE_DIR, 0o700);
+      fh = await this.takeLock();
+    } catch (err) {
+      await tidy();
+      throw err instanceof WizardError ? err : fsError(err, `locking ${this.root.show(LOCK)}`, 'nothing was changed');
+    }
+    const held = fh;
+    return async () => {
+      // Unlinked while still held, so a waiter that opened the old file retries on a fresh one.
+      const d = await openDirBeneath(this.root.dir, STATE_DIR, 'never').catch(() => null);
+      if (d) {
+        await unlink(d.entry('lock')).catch(() => undefined);
+        await d.close();
+      }
+      await held.close().catch(() => undefined);
+      await this.root.removeDirIfEmpty(STATE_DIR).catch(() => false);
+      await tidy();
+    };
+  }
+
+  /**
+   * flock(2) through flock(1) on our own descriptor: the kernel drops the lock
+   * when this process ends however it ends, so there is no stale lock to take
+   * over and a reused PID cannot block anyone.
+   */
+  private async takeLock(): Promise<FileHandle> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const d = await openDirBeneath(this.root.dir, STATE_DIR, 'never');
+      if (!d) throw new WizardError(`${this.root.show(STATE_DIR)} vanished`);
+      let fh: FileHandle | null = null;
+      try {
+        mutation('create', LOCK);
+        fh = await open(d.entry('lock'), fsc.O_RDWR | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK, 0o600);
+        if (!(await fh.stat()).isFile()) throw new WizardError(`${this.root.show(LOCK)} is not a regular file`, 1, 'remove it, then run again');
+        let r;
+        try {
+          r = await this.runner.run(['flock', '--nonblock', '--exclusive', '3'], { passFd: fh.fd, timeoutMs: 10_000, okExitCodes: [1] });
+        } catch (err) {
+          if (err instanceof CommandNotFoundError) throw new WizardError('flock (util-linux) is not installed: initrd-wizard needs it to lock the install journal', 1, 'install util-linux');
+          throw err;
+        }
+        if (r.exitCode === 1) {
+          const pid = (await fh.readFile('utf8').catch(() => '')).trim();
+          throw new WizardError(`another initrd-wizard run${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''} is installing or reverting in ${this.root.dir}`, 1, 'wait for it to finish, then run again');
+        }
+        const now = await lstat(d.entry('lock')).catch(() => null);
+        if (!now || now.ino !== (await fh.stat()).ino) {
+          await fh.close();
+          fh = null;
+          continue; // the holder unlinked it while we waited: lock the new one
+        }
+        await fh.truncate(0);
+        await fh.write(`${process.pid}\n`, 0);
+        const held = fh;
+        fh = null;
+        return held;
+      } finally {
+        if (fh) await fh.close().catch(() => undefined);
+        await d.close();
+      }
+    }
+    throw new WizardError(`cannot take the lock ${this.root.show(LOCK)}: it keeps changing`, 1, 'run again');
+  }
+
+  /** Directories where a killed run may have left temp files. */
+  private async sweep(j: Journal | null): Promise<void> {
+    const dirs = new Set<string>([STATE_DIR, ...WRITE_DIRS]);
+    for (const e of [...(j?.entries ?? []), ...(j?.base?.entries ?? [])]) dirs.add(path.posix.dirname(e.path));
+    // Where revert keeps versions of files in directories it removes.
+    for (const d of j?.createdDirs ?? []) dirs.add(path.posix.dirname(d));
+    for (const d of dirs) await this.root.sweepTemps(d);
+  }
+
+  /**
+   * Stages every change, then commits them; a failure anywhere undoes what was
+   * done (in reverse) and removes the directories made for it, then rethrows.
+   */
+  private async changeAll(changes: Change[], hooks: ChangeHooks = {}): Promise<string[]> {
+    const created: string[] = [];
+    const steps: Step[] = [];
+    let committed = 0;
+    try {
+      for (const c of changes) created.push(...(await this.root.ensureParents(c.hostPath)));
+      for (const c of changes) steps.push(await this.root.stage(c.hostPath, c.want, { replaceSymlink: c.replaceSymlink, keepIn: c.keepIn }));
+      for (const s of steps) {
+        await s.commit();
+        committed++;
+        hooks.afterCommit?.();
+      }
+      await hooks.beforeFinish?.();
+    } catch (err) {
+      const undoErrors: string[] = [];
+      try {
+        await hooks.onUndo?.();
+      } catch (e) {
+        undoErrors.push(fsError(e, 'undoing').message);
+      }
+      for (const s of [...steps].reverse()) {
+        await s.abort().catch((e: unknown) => undoErrors.push(fsError(e, `putting ${this.root.show(s.hostPath)} back`).message));
+      }
+      for (const d of [...created].reverse()) await this.root.removeDirIfEmpty(d).catch(() => false);
+      if (undoErrors.length) throw new UndoFailed(err, undoErrors);
+      throw err;
+    }
+    void committed;
+    for (const s of steps) await s.finish();
     return created;
   }
 
-  /** Takes the lock; a lock left by a process that no longer runs is taken over. */
-  async lock(): Promise<() => Promise<void>> {
-    await this.ensureStateDir();
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await open(this.root.at(LOCK), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
-        await fh.writeFile(`${process.pid}\n`);
-        await fh.sync();
-        await fh.close();
-        return async () => {
-          await unlink(this.root.at(LOCK)).catch(() => undefined);
-        };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const pid = Number((await readFile(this.root.at(LOCK), 'utf8').catch(() => '')).trim());
-        let alive = false;
-        if (pid > 0 && pid !== process.pid) {
-          try {
-            process.kill(pid, 0);
-            alive = true;
-          } catch {
-            alive = false;
-          }
-        }
-        if (alive) throw new WizardError(`another initrd-wizard run (pid ${pid}) is installing or reverting`, 1, 'wait for it to finish, then run again');
-        await unlink(this.root.at(LOCK)).catch(() => undefined);
-      }
-    }
-    throw new WizardError(`cannot take the lock ${LOCK}`);
-  }
-
-  /** Removes the state directory when nothing is left in it. */
-  private async tidyStateDir(): Promise<void> {
-    const left = await readdir(this.root.at(STATE_DIR)).catch(() => null);
-    if (left && left.length === 0) await rmdir(this.root.at(STATE_DIR)).catch(() => undefined);
-  }
-
-  /** Finishes or undoes an interrupted run. Returns a sentence for the user, or null. */
+  /** Finishes or undoes an interrupted run, and sweeps temp files. Returns a sentence for the user, or null. */
   async recover(): Promise<string | null> {
     const j = await this.readJournal();
+    await this.sweep(j);
     if (!j || j.phase === 'applied') return null;
     if (j.phase === 'reverting') {
-      await this.finishRevert(j, { n: 0 }, false);
+      await this.doRevert(j, null);
       return 'an interrupted revert was completed: every file is back as it was before the install';
     }
     // applying: put this run's paths back as they were before it, then restore the earlier journal.
     const run = j.run ?? { paths: j.entries.map((e) => e.path), createdDirs: j.createdDirs };
-    for (const e of j.entries) if (run.paths.includes(e.path)) await this.root.restore(e.path, unstore(e.before));
+    const back = j.entries.filter((e) => run.paths.includes(e.path)).map((e) => ({ hostPath: e.path, want: desiredOf(e.before), replaceSymlink: true }));
+    await this.changeAll(back);
     for (const d of [...run.createdDirs].reverse()) await this.root.removeDirIfEmpty(d);
     if (j.base) await this.writeJournal({ ...j, phase: 'applied', entries: j.base.entries, createdDirs: j.base.createdDirs, run: null, base: null });
     else await this.root.remove(JOURNAL);
@@ -159,23 +291,38 @@ export class Transaction {
     return this.readJournal();
   }
 
+  async hasStateDir(): Promise<boolean> {
+    return (await this.root.state(STATE_DIR)).type !== 'absent';
+  }
+
+  /** Is there anything to revert, without creating or locking anything? */
+  async hasJournal(): Promise<boolean> {
+    return (await this.root.state(JOURNAL)).type !== 'absent';
+  }
+
   async apply(plan: InstallPlan): Promise<{ changed: string[] }> {
     const steps = { n: 0 };
     const previous = await this.readJournal();
     if (previous && previous.phase !== 'applied') throw new WizardError('internal: recover() must run before apply()');
     const entries = new Map<string, Entry>((previous?.entries ?? []).map((e) => [e.path, e]));
     const runDirs = new Set<string>();
+    const changes: Change[] = [];
     for (const c of plan.changes) {
-      const now = store(await this.root.state(c.path), c.path);
+      const cur = await this.root.state(c.path);
+      const now = store(cur, this.root.show(c.path));
       const old = entries.get(c.path);
       entries.set(c.path, { path: c.path, prior: old ? old.prior : now, before: now, installed: installedOf(c) });
       // Directories this run will create, recorded before any is made.
-      const parts = path.dirname(c.path).split('/').filter(Boolean);
-      let cur = '';
-      for (const part of parts) {
-        cur += `/${part}`;
-        if ((await this.root.state(cur)).type === 'absent') runDirs.add(cur);
+      let dir = '';
+      for (const part of path.posix.dirname(c.path).split('/').filter(Boolean)) {
+        dir += `/${part}`;
+        if ((await this.root.state(dir)).type === 'absent') runDirs.add(dir);
       }
+      // A symlink may only be replaced when it is one this tool put there, or a mask.
+      const ours = previous?.entries.some((e) => e.path === c.path && e.installed.type === 'symlink') ?? false;
+      const replaceSymlink = ours || (c.kind === 'symlink' && (cur.type !== 'symlink' || cur.target === '/dev/null'));
+      const want: Desired = c.kind === 'symlink' ? { type: 'symlink', target: c.target! } : { type: 'file', content: c.content!, mode: c.mode ?? 0o644, owner: cur.type === 'file' ? { uid: cur.uid, gid: cur.gid } : undefined };
+      changes.push({ hostPath: c.path, want, replaceSymlink });
     }
     const createdDirs = [...(previous?.createdDirs ?? []), ...[...runDirs].filter((d) => !(previous?.createdDirs ?? []).includes(d))];
     const journal: Journal = {
@@ -187,24 +334,46 @@ export class Transaction {
       run: { paths: plan.changes.map((c) => c.path), createdDirs: [...runDirs] },
       base: previous ? { entries: previous.entries, createdDirs: previous.createdDirs } : null,
     };
-    await this.writeJournal(journal);
-    faultPoint('apply', steps);
-    for (const c of plan.changes) {
-      await this.root.ensureParents(c.path);
-      const cur = await this.root.state(c.path);
-      // A symlink may only be replaced when it is one this tool put there.
-      const ours = previous?.entries.some((e) => e.path === c.path && e.installed.type === 'symlink') ?? false;
-      if (c.kind === 'symlink') {
-        if (cur.type === 'file') await this.root.remove(c.path);
-        await this.root.writeSymlink(c.path, c.target!, cur.type !== 'symlink' || ours || cur.target === '/dev/null');
-      } else {
-        await this.root.writeFile(c.path, c.content!, c.mode ?? 0o644, cur.type === 'file' ? { uid: cur.uid, gid: cur.gid } : undefined, ours);
-      }
-      faultPoint('apply', steps);
+    const journalText = JSON.stringify(journal, null, 1);
+    const problems = await this.root.preflight([
+      ...plan.changes.map((c) => ({ hostPath: c.path, bytes: c.kind === 'symlink' ? 0 : Buffer.byteLength(c.content!) })),
+      // The journal is written twice (applying, applied), each through a temp file beside the old one.
+      { hostPath: JOURNAL, bytes: journalText.length * 2 },
+    ]);
+    if (problems.length) throw new WizardError(`not installing:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 1, 'nothing was changed; fix the items above and run install again');
+
+    const restoreJournal = async () => (previous ? this.writeJournal(previous) : this.root.remove(JOURNAL));
+    try {
+      await this.writeJournal(journal);
+    } catch (err) {
+      throw fsError(err, `writing the journal ${this.root.show(JOURNAL)}`, 'nothing was changed');
     }
-    await this.writeJournal({ ...journal, phase: 'applied', run: null, base: null });
-    faultPoint('apply', steps);
+    killPoint('apply', steps);
+    try {
+      await this.changeAll(changes, {
+        afterCommit: () => killPoint('apply', steps),
+        beforeFinish: () => this.writeJournal({ ...journal, phase: 'applied', run: null, base: null }),
+      });
+    } catch (err) {
+      if (err instanceof UndoFailed) throw this.undoFailed('install', err);
+      try {
+        await restoreJournal();
+      } catch (e) {
+        throw this.undoFailed('install', new UndoFailed(err, [fsError(e, 'restoring the journal').message]));
+      }
+      throw fsError(err, 'installing', 'everything was put back as it was: nothing was changed');
+    }
+    killPoint('apply', steps);
     return { changed: plan.changes.map((c) => c.path) };
+  }
+
+  private undoFailed(what: 'install' | 'revert', e: UndoFailed): WizardError {
+    const first = fsError(e.cause, what === 'install' ? 'installing' : 'reverting').message;
+    return new WizardError(
+      `${first}; putting things back failed too: ${e.undoErrors.join('; ')}`,
+      1,
+      `fix the cause above, then run \`initrd-wizard ${what === 'install' ? 'revert' : 'revert'}${this.root.dir !== '/' ? ` --root ${this.root.dir}` : ''}\`: the journal in ${this.root.show(STATE_DIR)} keeps what is needed to finish`,
+    );
   }
 
   /** What was changed by someone else since the install, as diffs. */
@@ -215,7 +384,7 @@ export class Transaction {
     for (const e of j.entries) {
       const now = await this.root.state(e.path);
       if (matches(now, e.installed)) continue;
-      const describe = (s: PathState) => (s.type === 'file' ? s.content.toString('utf8') : s.type === 'symlink' ? `symlink → ${s.target}\n` : '');
+      const describe = (s: PathState) => (s.type === 'file' ? s.content.toString('utf8') : s.type === 'symlink' ? `symlink → ${s.target}\n` : s.type === 'absent' ? '' : `(${s.type === 'dir' ? 'a directory' : s.kind})\n`);
       out.push(createTwoFilesPatch(`${e.path} (as installed)`, `${e.path} (now)`, e.installed.type === 'symlink' ? `symlink → ${e.installed.target}\n` : `(file with sha256 ${e.installed.sha256.slice(0, 12)}…; contents not kept)\n`, describe(now)));
     }
     return out;
@@ -231,24 +400,75 @@ export class Transaction {
       }
     }
     const steps = { n: 0 };
-    await this.writeJournal({ ...j, phase: 'reverting' });
-    faultPoint('revert', steps);
-    await this.finishRevert(j, steps, true);
+    try {
+      await this.writeJournal({ ...j, phase: 'reverting' });
+    } catch (err) {
+      throw fsError(err, `writing the journal ${this.root.show(JOURNAL)}`, 'nothing was changed');
+    }
+    killPoint('revert', steps);
+    await this.doRevert(j, steps);
     return { restored: j.entries.map((e) => e.path) };
   }
 
-  private async finishRevert(j: Journal, steps: { n: number }, faults: boolean): Promise<void> {
+  /** Restores every entry's prior state, removes the directories install made and the journal: all of it, or none. */
+  private async doRevert(j: Journal, steps: { n: number } | null): Promise<void> {
+    const removedDirs: string[] = [];
+    const changes: Change[] = [];
     for (const e of j.entries) {
-      await this.root.restore(e.path, unstore(e.prior));
-      if (faults) faultPoint('revert', steps);
+      changes.push({ hostPath: e.path, want: desiredOf(e.prior), replaceSymlink: true, keepIn: await this.keepOutside(e.path, j.createdDirs) });
     }
-    for (const d of [...j.createdDirs].reverse()) await this.root.removeDirIfEmpty(d);
-    await this.root.remove(JOURNAL);
-    if (faults) faultPoint('revert', steps);
+    try {
+      await this.changeAll(
+        changes,
+        {
+          afterCommit: () => steps && killPoint('revert', steps),
+          beforeFinish: async () => {
+            for (const d of [...j.createdDirs].reverse()) if (await this.root.removeDirIfEmpty(d)) removedDirs.push(d);
+            await this.root.remove(JOURNAL);
+          },
+          onUndo: async () => {
+            for (const d of [...removedDirs].reverse()) await this.root.ensureParents(`${d}/x`);
+          },
+        },
+      );
+    } catch (err) {
+      if (err instanceof UndoFailed) throw this.undoFailed('revert', err);
+      if (steps) {
+        // Back to the installed state the journal describes.
+        try {
+          await this.writeJournal({ ...j, phase: 'applied' });
+        } catch (e) {
+          throw this.undoFailed('revert', new UndoFailed(err, [fsError(e, 'restoring the journal').message]));
+        }
+      }
+      throw fsError(err, 'reverting', steps ? 'everything was put back as installed: nothing was changed' : 'the journal is kept; run revert again');
+    }
+    if (steps) killPoint('revert', steps);
+  }
+
+  /**
+   * A file inside a directory that revert removes keeps its installed version
+   * in the nearest directory that stays (else that directory would not be
+   * empty), when both sit on one file system.
+   */
+  private async keepOutside(hostPath: string, createdDirs: string[]): Promise<string | undefined> {
+    const outer = createdDirs.filter((d) => hostPath.startsWith(d + '/')).sort((a, b) => a.length - b.length)[0];
+    if (!outer) return undefined;
+    const stays = path.posix.dirname(outer);
+    return (await this.root.sameDevice(stays, path.posix.dirname(hostPath))) ? stays : undefined;
   }
 
   async cleanup(release: () => Promise<void>): Promise<void> {
     await release();
-    await this.tidyStateDir();
+  }
+}
+
+/** The change failed and undoing it failed too. */
+class UndoFailed extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly undoErrors: string[],
+  ) {
+    super('undo failed');
   }
 }

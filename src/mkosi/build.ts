@@ -38,7 +38,7 @@ const GiB = 1024 ** 3;
 async function age(fs: HostFs, paths: string[]): Promise<number | null> {
   let newest = 0;
   for (const p of paths) {
-    const s = await stat(fs.resolve(p)).catch(() => null);
+    const s = await fs.stat(p).catch(() => null);
     if (s) newest = Math.max(newest, s.mtimeMs);
   }
   return newest ? newest : null;
@@ -65,7 +65,7 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
       ? { id: 'kernel-modules', ok: true, detail: `${modDir} with modules.dep` }
       : { id: 'kernel-modules', ok: false, detail: `${modDir}/modules.dep is missing: mkosi-initrd needs the kernel's modules`, fix: `install the modules package of kernel ${k}, or pass --kernel-version for an installed kernel` },
   );
-  const vmlinuz = (await stat(fs.resolve(`${modDir}/vmlinuz`)).catch(() => null)) !== null;
+  const vmlinuz = (await fs.stat(`${modDir}/vmlinuz`).catch(() => null)) !== null;
   out.push(
     vmlinuz
       ? { id: 'vmlinuz', ok: true, detail: `${modDir}/vmlinuz present: modules are filtered to what the host needs` }

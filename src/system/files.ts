@@ -1,46 +1,52 @@
 /**
  * Reading host files relative to a root, so tests and `--root DIR` point every
- * read at a temporary tree. (Writes that change the host live in install/.)
+ * read at a temporary tree. Links are followed as if the root were "/"
+ * (a distribution's /etc/os-release points into /usr/lib), never out of it;
+ * only regular files are read, each capped. (Writes live in install/.)
  */
-import { readFile, readdir, readlink, realpath } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
+import { LIMITS } from '../limits.js';
+import { listBeneath, lstatBeneath, readBeneath, resolveBeneath } from './rooted.js';
 
 export interface HostFs {
   root: string;
-  /** Resolves an absolute host path inside the root. */
+  /** The host path joined to the root, for messages and external programs: never opened here. */
   resolve(hostPath: string): string;
-  /** File content, or null when absent. Other errors (EACCES …) are thrown. */
+  /** File content, or null when absent. Other errors (EACCES, a FIFO, too large …) are thrown. */
   read(hostPath: string): Promise<string | null>;
   list(hostPath: string): Promise<string[] | null>;
+  /** The path with every link resolved inside the root. */
   realpath(hostPath: string): Promise<string | null>;
   readlink(hostPath: string): Promise<string | null>;
-}
-
-function isAbsent(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+  /** stat() of what the path leads to inside the root; null when absent. */
+  stat(hostPath: string): Promise<Stats | null>;
 }
 
 export function hostFs(root = '/'): HostFs {
   const base = path.resolve(root);
   const resolve = (hostPath: string) => path.join(base, path.resolve('/', hostPath));
-  const orNull = async <T>(fn: () => Promise<T>): Promise<T | null> => {
-    try {
-      return await fn();
-    } catch (err) {
-      if (isAbsent(err)) return null;
-      throw err;
-    }
-  };
   return {
     root: base,
     resolve,
-    read: (p) => orNull(() => readFile(resolve(p), 'utf8')),
-    list: (p) => orNull(() => readdir(resolve(p))),
-    realpath: (p) => orNull(async () => {
-      const real = await realpath(resolve(p));
-      return base === '/' ? real : '/' + path.relative(base, real);
-    }),
-    readlink: (p) => orNull(() => readlink(resolve(p))),
+    read: async (p) => (await readBeneath(base, p, { maxBytes: LIMITS.configFileBytes, follow: 'in-root', what: p }))?.toString('utf8') ?? null,
+    list: async (p) => (await listBeneath(base, p, 'in-root'))?.map((d) => d.name) ?? null,
+    realpath: async (p) => {
+      const r = await resolveBeneath(base, p, 'in-root');
+      if (!r) return null;
+      await r.parent.close();
+      return (await lstatBeneath(base, r.hostPath)) ? r.hostPath : null;
+    },
+    readlink: async (p) => {
+      const r = await resolveBeneath(base, p, 'never').catch(() => null);
+      if (!r || r.name === null) return null;
+      try {
+        const { readlink } = await import('node:fs/promises');
+        return await readlink(r.parent.entry(r.name)).catch(() => null);
+      } finally {
+        await r.parent.close();
+      }
+    },
+    stat: async (p) => lstatBeneath(base, p, 'in-root'),
   };
 }

@@ -18,6 +18,8 @@ export interface RunOptions {
   okExitCodes?: number[];
   /** Called with each line of stdout and stderr while the command runs. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** An open file descriptor of ours the child gets as its fd 3 (flock(1) locks it for us). */
+  passFd?: number;
 }
 
 export interface RunResult {
@@ -128,7 +130,9 @@ export const systemRunner: Runner = {
       cwd: options.cwd,
       stripFinalNewline: false,
       // Never let a child inherit our terminal: a prompt would hang the call.
-      stdin: options.input === undefined ? 'ignore' : 'pipe',
+      ...(options.passFd !== undefined
+        ? { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', options.passFd] }
+        : { stdin: options.input === undefined ? 'ignore' : 'pipe' }),
       ...(lines
         ? {
             stdout: [

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile, readdir, lstat, readlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -220,11 +220,43 @@ test('--layout uki sets layout and a UKI generator that exists', { skip }, async
 test('a second run while one holds the lock is refused', { skip }, async () => {
   await withRoot('no-install-conf', async (dir) => {
     await mkdir(path.join(dir, 'var/lib/initrd-wizard'), { mode: 0o700 });
-    // This test process is alive: its pid in the lock stands for a run in progress.
-    await writeFile(path.join(dir, 'var/lib/initrd-wizard/lock'), `${process.pid}\n`);
-    const r = await install(dir);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`another initrd-wizard run \\(pid ${process.pid}\\) is installing or reverting`));
-    assert.equal(existsSync(path.join(dir, 'etc/kernel/install.conf')), false);
+    const lockFile = path.join(dir, 'var/lib/initrd-wizard/lock');
+    await writeFile(lockFile, '4242\n');
+    // A real holder of the kernel lock, as a running install would be.
+    const holder = spawn('flock', ['--exclusive', lockFile, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && spawnSync('flock', ['--nonblock', lockFile, 'true']).status === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      const r = await install(dir);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /another initrd-wizard run \(pid 4242\) is installing or reverting/);
+      assert.equal(existsSync(path.join(dir, 'etc/kernel/install.conf')), false);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
+});
+
+test('a lock file left by a dead run, even naming a live PID such as 1, does not block', { skip }, async () => {
+  await withRoot('no-install-conf', async (dir) => {
+    const start = await treeHash(dir);
+    await mkdir(path.join(dir, 'var/lib/initrd-wizard'), { mode: 0o700 });
+    await writeFile(path.join(dir, 'var/lib/initrd-wizard/lock'), '1\n');
+    const r = await install(dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await revert(dir)).code, 0);
+    assert.equal(await treeHash(dir), start, 'the state directory and its lock are gone again');
+  });
+});
+
+test('revert with nothing to revert creates nothing in the root', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-norevert-');
+  try {
+    await mkdir(path.join(dir, 'etc'));
+    const r = await revert(dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nothing to revert/);
+    assert.deepEqual(await readdir(dir), ['etc']);
+  } finally {
+    await cleanup();
+  }
 });
