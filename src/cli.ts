@@ -6,6 +6,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, WizardError } from './errors.js';
 import { CommandError } from './system/run.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
+import { jsonForTerminal, printable } from './text/printable.js';
+import { fsError, isKnownFsError } from './system/fserrors.js';
 import type { CommandResult } from './commands/context.js';
 
 interface Io {
@@ -18,32 +20,47 @@ const defaultIo: Io = {
   stderr: (s) => process.stderr.write(s),
 };
 
-function report(result: CommandResult, json: boolean, io: Io): number {
+/**
+ * Everything printed goes through here, made safe for a terminal: the text
+ * names devices, mount points and package names from other machines.
+ */
+function safeIo(io: Io): Io {
+  return { stdout: (s) => io.stdout(printable(s)), stderr: (s) => io.stderr(printable(s)) };
+}
+
+const jsonText = (value: unknown) => jsonForTerminal(JSON.stringify(value, null, 2)) + '\n';
+
+function report(result: CommandResult, json: boolean, io: Io, raw: Io): number {
   for (const d of result.diagnostics ?? []) io.stderr(d + '\n');
-  io.stdout(json ? JSON.stringify(result.json, null, 2) + '\n' : result.text + '\n');
+  if (json) raw.stdout(jsonText(result.json));
+  else io.stdout(result.text + '\n');
   return result.exitCode;
 }
 
-function reportError(err: unknown, json: boolean, io: Io): number {
+function reportError(caught: unknown, json: boolean, io: Io, raw: Io): number {
+  // EACCES, EROFS, ENOSPC … are the machine's state, said in words: not a bug.
+  const where = (caught as NodeJS.ErrnoException | undefined)?.path;
+  const err = !(caught instanceof WizardError) && isKnownFsError(caught) ? fsError(caught, where ? `accessing ${where}` : 'a file operation') : caught;
   if (err instanceof WizardError) {
     const body: Record<string, unknown> = { message: err.message };
     if (err.hint) body.hint = err.hint;
     if (err instanceof CommandError) Object.assign(body, { command: err.argv, exitCode: err.exitCode_, stderr: err.stderr.slice(-2000) });
-    if (json) io.stdout(JSON.stringify({ error: body }, null, 2) + '\n');
+    if (json) raw.stdout(jsonText({ error: body }));
     io.stderr(`${TOOL_NAME}: error: ${err.message}\n`);
     if (err.hint) io.stderr(`${TOOL_NAME}: next step: ${err.hint}\n`);
     return err.exitCode;
   }
   // A bug, not a user error: say so plainly; the stack only on request.
   const message = err instanceof Error ? err.message : String(err);
-  if (json) io.stdout(JSON.stringify({ error: { message: `internal error: ${message}` } }, null, 2) + '\n');
+  if (json) raw.stdout(jsonText({ error: { message: `internal error: ${message}` } }));
   io.stderr(`${TOOL_NAME}: internal error: ${message}\n`);
   if (process.env.INITRD_WIZARD_DEBUG && err instanceof Error && err.stack) io.stderr(err.stack + '\n');
   else io.stderr(`${TOOL_NAME}: please report this with the output of \`${TOOL_NAME} snapshot\` (set INITRD_WIZARD_DEBUG=1 for details)\n`);
   return ExitCode.failed;
 }
 
-export function buildProgram(io: Io, done: (code: number) => void): Command {
+export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
+  const io = safeIo(rawIo);
   const program = new Command(TOOL_NAME);
   program
     .description('Move this machine\'s initrd from dracut to mkosi-initrd, safely.')
@@ -63,9 +80,9 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       const opts = this.optsWithGlobals() as Record<string, unknown>;
       const json = Boolean(opts.json);
       try {
-        done(report(await fn(opts), json, io));
+        done(report(await fn(opts), json, io, rawIo));
       } catch (err) {
-        done(reportError(err, json, io));
+        done(reportError(err, json, io, rawIo));
       }
     };
   const jsonOption = () => new Option('--json', 'print one JSON document on stdout');
@@ -272,7 +289,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
       return ok ? ExitCode.ok : ExitCode.badInput;
     }
-    return reportError(err, argv.includes('--json'), io);
+    return reportError(err, argv.includes('--json'), safeIo(io), io);
   }
   return code ?? ExitCode.ok;
 }

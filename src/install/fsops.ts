@@ -153,7 +153,10 @@ export class Root {
     }
   }
 
-  /** Creates the missing directories on the way to hostPath and returns them, outermost first. */
+  /**
+   * Creates the missing directories on the way to hostPath and returns them,
+   * outermost first. On failure the ones it made are removed again.
+   */
   async ensureParents(hostPath: string, mode = 0o755): Promise<string[]> {
     const parts = this.check(hostPath).parent.split('/').filter(Boolean);
     const created: string[] = [];
@@ -176,9 +179,12 @@ export class Root {
         await d.close();
         d = next;
       }
-    } finally {
+    } catch (err) {
       await d.close();
+      for (const c of [...created].reverse()) await this.removeDirIfEmpty(c).catch(() => false);
+      throw err;
     }
+    await d.close();
     return created;
   }
 
@@ -282,15 +288,23 @@ export class Root {
         }
         await d.sync();
       },
-      async abort() {
+      abort: async () => {
         if (changed) {
-          if (keep) {
-            await rename(keepDir.entry(keep), target);
-            keep = null;
-          } else {
-            await unlink(target).catch((err) => {
-              if (!absent(err)) throw err;
-            });
+          // By path again: revert may have removed the directory and made it anew since.
+          const now = await this.parentDir(hostPath);
+          if (!now) throw new WizardError(`${this.show(path.posix.dirname(hostPath))} is gone: cannot put ${name} back`);
+          try {
+            if (keep) {
+              await rename(keepDir.entry(keep), now.entry(name));
+              keep = null;
+            } else {
+              await unlink(now.entry(name)).catch((err) => {
+                if (!absent(err)) throw err;
+              });
+            }
+            await now.sync();
+          } finally {
+            await now.close();
           }
           changed = false;
         }

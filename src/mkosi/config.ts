@@ -5,7 +5,7 @@
  * is an error. Parsing keeps every line's raw text so a file round-trips byte
  * for byte.
  */
-import { parsed, parseFailure, type Parsed } from '../errors.js';
+import { InputError, parsed, parseFailure, type Parsed } from '../errors.js';
 
 export type ConfigLine =
   | { kind: 'blank'; raw: string }
@@ -92,14 +92,52 @@ export interface DropInSection {
   settings: Array<{ key: string; values: string[]; comment?: string }>;
 }
 
-const SAFE_VALUE = /^[^\s#,]+$/;
+/**
+ * Characters that end a line for mkosi, which splits files with Python's
+ * str.splitlines(): not only \n but \r, \v, \f, \x1c–\x1e, \x85, U+2028 and
+ * U+2029. Any of them in a value or comment would start a line of its own
+ * choosing (an injected `ExtraTrees=/etc/shadow:…`), so none may be written;
+ * nor any other control character.
+ */
+const UNSAFE_TEXT = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/** What each setting may hold, declared once; a value outside it is refused, never escaped. */
+export const VALUE_RULES: Record<string, { pattern: RegExp; allows: string }> = {
+  // Package names (Debian: [a-z0-9+.-]; rpm adds _, ~, capitals) and mkosi's glob patterns.
+  Packages: { pattern: /^[A-Za-z0-9_+][A-Za-z0-9_.+~@:*-]{0,255}$/, allows: 'letters, digits and _ . + ~ @ : - *' },
+  RemovePackages: { pattern: /^[A-Za-z0-9_+][A-Za-z0-9_.+~@:*-]{0,255}$/, allows: 'letters, digits and _ . + ~ @ : - *' },
+  // Regular expressions this tool builds from module names: /name.ko with [-_] classes.
+  KernelModulesInclude: { pattern: /^\/?[A-Za-z0-9_[\]\-\\.]{1,255}$/, allows: 'module names (letters, digits, - and _)' },
+  // SOURCE:TARGET, both absolute, no mkosi % specifiers.
+  ExtraTrees: { pattern: /^\/[A-Za-z0-9_./@+-]{0,1023}:\/[A-Za-z0-9_./@+-]{0,1023}$/, allows: 'two absolute paths of letters, digits and _ . / @ + -' },
+  RemoveFiles: { pattern: /^\/[A-Za-z0-9_./@+*-]{0,1023}$/, allows: 'an absolute path or glob of letters, digits and _ . / @ + - *' },
+};
+
+/** Refuses text that could end a line or hide in a terminal; `what` names its origin for the message. */
+export function checkConfigText(text: string, what: string): void {
+  const bad = UNSAFE_TEXT.exec(text);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).padStart(4, '0');
+    throw new InputError(`${what} contains the control character U+${code.toUpperCase()}, which would start a new line in mkosi's configuration: refusing to write it`, 'fix the value where it comes from (it is not something a real system has)');
+  }
+}
+
+export function checkSettingValue(key: string, value: string, what = `${key}=`): void {
+  checkConfigText(value, `${what} value ${JSON.stringify(value)}`);
+  const rule = VALUE_RULES[key];
+  if (rule ? !rule.pattern.test(value) : /[\s#,%]/.test(value)) {
+    throw new InputError(`${what} value ${JSON.stringify(value)} cannot go into mkosi's configuration: ${rule ? `it allows ${rule.allows}` : 'no spaces, commas, # or %'}`, 'remove or correct that value, then run again');
+  }
+}
 
 /**
  * Writes a drop-in. Lists go one item per line (first item on the key line,
  * the rest indented): never space-separated on one line, which older mkosi
- * passed to the package manager as one name.
+ * passed to the package manager as one name. Every comment and value is
+ * checked first: a drop-in is read as root by every kernel update.
  */
 export function renderDropIn(header: string[], sections: DropInSection[]): string {
+  for (const h of header) checkConfigText(h, 'a comment line');
   const out: string[] = header.map((h) => (h ? `# ${h}` : '#'));
   for (const s of sections) {
     if (!KEY.test(s.name)) throw new Error(`invalid section name ${s.name}`);
@@ -108,8 +146,11 @@ export function renderDropIn(header: string[], sections: DropInSection[]): strin
     for (const setting of s.settings) {
       if (!KEY.test(setting.key)) throw new Error(`invalid setting name ${setting.key}`);
       if (!setting.values.length) continue;
-      for (const v of setting.values) if (!SAFE_VALUE.test(v)) throw new Error(`${setting.key}: "${v}" cannot be written safely (space, comma or #)`);
-      if (setting.comment) out.push(`# ${setting.comment}`);
+      for (const v of setting.values) checkSettingValue(setting.key, v);
+      if (setting.comment) {
+        checkConfigText(setting.comment, 'a comment line');
+        out.push(`# ${setting.comment}`);
+      }
       const indent = ' '.repeat(setting.key.length + 1);
       out.push(`${setting.key}=${setting.values[0]}`);
       for (const v of setting.values.slice(1)) out.push(`${indent}${v}`);

@@ -6,7 +6,8 @@
 import type { HostReport } from '../host/report.js';
 import type { Variant } from '../variant/suggest.js';
 import { TOOL_ID } from '../version.js';
-import { renderDropIn, type DropInSection } from './config.js';
+import { InputError } from '../errors.js';
+import { checkConfigText, renderDropIn, type DropInSection } from './config.js';
 
 export const DROP_IN_PATH = '/etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf';
 /** Generated files that go into the image, as an extra tree. */
@@ -32,6 +33,9 @@ export interface RenderedConfig {
 
 /** mkosi matches module paths with regular expressions; kernel file names mix "-" and "_". */
 export function moduleRegex(name: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw new InputError(`${JSON.stringify(name)} is not a kernel module name (letters, digits, - and _): refusing to put it into mkosi's configuration`, 'check where it came from (a profile, or the snapshot\'s driver names)');
+  }
   return `/${name.replace(/[-_]/g, '[-_]')}\\.ko`;
 }
 
@@ -55,11 +59,14 @@ const SLIM_REMOVE_NO_NETWORK = ['/usr/lib/systemd/systemd-networkd*', '/usr/lib/
 /** The crypttab lines the initrd needs: those for the root stack and those marked x-initrd.attach. */
 export function filterCrypttab(text: string, report: HostReport): string | null {
   const needed = new Set(report.crypttab.map((c) => c.name));
-  const lines = text.split('\n').filter((line) => {
+  // systemd reads crypttab line by line too: a kept line must not carry a second one inside it.
+  const lines = text.split('\n').filter((line, i) => {
     const t = line.trim();
     if (!t || t.startsWith('#')) return false;
     const [name, , , options] = t.split(/\s+/);
-    return (name && needed.has(name)) || (options ?? '').split(',').includes('x-initrd.attach');
+    const keep = (name && needed.has(name)) || (options ?? '').split(',').includes('x-initrd.attach');
+    if (keep) checkConfigText(line.replace(/\t/g, ' '), `/etc/crypttab line ${i + 1}`);
+    return keep;
   });
   return lines.length ? `# The lines of /etc/crypttab this initrd needs (written by ${TOOL_ID}).\n${lines.join('\n')}\n` : null;
 }

@@ -12,6 +12,7 @@ import { sizeShares } from './derive.js';
 import { SCREENS, SCREEN_TITLES, hasUnapplied, type ScreenId, type WizardState } from './state.js';
 import type { HostData, UiError } from './services.js';
 import { clamp, fit, windowStart } from './window.js';
+import { printableLine } from '../text/printable.js';
 
 export type Tone = 'title' | 'dim' | 'bad' | 'good' | 'warn' | 'accent' | 'key';
 export interface Seg {
@@ -31,8 +32,9 @@ export function fitLine(line: Line, width: number): Line {
   let left = width;
   for (const s of line) {
     if (left <= 0) break;
-    // A tab would move the cursor past the width the frame was laid out for.
-    const raw = s.t.includes('\t') ? s.t.replace(/\t/g, '    ') : s.t;
+    // A tab would move the cursor past the width the frame was laid out for;
+    // an escape from a snapshot or a package name would repaint the terminal.
+    const raw = printableLine(s.t.includes('\t') ? s.t.replace(/\t/g, '    ') : s.t);
     const t = raw.length > left ? fit(raw, left) : raw;
     out.push({ ...s, t });
     left -= t.length;

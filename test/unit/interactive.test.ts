@@ -12,3 +12,7 @@ test('the TUI needs a terminal on both ends, no CI and no --json', () => {
   assert.equal(wantsTui({ ...tty, env: { CI: '1' } }), false);
   assert.equal(wantsTui({ ...tty, env: { CI: 'false' } }), true);
 });
+
+test('TERM=dumb gets the plain pointer: no cursor movement, no colour', () => {
+  assert.equal(wantsTui({ stdinTTY: true, stdoutTTY: true, env: { TERM: 'dumb' }, json: false }), false);
+});

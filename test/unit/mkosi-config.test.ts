@@ -75,8 +75,8 @@ test('rendered drop-ins put one item per line and read back to the same lists', 
     ),
     { numRuns: 500, seed: 9 },
   );
-  assert.throws(() => renderDropIn([], [{ name: 'Content', settings: [{ key: 'Packages', values: ['a b'] }] }]), /cannot be written safely/);
-  assert.throws(() => renderDropIn([], [{ name: 'Content', settings: [{ key: 'Packages', values: ['x#y'] }] }]), /cannot be written safely/);
+  assert.throws(() => renderDropIn([], [{ name: 'Content', settings: [{ key: 'Packages', values: ['a b'] }] }]), /cannot go into mkosi.s configuration/);
+  assert.throws(() => renderDropIn([], [{ name: 'Content', settings: [{ key: 'Packages', values: ['x#y'] }] }]), /cannot go into mkosi.s configuration/);
 });
 
 test('the reader never throws on random input, and whatever it accepts round-trips', () => {
