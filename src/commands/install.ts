@@ -140,6 +140,11 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
 
 /** kernel-install add for the kernel, keeping the previous initrd and a boot entry that uses it (layout bls). */
 export async function regenerate(root: Root, tx: Transaction, kver: string, runner: NonNullable<PipelineFlags['runner']>, lines: string[], extraEnv?: Record<string, string>) {
+  // kernel-install and mkosi-initrd follow links: hand them no directory of the root that leads out of it.
+  for (const d of ['/etc', '/etc/kernel', '/etc/mkosi-initrd', '/boot', '/boot/loader', '/boot/loader/entries']) {
+    const st = await root.state(d);
+    if (st.type === 'symlink' || st.type === 'other' || st.type === 'file') throw new WizardError(`${root.show(d)} is not a real directory: not running kernel-install on this root`, 2, 'replace it with a real directory, then run again');
+  }
   const kernel = await kernelImage(hostFs(root.dir), kver);
   if (!kernel) throw new WizardError(`no kernel image for ${kver} under ${root.dir}`, 1, 'pass --kernel-version for an installed kernel');
   const env = await kernelInstallEnv(root);
