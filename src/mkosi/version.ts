@@ -22,14 +22,34 @@ export function parseMkosiVersion(out: string): { major: number; minor: number; 
 
 const PLUGIN_PATHS = ['/usr/lib/kernel/install.d/50-mkosi.install', '/usr/lib/kernel/install.d/50-mkosi-initrd.install'];
 
-export async function detectMkosi(runner: Runner, exists: (p: string) => Promise<boolean>): Promise<MkosiInfo | null> {
-  let out: string;
-  try {
-    out = (await runner.run(['mkosi', '--version'], { timeoutMs: 30_000 })).stdout;
-  } catch (err) {
-    if (err instanceof CommandNotFoundError) return null;
-    throw err;
+/**
+ * `mkosi --version` starts Python (~0.3 s); the wizard asks several times per
+ * session. One answer per runner and PATH for the life of the process.
+ */
+const versionRuns = new WeakMap<Runner, Map<string, Promise<string | null>>>();
+
+function mkosiVersionOutput(runner: Runner): Promise<string | null> {
+  let byPath = versionRuns.get(runner);
+  if (!byPath) versionRuns.set(runner, (byPath = new Map()));
+  const key = process.env.PATH ?? '';
+  let run = byPath.get(key);
+  if (!run) {
+    run = runner.run(['mkosi', '--version'], { timeoutMs: 30_000 }).then(
+      (r) => r.stdout,
+      (err: unknown) => {
+        byPath!.delete(key);
+        if (err instanceof CommandNotFoundError) return null;
+        throw err;
+      },
+    );
+    byPath.set(key, run);
   }
+  return run;
+}
+
+export async function detectMkosi(runner: Runner, exists: (p: string) => Promise<boolean>): Promise<MkosiInfo | null> {
+  const out = await mkosiVersionOutput(runner);
+  if (out === null) return null;
   const v = parseMkosiVersion(out);
   if (!v) throw new WizardError(`cannot read the mkosi version from "${out.trim().slice(0, 80)}"`);
   let plugin: string | null = null;
