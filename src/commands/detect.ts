@@ -1,14 +1,21 @@
 import { ExitCode } from '../errors.js';
-import { obtainReport, type CommandResult, type HostSource } from './context.js';
+import { analyzeSnapshot } from '../host/analyze.js';
+import { cannotTellDiagnostics, exitCodeFor, incompleteError } from '../host/verdict.js';
+import { TOOL_NAME } from '../version.js';
+import { obtainSnapshot, type CommandResult, type HostSource } from './context.js';
 import { formatReport } from './format.js';
 
 export async function detectCommand(flags: HostSource): Promise<CommandResult> {
-  const { report, missed } = await obtainReport(flags);
+  // analyzeSnapshot, not analyze: detect shows what it could tell and what it could not, instead of only refusing.
+  const { snapshot, missed } = await obtainSnapshot(flags);
+  const report = analyzeSnapshot(snapshot);
+  const exitCode = exitCodeFor(report);
+  // Missing tools are normal (no mdadm on a host without RAID); only a normal user's gaps change the answer.
+  const userGaps = process.getuid?.() !== 0 && missed.length ? [`note: not everything could be read as a normal user: ${missed.join('; ')}`] : [];
   return {
-    json: report,
+    json: exitCode === ExitCode.badInput ? { ...report, error: incompleteError(report.incomplete) } : report,
     text: formatReport(report),
-    exitCode: report.unsupported.length ? ExitCode.unsupported : ExitCode.ok,
-    // Missing tools are normal (no mdadm on a host without RAID); only a normal user's gaps change the answer.
-    diagnostics: process.getuid?.() !== 0 && missed.length ? [`note: not everything could be read as a normal user: ${missed.join('; ')}`] : [],
+    exitCode,
+    diagnostics: [...userGaps, ...cannotTellDiagnostics(TOOL_NAME, report.incomplete)],
   };
 }

@@ -1,4 +1,5 @@
 /** Plain-text rendering shared by the headless commands. */
+import { cannotTellLines } from '../host/verdict.js';
 import type { HostReport } from '../host/report.js';
 import type { Variant } from '../variant/suggest.js';
 
@@ -43,7 +44,12 @@ export function formatReport(report: HostReport): string {
       out.push(`  [${u.id}] ${u.reason}`);
       out.push(`    → ${u.advice}`);
     }
-  } else {
+  }
+  // Missing facts are never "Supported": the verdict is that there is none yet.
+  if (report.incomplete.length) {
+    if (report.unsupported.length) out.push('');
+    out.push(...cannotTellLines(report.incomplete));
+  } else if (!report.unsupported.length) {
     out.push('Supported: mkosi-initrd can build an initrd for this host.');
   }
   if (report.warnings.length) {

@@ -1,12 +1,10 @@
 /** The steps every building/installing command shares: host facts, variant, mkosi, kernel. */
 import os from 'node:os';
-import { stat } from 'node:fs/promises';
 import { analyze } from '../host/analyze.js';
-import { parseKeyValue } from '../host/parse/keyvalue.js';
 import type { HostReport } from '../host/report.js';
 import { hostFs, type HostFs } from '../system/files.js';
 import { systemRunner, type Runner } from '../system/run.js';
-import { familyOf, type Distro } from '../variant/distro.js';
+import { distroFromOsRelease, type Distro } from '../variant/distro.js';
 import { loadProfiles } from '../variant/profiles.js';
 import { suggest, type Variant } from '../variant/suggest.js';
 import { detectMkosi, type MkosiInfo } from '../mkosi/version.js';
@@ -36,10 +34,8 @@ export interface PipelineState {
 export async function buildHostDistro(fs: HostFs): Promise<Distro | null> {
   const text = (await fs.read('/etc/os-release').catch(() => null)) ?? (await fs.read('/usr/lib/os-release').catch(() => null));
   if (!text) return null;
-  const kv = parseKeyValue(text);
-  const id = kv.get('ID') ?? '';
-  const family = familyOf(id, (kv.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean));
-  return family ? { id, version: kv.get('VERSION_ID') ?? '', family } : null;
+  // The same validation as a snapshot's: VERSION_ID later reaches the drop-in's header.
+  return distroFromOsRelease(text).distro;
 }
 
 export async function pipeline(flags: PipelineFlags): Promise<PipelineState> {

@@ -2,11 +2,21 @@
  * Snapshot → HostReport. Starts from the mounts the initrd must bring up (/,
  * /usr, x-initrd.mount entries, the resume swap) and walks down the block
  * graph to the disks, recognising each layer. Pure: reads only the snapshot.
+ *
+ * Fails closed: when a fact needed to follow one of those mounts down to the
+ * disks is missing (no usable lsblk, a source lsblk does not show, no "/",
+ * a chain that stops at a device-mapper layer), the report lists it under
+ * `incomplete` and never calls the host "plain". analyzeSnapshot() returns
+ * such a report for detect and suggest to show; analyze() refuses it, so
+ * build, install and the wizard never act on a guess.
+ *
+ * Every lookup is by index (Map/Set), never a scan per mount or device:
+ * snapshots from other machines may hold tens of thousands of lines.
  */
 import { InputError } from '../errors.js';
 import type { Snapshot } from './snapshot.js';
-import { findDevice, parseLsblk, type BlockDevice, type BlockGraph } from './parse/lsblk.js';
-import { mountAt, parseFindmnt, splitSource, type Mount } from './parse/findmnt.js';
+import { deviceByName, devicesWithUuid, findDevice, parseLsblk, type BlockDevice, type BlockGraph } from './parse/lsblk.js';
+import { parseFindmnt, splitSource, visibleMounts, type Mount } from './parse/findmnt.js';
 import { parseCrypttab, parseFstab, parseSwaps, type CrypttabEntry, type FstabEntry } from './parse/tabfile.js';
 import { cmdlineHas, cmdlineValue, parseCmdline, type Cmdline } from './parse/cmdline.js';
 import { parseMdadmScan, parseMdstat, type MdArray, type MdstatArray } from './parse/mdadm.js';
@@ -14,12 +24,15 @@ import { parseLvmReport, type LvmReport } from './parse/lvm.js';
 import { parseDmsetupInfo, parseDmsetupTable } from './parse/dmsetup.js';
 import { parseLuks2Json, parseLuksDumpText, type LuksHeader } from './parse/luks.js';
 import { parseKeyValue } from './parse/keyvalue.js';
+import { parseOsRelease, type OsRelease } from './parse/osrelease.js';
+import { printable } from './parse/text.js';
 import { unsupportedFinding } from './unsupported.js';
 import {
   FEATURES,
   type CrypttabNeed,
   type Feature,
   type HostReport,
+  type IncompleteFact,
   type MountReport,
   type MountRole,
   type StorageDevice,
@@ -28,13 +41,63 @@ import {
 } from './report.js';
 
 const NETWORK_FS = new Set(['nfs', 'nfs4']);
+/** Filesystems that live in memory: nothing underneath to follow. */
+const MEMORY_FS = new Set(['tmpfs', 'ramfs']);
 const RAID_TYPES = /^(raid\d+|linear|md)$/;
+/** Device types a chain may end at: the physical layer (anything else with nothing below means lsblk lost the rest). */
+const PHYSICAL_TYPES = new Set(['disk', 'part', 'loop', 'rom']);
+/** Deeper stacks are not followed; real ones have fewer than 10 layers. */
+const MAX_LAYERS = 64;
+/** Per file, at most this many warnings are listed; the rest are counted. */
+const MAX_WARNINGS_PER_FILE = 20;
+
+/** The next step for most missing facts: a full capture, as root, on the machine itself. */
+const RECAPTURE = 'capture the snapshot again on that machine, as root, while the system is running: `sudo initrd-wizard snapshot --output DIR`';
+
+/** A report with missing facts, refused where an answer would be acted on (build, install, the wizard). */
+export class IncompleteFactsError extends InputError {
+  override readonly name: string = 'IncompleteFactsError';
+  constructor(readonly incomplete: IncompleteFact[]) {
+    const first = incomplete[0]!;
+    const more = incomplete.length > 1 ? ` (and ${incomplete.length - 1} more missing fact${incomplete.length > 2 ? 's' : ''})` : '';
+    super(`cannot tell what the initrd must bring up: ${first.what}: ${first.reason}${more}`, first.next);
+  }
+}
+
+/** First-wins index of items by one or more keys: find() semantics without a scan per lookup. */
+function firstBy<T>(items: readonly T[], keys: (item: T) => Iterable<string | null | undefined>): Map<string, { item: T; at: number }> {
+  const out = new Map<string, { item: T; at: number }>();
+  items.forEach((item, at) => {
+    for (const k of keys(item)) if (k !== null && k !== undefined && !out.has(k)) out.set(k, { item, at });
+  });
+  return out;
+}
+
+/** Of several index hits, the one earliest in the original list (what find() returned). */
+function earliest<T>(...hits: Array<{ item: T; at: number } | undefined>): T | undefined {
+  let best: { item: T; at: number } | undefined;
+  for (const h of hits) if (h && (!best || h.at < best.at)) best = h;
+  return best?.item;
+}
+
+/** Path suffixes after each "/" (short ones only: device names are short), for endsWith() lookups. */
+function pathTails(p: string): string[] {
+  const out: string[] = [];
+  for (let i = p.lastIndexOf('/'); i >= 0 && p.length - i <= 256; i = i > 0 ? p.lastIndexOf('/', i - 1) : -1) out.push(p.slice(i + 1));
+  return out;
+}
 
 /** Everything parsed from a snapshot, with warnings that name the file. */
 interface Facts {
   graph: BlockGraph;
+  /** lsblk.json was present, parsed and listed devices: "not in lsblk" then means something. */
+  graphUsable: boolean;
   mounts: Mount[] | null;
+  /** The mount visible at each target (the last mounted there). */
+  liveAt: Map<string, Mount> | null;
   fstab: FstabEntry[];
+  /** The first fstab line for each mount point. */
+  fstabAt: Map<string, FstabEntry>;
   crypttab: CrypttabEntry[];
   swaps: string[];
   cmdline: Cmdline;
@@ -47,13 +110,79 @@ interface Facts {
   dmTargets: Map<string, string[]>;
   luks: Map<string, LuksHeader>;
   sysBlock: Map<string, Map<string, string>>;
-  osRelease: Map<string, string>;
+  osRelease: OsRelease;
   vconsole: Map<string, string>;
   warnings: string[];
+  /** Facts the walk cannot do without, found missing while gathering. */
+  incomplete: IncompleteFact[];
+  lookups: Lookups;
+}
+
+/** Indexes over the parsed files, built once (see firstBy). */
+interface Lookups {
+  crypttabByName: Map<string, { item: CrypttabEntry; at: number }>;
+  /** The first crypttab line whose device resolves to each kname. */
+  crypttabByKname: Map<string, { item: CrypttabEntry; at: number }>;
+  mdstatByName: Map<string, { item: MdstatArray; at: number }>;
+  /** ARRAY lines by "dev:" + device and "tail:" + each path suffix. */
+  mdArrays: Map<string, { item: MdArray; at: number }>;
+  /** LVs by their device-mapper name (VG-LV with dashes doubled). */
+  lvByDmName: Map<string, { item: LvmReport['lvs'][number]; at: number }>;
+  /** Some device has FSTYPE: udev was running, so a missing LUKS header means something. */
+  fstypesKnown: boolean;
+}
+
+function buildLookups(graph: BlockGraph, crypttab: CrypttabEntry[], mdArrays: MdArray[], mdstat: MdstatArray[], lvm: LvmReport | null): Lookups {
+  return {
+    crypttabByName: firstBy(crypttab, (e) => [e.name]),
+    crypttabByKname: firstBy(crypttab, (e) => [findDevice(graph, e.device)?.kname]),
+    mdstatByName: firstBy(mdstat, (a) => [a.name]),
+    mdArrays: firstBy(mdArrays, (a) => [`dev:${a.device}`, ...pathTails(a.device).map((t) => `tail:${t}`)]),
+    lvByDmName: firstBy(lvm?.lvs ?? [], (l) => [`${l.vg.replace(/-/g, '--')}-${l.name.replace(/-/g, '--')}`]),
+    fstypesKnown: [...graph.devices.values()].some((d) => d.fstype),
+  };
+}
+
+/** lsblk.json → the block graph, or why there is none (then nothing can be followed to a disk). */
+function blockGraph(snapshot: Snapshot, where: string): { graph: BlockGraph; warnings: string[]; missing: IncompleteFact | null } {
+  const empty: BlockGraph = { devices: new Map() };
+  const what = 'the block devices';
+  const text = snapshot.files.get('lsblk.json');
+  if (text === undefined) {
+    const why = snapshot.errors.find((e) => e.probe === 'lsblk.json');
+    const reason = `${where}lsblk.json is missing${why ? ` (${why.command}: ${(why.stderr || `exit ${why.exitCode}`).split('\n')[0]!.slice(0, 200)})` : ''}: no mount can be followed to a disk`;
+    return { graph: empty, warnings: [], missing: { what, reason, next: 'capture the snapshot again with util-linux installed: `sudo initrd-wizard snapshot --output DIR`' } };
+  }
+  const r = parseLsblk(text);
+  if (!r.ok) {
+    const next = 'capture the snapshot again (`sudo initrd-wizard snapshot`); lsblk.json must hold the output of `lsblk --json --bytes --output-all`';
+    return { graph: empty, warnings: [], missing: { what, reason: `${where}lsblk.json: ${r.error}`, next } };
+  }
+  if (r.value.devices.size === 0) {
+    return { graph: r.value, warnings: r.warnings, missing: { what, reason: `${where}lsblk.json lists no block devices: no mount can be followed to a disk`, next: RECAPTURE } };
+  }
+  return { graph: r.value, warnings: r.warnings, missing: null };
+}
+
+/**
+ * A file's warnings, at most MAX_WARNINGS_PER_FILE of them: a hostile file may
+ * hold millions of bad lines. Each is prefixed with the file unless it names it already.
+ */
+function capped(list: string[], prefix: string, out: string[]) {
+  for (const w of list.slice(0, MAX_WARNINGS_PER_FILE)) out.push(!prefix || w.startsWith(prefix) ? w : `${prefix}: ${w}`);
+  if (list.length > MAX_WARNINGS_PER_FILE) out.push(`${prefix || 'snapshot'}: ${list.length - MAX_WARNINGS_PER_FILE} more warnings like these`);
+}
+
+/** The first line for each mount point (what a find() by mount point returned). */
+function firstFstabLines(fstab: FstabEntry[]): Map<string, FstabEntry> {
+  const out = new Map<string, FstabEntry>();
+  for (const e of fstab) if (!out.has(e.file)) out.set(e.file, e);
+  return out;
 }
 
 function gather(snapshot: Snapshot): Facts {
-  const warnings: string[] = [...snapshot.warnings];
+  const warnings: string[] = [];
+  capped(snapshot.warnings, '', warnings);
   const where = snapshot.dir ? `${snapshot.dir}/` : '';
   const file = (name: string) => snapshot.files.get(name);
   const take = <T>(name: string, r: { ok: true; value: T; warnings: string[] } | { ok: false; error: string }, fallback: T): T => {
@@ -61,23 +190,14 @@ function gather(snapshot: Snapshot): Facts {
       warnings.push(`${where}${name}: ${r.error}; ignored`);
       return fallback;
     }
-    for (const w of r.warnings) warnings.push(w.startsWith(name) ? `${where}${w}` : `${where}${name}: ${w}`);
+    capped(r.warnings.map((w) => (w.startsWith(name) ? `${where}${w}` : `${where}${name}: ${w}`)), `${where}${name}`, warnings);
     return r.value;
   };
+  const incomplete: IncompleteFact[] = [];
 
-  const lsblkText = file('lsblk.json');
-  if (lsblkText === undefined) {
-    const why = snapshot.errors.find((e) => e.probe === 'lsblk.json');
-    throw new InputError(
-      `${where}lsblk.json is missing${why ? ` (${why.command}: ${why.stderr || `exit ${why.exitCode}`})` : ''}: cannot see the block devices`,
-      'capture the snapshot again with util-linux installed: `initrd-wizard snapshot --output DIR`',
-    );
-  }
-  const lsblk = parseLsblk(lsblkText);
-  if (!lsblk.ok) {
-    throw new InputError(`${where}lsblk.json: ${lsblk.error}`, 'capture the snapshot again (`initrd-wizard snapshot`); the file must hold the output of `lsblk --json --bytes --output-all`');
-  }
-  for (const w of lsblk.warnings) warnings.push(`${where}lsblk.json: ${w}`);
+  const lsblk = blockGraph(snapshot, where);
+  if (lsblk.missing) incomplete.push(lsblk.missing);
+  capped(lsblk.warnings, `${where}lsblk.json`, warnings);
 
   let mounts: Mount[] | null = null;
   const findmntText = file('findmnt.json');
@@ -113,54 +233,81 @@ function gather(snapshot: Snapshot): Facts {
   }
 
   const text = (name: string) => file(name) ?? '';
+  const fstab = take('fstab', parseFstab(text('fstab')), []);
+  const crypttab = take('crypttab', parseCrypttab(text('crypttab')), []);
+  const mdArrays = [
+    ...take('mdadm-detail-scan', parseMdadmScan(text('mdadm-detail-scan')), []),
+    ...take('mdadm.conf', parseMdadmScan(text('mdadm.conf'), 'mdadm.conf'), []),
+  ];
+  const mdstat = take('mdstat', parseMdstat(text('mdstat')), []);
+  const lvm = file('lvm-fullreport.json') !== undefined ? take('lvm-fullreport.json', parseLvmReport(text('lvm-fullreport.json')), null) : null;
+  const emptyOs: OsRelease = { id: null, idLike: [], versionId: null, versionCodename: null, prettyName: null, name: null };
   return {
-    graph: lsblk.value,
+    graph: lsblk.graph,
+    graphUsable: !lsblk.missing,
     mounts,
-    fstab: take('fstab', parseFstab(text('fstab')), []),
-    crypttab: take('crypttab', parseCrypttab(text('crypttab')), []),
+    liveAt: mounts ? visibleMounts(mounts) : null,
+    fstab,
+    fstabAt: firstFstabLines(fstab),
+    crypttab,
     swaps: take('swaps', parseSwaps(text('swaps')), []).map((s) => s.filename),
     cmdline: parseCmdline(text('cmdline')),
     kernelCmdline: parseCmdline(text('kernel-cmdline')),
     sysPowerResume: file('sys-power-resume')?.trim() ?? null,
-    mdArrays: [
-      ...take('mdadm-detail-scan', parseMdadmScan(text('mdadm-detail-scan')), []),
-      ...take('mdadm.conf', parseMdadmScan(text('mdadm.conf'), 'mdadm.conf'), []),
-    ],
-    mdstat: take('mdstat', parseMdstat(text('mdstat')), []),
-    lvm: file('lvm-fullreport.json') !== undefined ? take('lvm-fullreport.json', parseLvmReport(text('lvm-fullreport.json')), null) : null,
+    mdArrays,
+    mdstat,
+    lvm,
     dmUuid,
     dmTargets,
     luks,
     sysBlock,
-    osRelease: parseKeyValue(text('os-release')),
+    osRelease: take('os-release', parseOsRelease(text('os-release')), emptyOs),
     vconsole: parseKeyValue(text('vconsole.conf')),
     warnings,
+    incomplete,
+    lookups: buildLookups(lsblk.graph, crypttab, mdArrays, mdstat, lvm),
   };
 }
 
-/** Collects features with reasons and unsupported findings, de-duplicated. */
+/** Collects features with reasons and unsupported findings, de-duplicated (Sets: a reason per mount adds up). */
 class Findings {
   features = new Map<Feature, string[]>();
+  private reasonSets = new Map<Feature, Set<string>>();
   unsupported = new Map<string, UnsupportedFinding>();
+  /** Devices carrying an unsupported finding. */
+  flagged = new Set<string>();
   warnings: string[] = [];
+  private warned = new Set<string>();
+  incomplete: IncompleteFact[] = [];
   feature(f: Feature, reason: string) {
-    const reasons = this.features.get(f) ?? [];
-    if (!reasons.includes(reason)) reasons.push(reason);
-    this.features.set(f, reasons);
+    let set = this.reasonSets.get(f);
+    if (!set) {
+      this.reasonSets.set(f, (set = new Set()));
+      this.features.set(f, []);
+    }
+    if (set.has(reason)) return;
+    set.add(reason);
+    this.features.get(f)!.push(reason);
   }
   unsupportedAt(id: UnsupportedId, device: string, detail?: string) {
     const key = `${id}\0${device}`;
-    if (!this.unsupported.has(key)) this.unsupported.set(key, unsupportedFinding(id, device, detail));
+    if (this.unsupported.has(key)) return;
+    this.unsupported.set(key, unsupportedFinding(id, device, detail));
+    this.flagged.add(device);
   }
   warn(w: string) {
-    if (!this.warnings.includes(w)) this.warnings.push(w);
+    if (this.warned.has(w)) return;
+    this.warned.add(w);
+    this.warnings.push(w);
+  }
+  missing(what: string, reason: string, next: string = RECAPTURE) {
+    this.incomplete.push({ what, reason, next });
   }
 }
 
 /** The device lsblk calls `name` (chains are lists of names). */
 function deviceNamed(facts: Facts, name: string): BlockDevice | undefined {
-  for (const d of facts.graph.devices.values()) if (d.name === name) return d;
-  return undefined;
+  return deviceByName(facts.graph, name) ?? undefined;
 }
 
 function isDm(dev: BlockDevice, facts: Facts): boolean {
@@ -174,10 +321,7 @@ function dmUuidOf(dev: BlockDevice, facts: Facts): string | null {
 
 /** The crypttab line for a mapped device: by mapping name, else by the underlying device. */
 function crypttabFor(dev: BlockDevice, lower: BlockDevice | undefined, facts: Facts): CrypttabEntry | undefined {
-  return (
-    facts.crypttab.find((e) => e.name === dev.name) ??
-    (lower ? facts.crypttab.find((e) => findDevice(facts.graph, e.device)?.kname === lower.kname) : undefined)
-  );
+  return facts.lookups.crypttabByName.get(dev.name)?.item ?? (lower ? facts.lookups.crypttabByKname.get(lower.kname)?.item : undefined);
 }
 
 const RANDOM_KEYS = new Set(['/dev/urandom', '/dev/random', '/dev/hw_random']);
@@ -190,6 +334,8 @@ interface WalkState {
   findings: Findings;
   facts: Facts;
   devices: Map<string, StorageDevice>;
+  /** walkDown's answer per top device: thousands of mounts on one partition walk it once. */
+  walks: Map<string, Walk>;
   crypttab: Map<string, CrypttabNeed>;
   diskDrivers: Set<string>;
 }
@@ -230,8 +376,9 @@ function classify(dev: BlockDevice, st: WalkState): string {
 
   // Software RAID (md), including firmware RAID containers driven by mdadm.
   if (RAID_TYPES.test(type) || /^md\d+/.test(dev.kname) || /^md\//.test(dev.name)) {
-    const stat = facts.mdstat.find((a) => a.name === dev.kname);
-    const arr = facts.mdArrays.find((a) => a.device === `/dev/${dev.kname}` || a.device === dev.path || a.device.endsWith(`/${dev.name}`));
+    const stat = facts.lookups.mdstatByName.get(dev.kname)?.item;
+    const md = facts.lookups.mdArrays;
+    const arr = earliest(md.get(`dev:/dev/${dev.kname}`), dev.path ? md.get(`dev:${dev.path}`) : undefined, md.get(`tail:${dev.name}`));
     const level = type && type !== 'md' ? type : stat?.level ?? 'md';
     const external = stat?.external ?? (arr?.container ? 'container' : null) ?? arr?.metadata;
     const firmware = /imsm|ddf/.test(external ?? '') || parents.some((p) => /^(isw|ddf)_raid_member$/.test(p.fstype ?? ''));
@@ -252,7 +399,7 @@ function classify(dev: BlockDevice, st: WalkState): string {
     return classifyCrypt(dev, parents[0]?.fstype === 'crypto_LUKS' ? `CRYPT-LUKS` : 'CRYPT-UNKNOWN', parents, st);
   }
   if (uuid?.startsWith('LVM-') || type === 'lvm') {
-    const lv = facts.lvm?.lvs.find((l) => `${l.vg.replace(/-/g, '--')}-${l.name.replace(/-/g, '--')}` === dev.name);
+    const lv = facts.lookups.lvByDmName.get(dev.name)?.item;
     const thin = targets.some((t) => t === 'thin' || t === 'thin-pool') || /-(tpool|tdata|tmeta)$/.test(uuid ?? '') || /thin/.test(lv?.layout ?? '');
     const pretty = lv ? `${lv.vg}/${lv.name}` : dev.name;
     findings.feature('lvm', `${label}: LVM logical volume ${pretty}`);
@@ -309,8 +456,8 @@ function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], s
     const headerHere = lower?.fstype === 'crypto_LUKS' || (lower ? facts.luks.has(lower.kname) : false);
     const detachedByCrypttab = entry?.options.has('header') ?? false;
     // FSTYPE comes from the udev database; when no device has one, udev was not running and a missing header proves nothing.
-    const fstypesKnown = [...facts.graph.devices.values()].some((d) => d.fstype);
-    if (!headerHere && (detachedByCrypttab || fstypesKnown)) {
+    // With no lower device in lsblk there is nothing to judge the header by: that is a missing fact (see chainGap), not a detached header.
+    if (!headerHere && (detachedByCrypttab || (lower && facts.lookups.fstypesKnown))) {
       // Still LUKS, and still needing cryptsetup and dm-crypt: the header's location is what cannot be carried.
       findings.feature('luks', `${label}: LUKS with a detached header over ${lower?.name ?? '?'}`);
       findings.unsupportedAt('luks-detached-header', label, detachedByCrypttab ? `crypttab header=${String(entry!.options.get('header'))}` : `${lower?.name ?? 'the lower device'} has no LUKS header`);
@@ -364,13 +511,38 @@ function noteDiskDriver(dev: BlockDevice, st: WalkState) {
   if (driver) st.diskDrivers.add(driver);
 }
 
-/** Devices from the physical layer up to `top`, each once, lowest first. */
-function walkDown(top: BlockDevice, st: WalkState): { chain: string[]; disks: string[] } {
+interface Walk {
+  /** Names from the physical layer up, without whole disks that only carry partitions of the chain. */
+  chain: string[];
+  disks: string[];
+  /** Every device visited, lowest first. */
+  order: BlockDevice[];
+  /** The walk stopped at MAX_LAYERS before reaching the bottom. */
+  truncated: boolean;
+  /** Why the walk did not reach the disks (see chainGap), or null. */
+  gap: string | null;
+  /** Nothing but partitions, disks and loop devices, none of them device-mapper. */
+  onlyDisks: boolean;
+}
+
+/** Devices from the physical layer up to `top`, each once, lowest first (computed once per top). */
+function walkDown(top: BlockDevice, st: WalkState): Walk {
+  let walk = st.walks.get(top.kname);
+  if (!walk) st.walks.set(top.kname, (walk = walkFrom(top, st)));
+  return walk;
+}
+
+function walkFrom(top: BlockDevice, st: WalkState): Walk {
   const graph = st.facts.graph;
   const order: BlockDevice[] = [];
   const seen = new Set<string>();
+  let truncated = false;
   const visit = (d: BlockDevice, depth: number) => {
-    if (seen.has(d.kname) || depth > 64) return;
+    if (seen.has(d.kname)) return;
+    if (depth > MAX_LAYERS) {
+      truncated = true;
+      return;
+    }
     seen.add(d.kname);
     for (const p of d.parents) {
       const parent = graph.devices.get(p);
@@ -394,9 +566,52 @@ function walkDown(top: BlockDevice, st: WalkState): { chain: string[]; disks: st
     });
   }
   // Whole disks that only carry the partitions in the chain are not part of the stack itself.
-  const disks = order.filter((d) => (d.type === 'disk' || d.type === 'loop') && d.parents.length === 0).map((d) => d.name);
-  const chain = order.filter((d) => !((d.type === 'disk' || d.type === 'loop') && d.parents.length === 0 && d.children.some((c) => seen.has(c) && graph.devices.get(c)?.type === 'part')));
-  return { chain: chain.map((d) => d.name), disks };
+  // (Found from the partitions' side: a disk may have thousands of children, the walk has few.)
+  const carryingPartitions = new Set<string>();
+  for (const d of order) if (d.type === 'part') for (const p of d.parents) carryingPartitions.add(p);
+  const wholeDisk = (d: BlockDevice) => (d.type === 'disk' || d.type === 'loop') && d.parents.length === 0;
+  const disks = order.filter(wholeDisk).map((d) => d.name);
+  const chain = order.filter((d) => !(wholeDisk(d) && carryingPartitions.has(d.kname)));
+  const onlyDisks = chain.every((d) => !isDm(d, st.facts) && (d.type === 'part' || d.type === 'disk' || d.type === 'loop'));
+  const walk: Walk = { chain: chain.map((d) => d.name), disks, order, truncated, gap: null, onlyDisks };
+  // After classify above: the devices of this walk carry their findings now, and keep them.
+  walk.gap = chainGap(top, walk, st);
+  // Record crypttab lines the initrd needs, and whether mkosi-initrd will carry them.
+  recordCrypttab(walk.chain, st);
+  return walk;
+}
+
+/** Appends the names not yet in `list` (a Set only when merging several walks). */
+function mergeNames(list: string[], names: string[]) {
+  if (!list.length) {
+    list.push(...names);
+    return;
+  }
+  const have = new Set(list);
+  for (const n of names) {
+    if (have.has(n)) continue;
+    have.add(n);
+    list.push(n);
+  }
+}
+
+/**
+ * Why a walk did not reach the disks, or null when it did: every device at
+ * the bottom must be physical (or already unsupported, which decides the
+ * answer anyway). A device-mapper or RAID layer with nothing below it means
+ * lsblk lost what is underneath.
+ */
+function chainGap(top: BlockDevice, walk: Pick<Walk, 'order' | 'truncated'>, st: WalkState): string | null {
+  if (walk.truncated) return `${top.name} has more than ${MAX_LAYERS} layers below it in lsblk.json (a loop?)`;
+  const bottoms = walk.order.filter((d) => d.parents.length === 0);
+  if (!bottoms.length) return `the devices below ${top.name} in lsblk.json form a loop with no disk underneath`;
+  for (const d of bottoms) {
+    if (st.findings.flagged.has(d.name)) continue;
+    if (!PHYSICAL_TYPES.has(d.type ?? '') || isDm(d, st.facts)) {
+      return `${d.name} (${d.type ?? 'no TYPE'}) under ${top.name} has nothing below it in lsblk.json: the disks are unknown`;
+    }
+  }
+  return null;
 }
 
 interface NeededMount {
@@ -408,35 +623,40 @@ interface NeededMount {
   majMin?: string | null;
 }
 
-function neededMounts(facts: Facts): NeededMount[] {
+function neededMounts(facts: Facts, findings: Findings): NeededMount[] {
   const out: NeededMount[] = [];
-  const fromFstab = (target: string) => facts.fstab.find((e) => e.file === target);
+  const targets = new Set<string>();
   const add = (target: string, role: MountRole) => {
-    const live = facts.mounts ? mountAt(facts.mounts, target) : null;
+    const live = facts.liveAt?.get(target);
     if (live) {
       const subvol = live.fstype === 'btrfs' && live.fsroot && live.fsroot !== '/' ? live.fsroot : null;
       out.push({ target, role, source: live.source, fstype: live.fstype, subvolume: subvol, majMin: live.majMin });
+      targets.add(target);
       return true;
     }
-    const tab = fromFstab(target);
+    const tab = facts.fstabAt.get(target);
     if (tab) {
       const subvolOpt = tab.options.find((o) => o.startsWith('subvol='));
       out.push({ target, role, source: tab.spec, fstype: tab.vfstype, subvolume: subvolOpt ? subvolOpt.slice('subvol='.length) : null });
+      targets.add(target);
       return true;
     }
     return false;
   };
   if (!add('/', 'root')) {
-    throw new InputError(
-      'cannot tell what / is mounted from: findmnt.json has no "/" and fstab has no "/" entry',
-      'capture the snapshot again on the running system (`initrd-wizard snapshot`)',
+    findings.missing(
+      '/',
+      `cannot tell what / is mounted from: ${facts.mounts ? 'findmnt.json has no "/"' : 'findmnt.json is missing or unusable'} and fstab has no "/" entry`,
+      'capture the snapshot again on the running system: `sudo initrd-wizard snapshot --output DIR`',
     );
   }
-  if (facts.mounts ? mountAt(facts.mounts, '/usr') : fromFstab('/usr')) add('/usr', 'usr');
+  if (facts.liveAt ? facts.liveAt.has('/usr') : facts.fstabAt.has('/usr')) add('/usr', 'usr');
+  else if (!facts.liveAt && cmdlineValue(facts.cmdline, 'mount.usr')) {
+    // Only the mount table shows a /usr that the kernel command line mounts; without it, that /usr cannot be followed.
+    findings.missing('/usr', 'mount.usr= on the kernel command line mounts a separate /usr, and without a usable findmnt.json its source is unknown (fstab has no "/usr")');
+  }
   for (const e of facts.fstab) {
-    if (e.options.includes('x-initrd.mount') && e.file !== '/' && e.file !== '/usr' && !out.some((m) => m.target === e.file)) {
-      add(e.file, 'x-initrd');
-    }
+    if (e.options.includes('x-initrd.mount') && e.file !== '/' && e.file !== '/usr' && !targets.has(e.file)) add(e.file, 'x-initrd');
   }
   return out;
 }
@@ -455,23 +675,65 @@ function resumeSpec(facts: Facts): { spec: string; from: string } | null {
 function osInfo(snapshot: Snapshot, facts: Facts): HostReport['host'] {
   const os = facts.osRelease;
   return {
-    os: os.get('ID') ?? 'linux',
-    osVersion: os.get('VERSION_ID') ?? '',
-    prettyName: os.get('PRETTY_NAME') ?? os.get('NAME') ?? 'Linux',
-    idLike: (os.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean),
+    os: os.id ?? 'linux',
+    osVersion: os.versionId ?? '',
+    prettyName: os.prettyName ?? os.name ?? 'Linux',
+    idLike: os.idLike,
     kernel: snapshot.meta.kernel,
     arch: snapshot.meta.arch,
   };
 }
 
-export function analyze(snapshot: Snapshot): HostReport {
+/** Devices of a crypt layer on the chain whose crypttab line the initrd needs. */
+function recordCrypttab(chain: Iterable<string>, st: WalkState) {
+  const { facts } = st;
+  for (const name of chain) {
+    const d = deviceNamed(facts, name);
+    if (!d || !(dmUuidOf(d, facts)?.startsWith('CRYPT-') || d.type === 'crypt')) continue;
+    const lower = d.parents[0] ? facts.graph.devices.get(d.parents[0]) : undefined;
+    const entry = crypttabFor(d, lower, facts);
+    if (entry && !st.crypttab.has(entry.name)) {
+      const opts = [...entry.options.entries()].map(([k, v]) => (v === true ? k : `${k}=${v}`));
+      st.crypttab.set(entry.name, { name: entry.name, device: entry.device, initrdAttach: entry.options.has('x-initrd.attach'), options: opts });
+    }
+  }
+}
+
+/** The crypttab line of a random-key swap anywhere under `dev`, if any: such a swap cannot be resumed from. */
+function randomKeyUnder(dev: BlockDevice, facts: Facts): CrypttabEntry | undefined {
+  let found: CrypttabEntry | undefined;
+  const seen = new Set<string>();
+  // Iterative: parents may chain far deeper than a stack allows in a hostile lsblk.json.
+  const todo = [dev];
+  while (todo.length) {
+    const d = todo.pop()!;
+    if (seen.has(d.kname)) continue;
+    seen.add(d.kname);
+    const lower = d.parents[0] ? facts.graph.devices.get(d.parents[0]) : undefined;
+    const e = d.type === 'crypt' || dmUuidOf(d, facts)?.startsWith('CRYPT-') ? crypttabFor(d, lower, facts) : undefined;
+    if (e && isRandomKeySwap(e)) found = e;
+    for (const p of d.parents) {
+      const pd = facts.graph.devices.get(p);
+      if (pd) todo.push(pd);
+    }
+  }
+  return found;
+}
+
+/**
+ * The report for a snapshot, with `incomplete` listing every fact that was
+ * needed and missing. For showing (detect, suggest); anything that acts on the
+ * answer calls analyze().
+ */
+export function analyzeSnapshot(snapshot: Snapshot): HostReport {
   const facts = gather(snapshot);
   const findings = new Findings();
-  const st: WalkState = { findings, facts, devices: new Map(), crypttab: new Map(), diskDrivers: new Set() };
+  const st: WalkState = { findings, facts, devices: new Map(), walks: new Map(), crypttab: new Map(), diskDrivers: new Set() };
   const mounts: MountReport[] = [];
 
   const walkMount = (m: NeededMount): MountReport => {
     const report: MountReport = { target: m.target, role: m.role, source: m.source, fstype: m.fstype, chain: [], disks: [], subvolume: m.subvolume };
+    const what = m.role === 'resume' ? 'the resume swap' : m.target;
     if (NETWORK_FS.has(m.fstype)) {
       findings.feature('nfs', `${m.target}: NFS mount of ${m.source}`);
       findings.feature('network', `${m.target} is on NFS: the initrd must bring the network up`);
@@ -485,74 +747,57 @@ export function analyze(snapshot: Snapshot): HostReport {
       findings.unsupportedAt('zfs', m.source);
       return report;
     }
+    if (MEMORY_FS.has(m.fstype)) return report;
     // "/dev/root" and other aliases are not in lsblk; the device number is (except on btrfs, whose st_dev is anonymous).
     const dev =
       findDevice(facts.graph, splitSource(m.source).source) ??
       (m.majMin && m.fstype !== 'btrfs' ? findDevice(facts.graph, m.majMin) : null);
     if (!dev) {
-      findings.warn(`${m.target}: source ${m.source} (${m.fstype || 'unknown type'}) is not a block device in lsblk.json; its storage stack is unknown`);
+      // Without a usable lsblk every source is unknown; that one fact is already listed.
+      if (facts.graphUsable) {
+        findings.missing(what, `source ${printable(m.source)} (${printable(m.fstype || 'unknown type')}) is not a block device in lsblk.json: the storage under it is unknown`);
+      }
       return report;
     }
     const tops = [dev];
     if (m.fstype === 'btrfs' && dev.uuid) {
       // A multi-device btrfs shows one source; every member must be present to mount it.
-      for (const d of facts.graph.devices.values()) if (d.uuid === dev.uuid && d.kname !== dev.kname && d.fstype === 'btrfs') tops.push(d);
+      for (const d of devicesWithUuid(facts.graph, dev.uuid)) if (d.kname !== dev.kname && d.fstype === 'btrfs') tops.push(d);
       findings.feature('btrfs', `${m.target}: btrfs on ${tops.map((d) => d.name).join(', ')}${m.subvolume ? ` (subvolume ${m.subvolume})` : ''}`);
       if (tops.length > 1) findings.warn(`${m.target}: multi-device btrfs over ${tops.map((d) => d.name).join(', ')}: every member must be unlocked/assembled in the initrd`);
     }
     for (const top of tops) {
-      const { chain, disks } = walkDown(top, st);
-      for (const c of chain) if (!report.chain.includes(c)) report.chain.push(c);
-      for (const d of disks) if (!report.disks.includes(d)) report.disks.push(d);
+      const walk = walkDown(top, st);
+      mergeNames(report.chain, walk.chain);
+      mergeNames(report.disks, walk.disks);
+      if (walk.gap) findings.missing(what, walk.gap);
       // "plain" is about filesystems; a swap partition straight on a disk does not make a host plain.
       // Plain means nothing between the filesystem and a local disk: no device-mapper, nothing unsupported.
-      const flagged = [...findings.unsupported.values()].some((u) => chain.includes(u.device) || disks.includes(u.device));
-      const onlyDisks = chain.every((name) => {
-        const d = deviceNamed(facts, name);
-        return !!d && !isDm(d, facts) && (d.type === 'part' || d.type === 'disk' || d.type === 'loop');
-      });
-      if (m.role !== 'resume' && !flagged && onlyDisks) {
+      const flagged = walk.chain.some((n) => findings.flagged.has(n)) || walk.disks.some((n) => findings.flagged.has(n));
+      if (m.role !== 'resume' && !flagged && !walk.gap && walk.onlyDisks) {
         findings.feature('plain', `${m.target}: ${m.fstype || top.fstype || 'filesystem'} directly on ${top.name}`);
-      }
-    }
-    // Record crypttab lines the initrd needs, and whether mkosi-initrd will carry them.
-    for (const name of report.chain) {
-      const d = deviceNamed(facts, name);
-      if (!d || !(dmUuidOf(d, facts)?.startsWith('CRYPT-') || d.type === 'crypt')) continue;
-      const lower = d.parents[0] ? facts.graph.devices.get(d.parents[0]) : undefined;
-      const entry = crypttabFor(d, lower, facts);
-      if (entry && !st.crypttab.has(entry.name)) {
-        const opts = [...entry.options.entries()].map(([k, v]) => (v === true ? k : `${k}=${v}`));
-        st.crypttab.set(entry.name, { name: entry.name, device: entry.device, initrdAttach: entry.options.has('x-initrd.attach'), options: opts });
       }
     }
     return report;
   };
 
-  for (const m of neededMounts(facts)) mounts.push(walkMount(m));
+  for (const m of neededMounts(facts, findings)) mounts.push(walkMount(m));
 
   let resume: HostReport['resume'] = null;
   const spec = resumeSpec(facts);
   if (spec) {
     const dev = findDevice(facts.graph, spec.spec);
     if (!dev) {
-      findings.warn(`hibernation: ${spec.from} names ${spec.spec}, which is not a block device in the snapshot; resume will fail`);
+      if (facts.graphUsable) {
+        findings.missing(
+          'the resume swap',
+          `${spec.from} names ${printable(spec.spec)}, which is not a block device in lsblk.json`,
+          `if that swap no longer exists, remove resume= from the kernel command line; otherwise ${RECAPTURE}`,
+        );
+      }
     } else {
       // A swap whose key is random per boot is re-created at every boot: nothing to resume from.
-      let randomKey: CrypttabEntry | undefined;
-      const seen = new Set<string>();
-      const check = (d: BlockDevice) => {
-        if (seen.has(d.kname)) return;
-        seen.add(d.kname);
-        const lower = d.parents[0] ? facts.graph.devices.get(d.parents[0]) : undefined;
-        const e = d.type === 'crypt' || dmUuidOf(d, facts)?.startsWith('CRYPT-') ? crypttabFor(d, lower, facts) : undefined;
-        if (e && isRandomKeySwap(e)) randomKey = e;
-        for (const p of d.parents) {
-          const pd = facts.graph.devices.get(p);
-          if (pd) check(pd);
-        }
-      };
-      check(dev);
+      const randomKey = randomKeyUnder(dev, facts);
       const isSwap = dev.fstype === 'swap' || facts.swaps.some((s) => findDevice(facts.graph, s)?.kname === dev.kname) || cmdlineHas(facts.cmdline, 'resume_offset');
       if (randomKey) {
         findings.warn(
@@ -581,21 +826,23 @@ export function analyze(snapshot: Snapshot): HostReport {
       findings.warn(`crypttab ${need.name}: the initrd needs this device but the line has no x-initrd.attach, so mkosi-initrd will not copy it; add x-initrd.attach to keep its options (or rely on rd.luks.uuid=)`);
     }
   }
+  const dmOnChains = [...st.devices.values()].some((d) => /^dm-/.test(d.kname));
   for (const e of snapshot.errors) {
-    if (e.probe === 'dmsetup-info' || e.probe === 'lvm-fullreport.json') {
-      if (st.devices.size && [...st.devices.values()].some((d) => /^dm-/.test(d.kname))) {
-        findings.warn(`${e.probe} was not captured (${e.stderr.split('\n')[0] || `exit ${e.exitCode}`}): device-mapper details are inferred from lsblk`);
-      }
+    if ((e.probe === 'dmsetup-info' || e.probe === 'lvm-fullreport.json') && dmOnChains) {
+      findings.warn(`${e.probe} was not captured (${e.stderr.split('\n', 1)[0]!.slice(0, 200) || `exit ${e.exitCode}`}): device-mapper details are inferred from lsblk`);
     }
   }
 
-  const features = FEATURES.filter((f) => findings.features.has(f));
+  const incomplete = [...facts.incomplete, ...findings.incomplete];
+  // "plain" says nothing sits between a filesystem and its disk: with facts missing, nobody can say that.
+  const features = FEATURES.filter((f) => findings.features.has(f) && !(f === 'plain' && incomplete.length));
   return {
     host: osInfo(snapshot, facts),
     mounts,
     features,
     featureReasons: Object.fromEntries(features.map((f) => [f, findings.features.get(f)!])),
     unsupported: [...findings.unsupported.values()],
+    incomplete,
     warnings: [...facts.warnings, ...findings.warnings],
     devices: [...st.devices.values()],
     crypttab: [...st.crypttab.values()],
@@ -603,4 +850,15 @@ export function analyze(snapshot: Snapshot): HostReport {
     diskDrivers: [...st.diskDrivers].sort(),
     keymap: facts.vconsole.get('KEYMAP') ?? null,
   };
+}
+
+/**
+ * The report, or an IncompleteFactsError (exit 2) when a needed fact is
+ * missing: for everything that acts on the answer (build, install, the
+ * wizard), which must never build or install from a guess.
+ */
+export function analyze(snapshot: Snapshot): HostReport {
+  const report = analyzeSnapshot(snapshot);
+  if (report.incomplete.length) throw new IncompleteFactsError(report.incomplete);
+  return report;
 }

@@ -58,6 +58,19 @@ export interface CrypttabNeed {
   options: string[];
 }
 
+/**
+ * A fact needed to follow a mount the initrd must bring up down to the disks,
+ * missing from the snapshot. Any of these makes the answer "cannot tell".
+ */
+export interface IncompleteFact {
+  /** What could not be followed: a mount point, "the resume swap", "the block devices". */
+  what: string;
+  /** Why, naming the snapshot file that lacks the fact. */
+  reason: string;
+  /** What to do to get the answer. */
+  next: string;
+}
+
 export interface HostReport {
   host: {
     os: string;
@@ -72,6 +85,8 @@ export interface HostReport {
   /** Why each feature was detected, in words a user can check. */
   featureReasons: Partial<Record<Feature, string[]>>;
   unsupported: UnsupportedFinding[];
+  /** Needed facts the snapshot lacks; when not empty the answer is "cannot tell" (never "plain"). */
+  incomplete: IncompleteFact[];
   warnings: string[];
   devices: StorageDevice[];
   crypttab: CrypttabNeed[];

@@ -210,8 +210,9 @@ export class Transaction {
           fh = null;
           continue; // the holder unlinked it while we waited: lock the new one
         }
-        await fh.truncate(0);
-        await fh.write(`${process.pid}\n`, 0);
+        // The PID is only for the "another run" message: a full disk must not stop us here.
+        await fh.truncate(0).catch(() => undefined);
+        await fh.write(`${process.pid}\n`, 0).catch(() => undefined);
         const held = fh;
         fh = null;
         return held;

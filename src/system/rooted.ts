@@ -15,7 +15,7 @@
  * read, /dev/zero would never end), and every read is capped.
  */
 import { constants as fsc, type Dirent, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { formatBytes } from '../limits.js';
@@ -105,15 +105,18 @@ export async function openChildDir(root: string, dir: DirHandle, name: string): 
 
 /** Opens `name` in `dir` for reading if it is a regular file (never a link, FIFO or device), capped. */
 export async function readEntry(root: string, dir: DirHandle, name: string, o: Omit<ReadOptions, 'follow'>): Promise<{ data: Buffer; stat: Stats } | null> {
+  const display = shown(root, path.posix.join(dir.hostPath, name));
+  if ((await refuseSpecial(dir.entry(name), display, o)) === 'absent') return null;
   let fh: FileHandle;
   try {
     fh = await open(dir.entry(name), FILE_FLAGS);
   } catch (err) {
     if (isAbsent(err)) return null;
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new UnsafePathError(`${display} changed into a symlink while being opened`, 'run again once nothing else changes that tree');
     throw err;
   }
   try {
-    const data = await readCapped(fh, shown(root, path.posix.join(dir.hostPath, name)), o);
+    const data = await readCapped(fh, display, o);
     return { data, stat: await fh.stat() };
   } finally {
     await fh.close();
@@ -293,6 +296,24 @@ export interface ReadOptions {
   follow?: Follow;
 }
 
+/**
+ * Refuses a path that is not a regular file before it is opened: opening a
+ * device node can itself do something (a watchdog starts counting down).
+ */
+async function refuseSpecial(entry: string, display: string, o: Pick<ReadOptions, 'what'>): Promise<'absent' | 'file'> {
+  const st = await lstat(entry).catch((err) => {
+    if (isAbsent(err)) return null;
+    throw err;
+  });
+  if (!st) return 'absent';
+  if (st.isSymbolicLink()) {
+    const target = await readlink(entry).catch(() => '?');
+    throw new UnsafePathError(`${display} is a symlink (to ${target}): not followed`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace the link with the file itself`);
+  }
+  if (!st.isFile()) throw new NotRegularFileError(`${display} is ${kindOf(st)}, not a regular file`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace it with the real file`);
+  return 'file';
+}
+
 /** Reads an open regular file to its end, refusing past maxBytes (a file may grow while read). */
 async function readCapped(fh: FileHandle, display: string, o: ReadOptions): Promise<Buffer> {
   const st = await fh.stat();
@@ -321,6 +342,7 @@ export async function readBeneath(root: string, hostPath: string, o: ReadOptions
   if (!r) return null;
   try {
     if (r.name === null) throw new NotRegularFileError(`${root} is a directory, not a regular file`);
+    if ((await refuseSpecial(r.parent.entry(r.name), shown(root, r.hostPath), o)) === 'absent') return null;
     let fh: FileHandle;
     try {
       fh = await open(r.parent.entry(r.name), FILE_FLAGS);
@@ -348,6 +370,12 @@ export async function readBeneath(root: string, hostPath: string, o: ReadOptions
  * Null when absent.
  */
 export async function readRegularFile(file: string, o: Omit<ReadOptions, 'follow'>): Promise<Buffer | null> {
+  const st = await stat(file).catch((err) => {
+    if (isAbsent(err)) return null;
+    throw err;
+  });
+  if (!st) return null;
+  if (!st.isFile()) throw new NotRegularFileError(`${file} is ${kindOf(st)}, not a regular file`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace it with the real file`);
   let fh: FileHandle;
   try {
     fh = await open(file, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);

@@ -1,4 +1,5 @@
 /** Distribution identity → the package-name family that profiles are written for. */
+import { parseOsRelease } from '../host/parse/osrelease.js';
 
 export type Family = 'fedora' | 'debian' | 'arch' | 'opensuse';
 
@@ -18,10 +19,24 @@ export interface Distro {
 /** ID first, then each ID_LIKE entry (rhel/centos → fedora, ubuntu → debian). */
 export function familyOf(id: string, idLike: string[] = []): Family | null {
   for (const candidate of [id, ...idLike]) {
-    const f = FAMILY_OF[candidate.toLowerCase()];
-    if (f) return f;
+    const key = candidate.toLowerCase();
+    // Own keys only: ID=constructor must not find Object.prototype.constructor.
+    if (Object.hasOwn(FAMILY_OF, key)) return FAMILY_OF[key]!;
   }
   return null;
 }
 
 export const KNOWN_DISTRO_IDS = Object.keys(FAMILY_OF);
+
+/**
+ * The distribution an os-release text (from a root or a snapshot) describes,
+ * with its values checked by parseOsRelease: an invalid ID or VERSION_ID is
+ * treated as absent, never passed on. Null when the family is unknown.
+ */
+export function distroFromOsRelease(text: string): { distro: Distro | null; warnings: string[] } {
+  const r = parseOsRelease(text);
+  if (!r.ok) return { distro: null, warnings: [r.error] };
+  const { id, idLike, versionId } = r.value;
+  const family = familyOf(id ?? '', idLike);
+  return { distro: family ? { id: id ?? '', version: versionId ?? '', family } : null, warnings: r.warnings };
+}

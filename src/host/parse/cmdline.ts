@@ -2,20 +2,28 @@
 
 export type Cmdline = Array<{ key: string; value: string | null }>;
 
+const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
+
 export function parseCmdline(text: string): Cmdline {
   const out: Cmdline = [];
-  const s = text.replace(/\s+--\s.*$/s, ''); // everything after " -- " goes to init
+  const s = text;
   let i = 0;
   while (i < s.length) {
-    while (i < s.length && /\s/.test(s[i]!)) i++;
+    while (i < s.length && isSpace(s[i]!)) i++;
     if (i >= s.length) break;
     let token = '';
     let quoted = false;
-    while (i < s.length && (quoted || !/\s/.test(s[i]!))) {
-      if (s[i] === '"') quoted = !quoted;
-      else token += s[i];
+    let sawQuote = false;
+    while (i < s.length && (quoted || !isSpace(s[i]!))) {
+      if (s[i] === '"') {
+        quoted = !quoted;
+        sawQuote = true;
+      } else token += s[i];
       i++;
     }
+    // A bare "--" ends the kernel's part: everything after it goes to init. (Found by
+    // tokenizing, not by /\s+--\s.*$/, which backtracks quadratically on long runs of spaces.)
+    if (token === '--' && !sawQuote && i < s.length) break;
     const eq = token.indexOf('=');
     out.push(eq < 0 ? { key: token, value: null } : { key: token.slice(0, eq), value: token.slice(eq + 1) });
   }

@@ -28,8 +28,21 @@ export function parseDmsetupInfo(text: string): Parsed<Map<string, DmDevice>> {
 
 export function parseDmsetupTable(text: string): Parsed<Map<string, string[]>> {
   const tables = new Map<string, string[]>();
+  const seen = new Map<string, Set<string>>();
   const warnings: string[] = [];
   let last: string | null = null;
+  // A set per device beside the ordered list: a table of thousands of segments stays linear.
+  const add = (name: string, target: string) => {
+    let set = seen.get(name);
+    if (!set) {
+      seen.set(name, (set = new Set()));
+      tables.set(name, []);
+    }
+    if (!set.has(target)) {
+      set.add(target);
+      tables.get(name)!.push(target);
+    }
+  };
   text.split('\n').forEach((raw, i) => {
     const line = raw.trimEnd();
     if (!line.trim() || /^No devices found/i.test(line.trim())) return;
@@ -38,15 +51,12 @@ export function parseDmsetupTable(text: string): Parsed<Map<string, string[]>> {
     const m = /^(\S+):\s+\d+\s+\d+\s+(\S+)/.exec(line);
     if (m) {
       last = m[1]!;
-      const t = tables.get(last) ?? [];
-      if (!t.includes(m[2]!)) t.push(m[2]!);
-      tables.set(last, t);
+      add(last, m[2]!);
       return;
     }
     const cont = /^\s+\d+\s+\d+\s+(\S+)/.exec(line);
     if (cont && last) {
-      const t = tables.get(last)!;
-      if (!t.includes(cont[1]!)) t.push(cont[1]!);
+      add(last, cont[1]!);
       return;
     }
     warnings.push(`dmsetup-table line ${i + 1}: not a table line, ignored`);

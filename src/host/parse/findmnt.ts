@@ -1,5 +1,6 @@
 /** `findmnt --json --output-all` → a flat list of mounts. findmnt prints nothing when nothing matches. */
 import { parsed, parseFailure, type Parsed } from '../../errors.js';
+import { parseJsonText } from './json.js';
 
 export interface Mount {
   target: string;
@@ -17,19 +18,25 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === 'string' && v.length ? v : null);
 
+/**
+ * "/dev/sda2[/subvol]" → the device and the bracketed path. A scan rather than
+ * a regular expression: /^(.*?)\[(\/[^\]]*)\]$/ backtracks quadratically on
+ * a long source full of "[/".
+ */
 export function splitSource(source: string): { source: string; subpath: string | null } {
-  const m = /^(.*?)\[(\/[^\]]*)\]$/.exec(source);
-  return m?.[1] ? { source: m[1], subpath: m[2] ?? null } : { source, subpath: null };
+  if (!source.endsWith(']')) return { source, subpath: null };
+  // The bracket must come after the last "]" before the final one, and be the first "[/" there.
+  const from = source.lastIndexOf(']', source.length - 2) + 1;
+  const open = source.indexOf('[/', from);
+  if (open <= 0 || open >= source.length - 1) return { source, subpath: null };
+  return { source: source.slice(0, open), subpath: source.slice(open + 1, -1) };
 }
 
 export function parseFindmnt(text: string): Parsed<Mount[]> {
   if (!text.trim()) return parseFailure('findmnt printed nothing (no mounts matched)');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return parseFailure(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
+  const r = parseJsonText(text);
+  if (!r.ok) return r;
+  const json = r.value;
   if (!isObject(json) || !Array.isArray(json.filesystems)) {
     return parseFailure('no "filesystems" list: not the output of findmnt --json');
   }
@@ -64,4 +71,11 @@ export function mountAt(mounts: Mount[], target: string): Mount | null {
   let found: Mount | null = null;
   for (const m of mounts) if (m.target === target) found = m;
   return found;
+}
+
+/** mountAt for every target at once, for callers that look up many targets. */
+export function visibleMounts(mounts: Mount[]): Map<string, Mount> {
+  const out = new Map<string, Mount>();
+  for (const m of mounts) out.set(m.target, m);
+  return out;
 }

@@ -6,6 +6,7 @@
  * sets differ between util-linux versions, and older ones say MOUNTPOINT.
  */
 import { parsed, parseFailure, type Parsed } from '../../errors.js';
+import { parseJsonText } from './json.js';
 
 export interface BlockDevice {
   kname: string;
@@ -69,17 +70,25 @@ function isObject(v: unknown): v is Json {
 
 export function parseLsblk(text: string): Parsed<BlockGraph> {
   if (!text.trim()) return parseFailure('lsblk printed nothing');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return parseFailure(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
+  const r = parseJsonText(text);
+  if (!r.ok) return r;
+  const json = r.value;
   if (!isObject(json) || !Array.isArray(json.blockdevices)) {
     return parseFailure('no "blockdevices" list: not the output of lsblk --json');
   }
   const devices = new Map<string, BlockDevice>();
   const warnings: string[] = [];
+  // Membership sets beside the ordered lists: a device listed under thousands of parents stays linear.
+  const parentSets = new Map<string, Set<string>>();
+  const childSets = new Map<string, Set<string>>();
+  const link = (sets: Map<string, Set<string>>, list: string[], owner: string, item: string) => {
+    let set = sets.get(owner);
+    if (!set) sets.set(owner, (set = new Set(list)));
+    if (!set.has(item)) {
+      set.add(item);
+      list.push(item);
+    }
+  };
   const visit = (node: unknown, parent: string | null, depth: number) => {
     if (!isObject(node)) {
       warnings.push('ignored an entry that is not an object');
@@ -120,9 +129,9 @@ export function parseLsblk(text: string): Parsed<BlockGraph> {
       devices.set(kname, dev);
     }
     if (parent && parent !== kname) {
-      if (!dev.parents.includes(parent)) dev.parents.push(parent);
+      link(parentSets, dev.parents, kname, parent);
       const p = devices.get(parent);
-      if (p && !p.children.includes(kname)) p.children.push(kname);
+      if (p) link(childSets, p.children, parent, kname);
     }
     // lsblk fills TRAN only on the whole disk; partitions inherit it.
     if (!dev.tran && parent) {
@@ -138,42 +147,106 @@ export function parseLsblk(text: string): Parsed<BlockGraph> {
   return parsed({ devices }, warnings);
 }
 
+/**
+ * Lookup tables over a graph, built once per graph on first use: findDevice
+ * is called for every mount, crypttab line and swap, and a scan per call made
+ * a snapshot with thousands of them quadratic. Each table keeps the first
+ * device in lsblk order, which is what the scans returned. Graphs are not
+ * changed after parsing, so the tables never go stale.
+ */
+interface GraphIndex {
+  order: Map<BlockDevice, number>;
+  byPath: Map<string, BlockDevice>;
+  byKname: Map<string, BlockDevice>;
+  byName: Map<string, BlockDevice>;
+  byMajMin: Map<string, BlockDevice>;
+  byUuid: Map<string, BlockDevice>;
+  byLabel: Map<string, BlockDevice>;
+  byPartuuid: Map<string, BlockDevice>;
+  byPartlabel: Map<string, BlockDevice>;
+  /** Every device with a filesystem UUID, in lsblk order (multi-device btrfs shares one). */
+  allByUuid: Map<string, BlockDevice[]>;
+}
+
+const indexes = new WeakMap<BlockGraph, GraphIndex>();
+
+function firstWins(map: Map<string, BlockDevice>, key: string | null | undefined, d: BlockDevice) {
+  if (key !== null && key !== undefined && !map.has(key)) map.set(key, d);
+}
+
+export function graphIndex(graph: BlockGraph): GraphIndex {
+  const cached = indexes.get(graph);
+  if (cached) return cached;
+  const ix: GraphIndex = {
+    order: new Map(), byPath: new Map(), byKname: new Map(), byName: new Map(), byMajMin: new Map(),
+    byUuid: new Map(), byLabel: new Map(), byPartuuid: new Map(), byPartlabel: new Map(), allByUuid: new Map(),
+  };
+  for (const d of graph.devices.values()) {
+    ix.order.set(d, ix.order.size);
+    firstWins(ix.byPath, d.path, d);
+    firstWins(ix.byKname, d.kname, d);
+    firstWins(ix.byName, d.name, d);
+    firstWins(ix.byMajMin, d.majMin, d);
+    firstWins(ix.byUuid, d.uuid?.toLowerCase(), d);
+    firstWins(ix.byLabel, d.label, d);
+    firstWins(ix.byPartuuid, d.partuuid?.toLowerCase(), d);
+    firstWins(ix.byPartlabel, d.partlabel, d);
+    if (d.uuid) {
+      const same = ix.allByUuid.get(d.uuid);
+      if (same) same.push(d);
+      else ix.allByUuid.set(d.uuid, [d]);
+    }
+  }
+  indexes.set(graph, ix);
+  return ix;
+}
+
+/** The device lsblk calls NAME `name` (the names chains are made of). */
+export function deviceByName(graph: BlockGraph, name: string): BlockDevice | null {
+  return graphIndex(graph).byName.get(name) ?? null;
+}
+
+/** Devices whose filesystem UUID is exactly `uuid`, in lsblk order. */
+export function devicesWithUuid(graph: BlockGraph, uuid: string): BlockDevice[] {
+  return graphIndex(graph).allByUuid.get(uuid) ?? [];
+}
+
+/** The earlier (in lsblk order) of two candidates. */
+function earlier(ix: GraphIndex, a: BlockDevice | undefined, b: BlockDevice | undefined): BlockDevice | null {
+  if (!a || !b) return a ?? b ?? null;
+  return ix.order.get(a)! <= ix.order.get(b)! ? a : b;
+}
+
 /** Finds the device a path, UUID=, LABEL=, PARTUUID=, PARTLABEL= spec or MAJ:MIN names. */
 export function findDevice(graph: BlockGraph, spec: string): BlockDevice | null {
+  const ix = graphIndex(graph);
   const s = spec.trim().replace(/^"(.*)"$/, '$1');
   const eq = s.indexOf('=');
   if (eq > 0 && /^(UUID|LABEL|PARTUUID|PARTLABEL|ID)$/i.test(s.slice(0, eq))) {
     const key = s.slice(0, eq).toUpperCase();
     const value = s.slice(eq + 1);
-    for (const d of graph.devices.values()) {
-      if (key === 'UUID' && d.uuid?.toLowerCase() === value.toLowerCase()) return d;
-      if (key === 'LABEL' && d.label === value) return d;
-      if (key === 'PARTUUID' && d.partuuid?.toLowerCase() === value.toLowerCase()) return d;
-      if (key === 'PARTLABEL' && d.partlabel === value) return d;
-    }
+    if (key === 'UUID') return ix.byUuid.get(value.toLowerCase()) ?? null;
+    if (key === 'LABEL') return ix.byLabel.get(value) ?? null;
+    if (key === 'PARTUUID') return ix.byPartuuid.get(value.toLowerCase()) ?? null;
+    if (key === 'PARTLABEL') return ix.byPartlabel.get(value) ?? null;
     return null;
   }
-  if (/^\d+:\d+$/.test(s)) {
-    for (const d of graph.devices.values()) if (d.majMin === s) return d;
-    return null;
-  }
+  if (/^\d+:\d+$/.test(s)) return ix.byMajMin.get(s) ?? null;
   const byId = /^\/dev\/disk\/by-(uuid|label|partuuid|partlabel)\/(.+)$/.exec(s);
   if (byId?.[1] && byId[2]) {
     const value = byId[2].replace(/\\x2f/g, '/');
     return findDevice(graph, `${byId[1].toUpperCase()}=${value}`);
   }
-  for (const d of graph.devices.values()) {
-    if (d.path === s) return d;
-  }
+  const byPath = ix.byPath.get(s);
+  if (byPath) return byPath;
   const base = s.replace(/^\/dev\/(mapper\/)?/, '');
-  for (const d of graph.devices.values()) {
-    if (d.kname === base || d.name === base) return d;
-  }
+  const byBase = earlier(ix, ix.byKname.get(base), ix.byName.get(base));
+  if (byBase) return byBase;
   // /dev/VG/LV → the dm name VG-LV, with dashes inside names doubled.
   const vgLv = /^\/dev\/([^/]+)\/([^/]+)$/.exec(s);
   if (vgLv?.[1] && vgLv[2]) {
     const dmName = `${vgLv[1].replace(/-/g, '--')}-${vgLv[2].replace(/-/g, '--')}`;
-    for (const d of graph.devices.values()) if (d.name === dmName) return d;
+    return ix.byName.get(dmName) ?? null;
   }
   return null;
 }

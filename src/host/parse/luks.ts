@@ -1,5 +1,6 @@
 /** `cryptsetup luksDump --dump-json-metadata` (LUKS2) and plain `luksDump` text (LUKS1). */
 import { parsed, parseFailure, type Parsed } from '../../errors.js';
+import { parseJsonText } from './json.js';
 
 export interface LuksHeader {
   version: 1 | 2;
@@ -15,12 +16,9 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function parseLuks2Json(text: string): Parsed<LuksHeader> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return parseFailure(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
+  const r = parseJsonText(text);
+  if (!r.ok) return r;
+  const json = r.value;
   if (!isObject(json) || !isObject(json.keyslots) || !isObject(json.segments)) {
     return parseFailure('no "keyslots"/"segments": not LUKS2 JSON metadata');
   }
@@ -38,19 +36,21 @@ export function parseLuks2Json(text: string): Parsed<LuksHeader> {
   return parsed({ version: 2, tokens, keyslots: Object.keys(json.keyslots).length, cipher, integrity });
 }
 
+// Indentation is matched with [ \t], not \s: with the m flag, \s+ after ^ also eats
+// newlines, and a file of blank lines made every line start a quadratic scan.
 export function parseLuksDumpText(text: string): Parsed<LuksHeader> {
-  const version = /^Version:\s*(\d+)/m.exec(text)?.[1];
+  const version = /^Version:[ \t]*(\d+)/m.exec(text)?.[1];
   if (!version) return parseFailure('no "Version:" line: not cryptsetup luksDump output');
-  if (version !== '1' && version !== '2') return parseFailure(`unknown LUKS version ${version}`);
-  const cipherName = /^Cipher name:\s*(\S+)/m.exec(text)?.[1];
-  const cipherMode = /^Cipher mode:\s*(\S+)/m.exec(text)?.[1];
-  const keyslots = (text.match(/^Key Slot \d+: ENABLED/gm) ?? []).length + (text.match(/^\s+\d+: luks2/gm) ?? []).length;
-  const tokens = [...text.matchAll(/^\s+\d+: (systemd-\S+|clevis\S*)/gm)].map((m) => m[1]!);
+  if (version !== '1' && version !== '2') return parseFailure(`unknown LUKS version ${version.slice(0, 20)}`);
+  const cipherName = /^Cipher name:[ \t]*(\S+)/m.exec(text)?.[1];
+  const cipherMode = /^Cipher mode:[ \t]*(\S+)/m.exec(text)?.[1];
+  const keyslots = (text.match(/^Key Slot \d+: ENABLED/gm) ?? []).length + (text.match(/^[ \t]+\d+: luks2/gm) ?? []).length;
+  const tokens = [...text.matchAll(/^[ \t]+\d+: (systemd-\S+|clevis\S*)/gm)].map((m) => m[1]!);
   return parsed({
     version: version === '1' ? 1 : 2,
     tokens,
     keyslots,
     cipher: cipherName ? `${cipherName}${cipherMode ? `-${cipherMode}` : ''}` : null,
-    integrity: /^\s+integrity:/m.test(text),
+    integrity: /^[ \t]+integrity:/m.test(text),
   });
 }

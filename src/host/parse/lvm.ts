@@ -1,5 +1,6 @@
 /** `lvm fullreport --reportformat json`: every value is a string. */
 import { parsed, parseFailure, type Parsed } from '../../errors.js';
+import { parseJsonText } from './json.js';
 
 export interface LvmLv {
   vg: string;
@@ -21,17 +22,15 @@ const s = (v: unknown) => (typeof v === 'string' ? v : '');
 
 export function parseLvmReport(text: string): Parsed<LvmReport> {
   if (!text.trim()) return parsed({ lvs: [], pvs: [] });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return parseFailure(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
+  const r = parseJsonText(text);
+  if (!r.ok) return r;
+  const json = r.value;
   if (!isObject(json) || !Array.isArray(json.report)) return parseFailure('no "report" list: not lvm --reportformat json output');
   const lvs: LvmLv[] = [];
   const pvs: Array<{ name: string; vg: string }> = [];
   for (const r of json.report) {
     if (!isObject(r)) continue;
+    const firstLv = lvs.length;
     if (Array.isArray(r.lv)) {
       for (const lv of r.lv) {
         if (!isObject(lv)) continue;
@@ -48,8 +47,9 @@ export function parseLvmReport(text: string): Parsed<LvmReport> {
       for (const pv of r.pv) if (isObject(pv)) pvs.push({ name: s(pv.pv_name), vg: s(pv.vg_name) });
     }
     // fullreport nests vg name at the report level for lv rows missing vg_name.
+    // Only this entry's rows: revisiting all earlier ones made many entries quadratic.
     const vgName = Array.isArray(r.vg) && isObject(r.vg[0]) ? s(r.vg[0].vg_name) : '';
-    if (vgName) for (const lv of lvs) if (!lv.vg) lv.vg = vgName;
+    if (vgName) for (let i = firstLv; i < lvs.length; i++) if (!lvs[i]!.vg) lvs[i]!.vg = vgName;
   }
   return parsed({ lvs, pvs });
 }
