@@ -32,7 +32,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InputError, WizardError, ExitCode } from '../errors.js';
 import { formatBytes, LIMITS } from '../limits.js';
-import { openChildDir, openRootDir, readEntry, NotRegularFileError, TooLargeError, UnsafePathError, type DirHandle } from '../system/rooted.js';
+import { kindOf, openChildDir, openRootDir, readEntry, NotRegularFileError, TooLargeError, UnsafePathError, type DirHandle } from '../system/rooted.js';
 import { parseJsonText } from './parse/json.js';
 import { printable } from './parse/text.js';
 
@@ -103,15 +103,6 @@ function isProbe(rel: string): boolean {
   return parts.length === 2 && PROBE_DIRS.has(parts[0]!);
 }
 
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSymbolicLink()) return 'a symlink';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
 
 /** A file of the snapshot in a message: its name came from another machine, so escapes are shown, not sent. */
 function shownPath(dir: string, rel: string): string {

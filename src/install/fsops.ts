@@ -16,7 +16,7 @@ import { link, lstat, mkdir, open, readlink, rename, rmdir, statfs, symlink, unl
 import path from 'node:path';
 import { WizardError } from '../errors.js';
 import { LIMITS, formatBytes } from '../limits.js';
-import { lstatBeneath, openChildDir, openDirBeneath, openRootDir, readEntry, shown, UnsafePathError, type DirHandle } from '../system/rooted.js';
+import { kindOf, lstatBeneath, openChildDir, openDirBeneath, openRootDir, readEntry, shown, UnsafePathError, type DirHandle } from '../system/rooted.js';
 import { errnoCode, fsError } from '../system/fserrors.js';
 import { mutation } from './faults.js';
 
@@ -56,13 +56,6 @@ function absent(err: unknown): boolean {
   return c === 'ENOENT' || c === 'ENOTDIR';
 }
 
-function kindOf(st: Stats): string {
-  if (st.isFIFO()) return 'FIFO';
-  if (st.isSocket()) return 'socket';
-  if (st.isBlockDevice()) return 'block device';
-  if (st.isCharacterDevice()) return 'character device';
-  return 'special file';
-}
 
 export interface StageOptions {
   /** A symlink at the target may be replaced (a mask this tool made). */
@@ -114,7 +107,7 @@ export class Root {
       if (!st) return { type: 'absent' };
       if (st.isSymbolicLink()) return { type: 'symlink', target: await readlink(d.entry(name)) };
       if (st.isDirectory()) return { type: 'dir' };
-      if (!st.isFile()) return { type: 'other', kind: kindOf(st) };
+      if (!st.isFile()) return { type: 'other', kind: kindOf(st).replace(/^an? /, '') };
       const r = await readEntry(this.dir, d, name, { maxBytes: LIMITS.journaledFileBytes, what: 'a file initrd-wizard changes' });
       if (!r) return { type: 'absent' };
       return { type: 'file', content: r.data, mode: r.stat.mode & 0o7777, uid: r.stat.uid, gid: r.stat.gid };
@@ -237,7 +230,7 @@ export class Root {
         throw err;
       });
       if (cur?.isDirectory()) throw new WizardError(`${this.show(hostPath)} is a directory where initrd-wizard writes a file`, 1, 'move it away, then run again');
-      if (cur && !cur.isFile() && !cur.isSymbolicLink()) throw new WizardError(`${this.show(hostPath)} is a ${kindOf(cur)} where initrd-wizard writes a file`, 1, 'move it away, then run again');
+      if (cur && !cur.isFile() && !cur.isSymbolicLink()) throw new WizardError(`${this.show(hostPath)} is ${kindOf(cur)} where initrd-wizard writes a file`, 1, 'move it away, then run again');
       if (cur?.isSymbolicLink() && want.type !== 'absent' && !opts.replaceSymlink) {
         throw new WizardError(`${this.show(hostPath)} is a symlink: refusing to replace it`, 1, 'point it back to a regular file or remove it, then run again');
       }
