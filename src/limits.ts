@@ -23,6 +23,8 @@ export const LIMITS = {
    * Also V8's longest string is just under 512 MiB, so nothing larger could be parsed.
    */
   metadataBytes: 500 * 1024 * 1024,
+  /** One unpacked initrd segment read for the checks (real: 100–300 MiB unpacked). */
+  initrdUnpackedBytes: 2 * 1024 * 1024 * 1024,
   /** The binary metadata cache (64,000 packages: ~ 20 MiB). */
   cacheBytes: 1024 * 1024 * 1024,
   /** Configuration files read from a root: install.conf, plugins, crypttab, os-release (real: < 64 KiB). */

@@ -47,7 +47,8 @@ function formatClosure(c: Closure, verify: (VerifyResult & { matches: boolean; o
   const rows = [...c.packages].sort((a, b) => b.installSize - a.installSize);
   const nameW = Math.min(32, Math.max(...rows.map((r) => r.name.length), 4));
   for (const p of rows) {
-    const why = p.why.length > 1 ? `← ${p.why.filter((_, i) => i % 2 === 0).slice(-2, -1)[0]} (${p.why[p.why.length - 2]})` : 'requested';
+    const chain = p.why; // built on each read: read once
+    const why = chain.length > 1 ? `← ${chain[chain.length - 3]} (${chain[chain.length - 2]})` : 'requested';
     out.push(`${p.name.padEnd(nameW)}  ${formatBytes(p.installSize).padStart(9)}  ${p.evr}.${p.arch}  ${why}`);
   }
   if (verify) {

@@ -3,6 +3,7 @@
  * microcode cpio first, then the compressed main archive), each a newc/crc
  * cpio. No external cpio or decompressor.
  */
+import { LIMITS } from '../limits.js';
 import { decompress, detectCompression } from '../decompress.js';
 import { InputError } from '../errors.js';
 
@@ -84,7 +85,7 @@ export async function readInitrd(raw: Buffer, what = 'initrd'): Promise<CpioImag
       continue;
     }
     // A compressed segment runs to the end of the file.
-    const unpacked = await decompress(rest, `${what} (segment ${segments.length + 1}, ${kind})`);
+    const unpacked = await decompress(rest, `${what} (segment ${segments.length + 1}, ${kind})`, { maxBytes: LIMITS.initrdUnpackedBytes, purpose: 'one initrd segment' });
     let inner = 0;
     let files = 0;
     while (inner < unpacked.length) {

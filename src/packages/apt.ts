@@ -10,13 +10,57 @@ import type { Runner } from '../system/run.js';
 
 const PRIORITY: Record<string, number> = { required: 5, important: 4, standard: 3, optional: 2, extra: 1 };
 
+/** Own keys only: "constructor" or "__proto__" in a Priority field is no rank. */
+function priorityRank(field: string | undefined): number {
+  return field !== undefined && Object.hasOwn(PRIORITY, field) ? PRIORITY[field]! : 0;
+}
+
 const OPS: Record<string, Op> = { '<<': 'LT', '<=': 'LE', '=': 'EQ', '>=': 'GE', '>>': 'GT', '<': 'LE', '>': 'GE' };
 
-/** "name[:arch] [(op version)]" → Cap; multi-arch qualifiers are dropped (one architecture plus all). */
+const DEB_NAME = /^[a-z0-9][a-z0-9+.-]*/i;
+const DEB_ARCH = /^:[a-z0-9-]+/i;
+const DEB_RELATION = /^(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)$/;
+
+function skipSpace(s: string, i: number): number {
+  while (i < s.length && /\s/.test(s[i]!)) i++;
+  return i;
+}
+
+/** The index just past a bracketed group that starts at i ("(…)", "[…]", "<…>"), or -1 when it does not close. */
+function pastGroup(s: string, i: number, close: string): number {
+  const end = s.indexOf(close, i + 1);
+  return end < 0 ? -1 : end + 1;
+}
+
+/**
+ * "name[:arch] [(op version)] [[archs]] [<profiles>]" → Cap; multi-arch
+ * qualifiers are dropped (one architecture plus all). Read left to right
+ * instead of with one regular expression: runs of spaces between optional
+ * parts made that backtrack for minutes on a few hundred spaces.
+ */
 function debCap(text: string): Cap | null {
-  const m = /^\s*([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>)?\s*$/i.exec(text);
-  if (!m?.[1]) return null;
-  return m[2] && m[3] ? cap(m[1], OPS[m[2]]!, m[3]) : cap(m[1]);
+  const s = text.trim();
+  const name = DEB_NAME.exec(s)?.[0];
+  if (!name) return null;
+  let i = name.length;
+  i += DEB_ARCH.exec(s.slice(i))?.[0].length ?? 0;
+  i = skipSpace(s, i);
+  let relation: RegExpExecArray | null = null;
+  if (s[i] === '(') {
+    const end = pastGroup(s, i, ')');
+    if (end < 0) return null;
+    relation = DEB_RELATION.exec(s.slice(i + 1, end - 1).trim());
+    if (!relation) return null;
+    i = skipSpace(s, end);
+  }
+  for (const [open, close] of [['[', ']'], ['<', '>']] as const) {
+    if (s[i] !== open) continue;
+    const end = pastGroup(s, i, close);
+    if (end < 0) return null;
+    i = skipSpace(s, end);
+  }
+  if (i !== s.length) return null;
+  return relation ? cap(name, OPS[relation[1]!]!, relation[2]!) : cap(name);
 }
 
 /** A Depends-style field: comma-separated groups of `|` alternatives. */
@@ -92,7 +136,7 @@ export function parseDebPackages(text: string, arch = 'amd64', repo = 'apt'): { 
       installSize: (Number(f.get('Installed-Size') ?? 0) || 0) * 1024,
       repo,
       essential: f.get('Essential') === 'yes',
-      priority: PRIORITY[f.get('Priority') ?? ''] ?? 0,
+      priority: priorityRank(f.get('Priority')),
     });
     for (const c of parseDebProvides(f.get('Provides') ?? '')) b.provide(c.name, c.op, c.evr ? formatEvr(c.evr) : null);
     for (const r of parseDebDepends(f.get('Pre-Depends') ?? '', warnings, where)) b.require(reqToString(r));

@@ -2,6 +2,7 @@
  * Dependencies as data: simple capabilities (`name [op evr]`) and rpm's rich
  * (boolean) dependencies. Parsing never throws: bad input becomes a typed error.
  */
+import { LIMITS } from '../limits.js';
 import { parseEvr, type Evr } from './version.js';
 
 export type Op = 'LT' | 'LE' | 'EQ' | 'GE' | 'GT';
@@ -59,20 +60,24 @@ export function parseReq(text: string): ReqParse {
   const s = text.trim();
   if (!s.startsWith('(')) {
     const c = parseCap(s);
-    return c ? { ok: true, req: { kind: 'cap', cap: c } } : { ok: false, error: `not a dependency: "${text}"` };
+    return c ? { ok: true, req: { kind: 'cap', cap: c } } : { ok: false, error: `not a dependency: "${s.length > 80 ? `${s.slice(0, 80)}…` : s}"` };
   }
   const tokens = tokenize(s);
   let pos = 0;
+  // Nesting is bounded so the recursive descent here and every recursive walk of a Req stay shallow.
+  let depth = 0;
   const fail = (why: string): never => {
-    throw new RichSyntax(`${why} in "${text}"`);
+    throw new RichSyntax(`${why} in "${s.length > 80 ? `${s.slice(0, 80)}…` : s}"`);
   };
   // term := '(' expr ')' | name [op evr]
   const term = (): Req => {
     const t = tokens[pos];
     if (t === undefined) return fail('unexpected end');
     if (t === '(') {
+      if (++depth > LIMITS.richDepth) fail(`rich dependency nested deeper than ${LIMITS.richDepth} levels`);
       pos++;
       const e = expr();
+      depth--;
       if (tokens[pos] !== ')') fail('missing ")"');
       pos++;
       return e;
@@ -80,7 +85,7 @@ export function parseReq(text: string): ReqParse {
     if (t === ')' || RICH_OPS.has(t)) return fail(`unexpected "${t}"`);
     pos++;
     const op = tokens[pos];
-    if (op !== undefined && OPS[op] && tokens[pos + 1] !== undefined && tokens[pos + 1] !== ')' && tokens[pos + 1] !== '(') {
+    if (op !== undefined && Object.hasOwn(OPS, op) && tokens[pos + 1] !== undefined && tokens[pos + 1] !== ')' && tokens[pos + 1] !== '(') {
       pos += 2;
       return { kind: 'cap', cap: cap(t, OPS[op]!, tokens[pos - 1]!) };
     }

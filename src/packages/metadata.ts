@@ -2,15 +2,23 @@
  * Where package metadata comes from (rpm-md directories, the host's dnf, the
  * host's apt) and the on-disk cache of the parsed result, keyed by the
  * repositories' own checksums so a refresh invalidates it.
+ *
+ * The cache is only ever a copy: one that cannot be read, fails its checksum
+ * or does not hold together is rebuilt with a warning, never trusted and never
+ * fatal; a write that fails leaves no temporary file behind, and temporary
+ * files of killed runs are swept on the next load.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, writeFile, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, rename, stat, writeFile, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { describeUnknown } from '../errors.js';
+import { LIMITS } from '../limits.js';
+import { readRegularFile } from '../system/rooted.js';
 import { loadAptMetadata } from './apt.js';
 import { loadDnfFileOwners, loadDnfMetadata, type DnfFlavor } from './dnf.js';
 import { deserializePool, Pool, serializePool, type PackedPool, type PoolSource } from './pool.js';
-import { loadRpmRepos, readRepomd, rpmFileLoader, type RepoRef } from './rpmmd.js';
+import { loadRpmMetas, readRepomd, rpmFileLoader, verifyPrimaries, type RepoRef, type RpmRepoMeta } from './rpmmd.js';
 import type { Runner } from '../system/run.js';
 
 export type MetadataSpec =
@@ -20,12 +28,14 @@ export type MetadataSpec =
 
 export interface LoadedPool {
   pool: Pool;
+  /** Shared with the pool: dependencies it cannot read are added here as a resolution meets them. */
   warnings: string[];
   cache: 'hit' | 'miss' | 'off';
   ms: number;
 }
 
-const CACHE_VERSION = 1;
+/** 2: the header carries a sha256 of the content. */
+const CACHE_VERSION = 2;
 
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -53,12 +63,12 @@ async function listDeep(dir: string, match: RegExp, depth = 3): Promise<string[]
 }
 
 /** A key that changes whenever the repositories' metadata does; null when it cannot be known (no caching). */
-async function cacheKey(spec: MetadataSpec): Promise<string | null> {
+async function cacheKey(spec: MetadataSpec, metas: RpmRepoMeta[] | null): Promise<string | null> {
   const h = createHash('sha256').update(`v${CACHE_VERSION}\0${spec.kind}\0`);
   if (spec.kind === 'rpm-md') {
-    for (const r of spec.repos) {
-      const meta = await readRepomd(r);
-      h.update(`${r.name}\0${path.resolve(r.dir)}\0${meta.primary.checksum}\0${meta.filelists?.checksum ?? ''}\0`);
+    for (const meta of metas ?? []) {
+      const sum = (e: RpmRepoMeta['primary'] | null) => (e ? `${e.checksum.type}:${e.checksum.value}` : '');
+      h.update(`${meta.repo.name}\0${path.resolve(meta.repo.dir)}\0${sum(meta.primary)}\0${sum(meta.filelists)}\0`);
     }
   } else if (spec.kind === 'apt') {
     const stamps = await fileStamps(await listDeep('/var/lib/apt/lists', /_Packages(\.\w+)?$/, 0));
@@ -72,35 +82,75 @@ async function cacheKey(spec: MetadataSpec): Promise<string | null> {
   return h.digest('hex').slice(0, 32);
 }
 
+/** Removes a cache file that will be rebuilt; a failure here shows up when the new one is written. */
+async function discard(file: string): Promise<void> {
+  await rm(file, { force: true }).catch(() => undefined);
+}
+
 async function readCache(file: string, key: string, warnings: string[]): Promise<PackedPool | null> {
-  let raw: Buffer;
+  let raw: Buffer | null;
   try {
-    raw = await readFile(file);
-  } catch {
+    // Not a plain readFile: a FIFO or a link to /dev/zero in the cache directory would never end.
+    raw = await readRegularFile(file, { maxBytes: LIMITS.cacheBytes, what: 'the metadata cache' });
+  } catch (err) {
+    warnings.push(`metadata cache ${file} is corrupt (${describeUnknown(err)}); rebuilding it`);
+    await discard(file);
     return null;
   }
-  try {
-    const { data, meta } = deserializePool(raw);
-    if (meta.version === CACHE_VERSION && meta.key === key) return data;
-    warnings.push(`metadata cache ${file} is stale; rebuilding it`);
-  } catch {
-    warnings.push(`metadata cache ${file} is corrupt; rebuilding it`);
-  }
-  await rm(file, { force: true });
+  if (!raw) return null;
+  const r = deserializePool(raw);
+  if (!r.ok) warnings.push(`metadata cache ${file} is corrupt (${r.error}); rebuilding it`);
+  else if (r.value.meta.version === CACHE_VERSION && r.value.meta.key === key) return r.value.data;
+  else warnings.push(`metadata cache ${file} is stale; rebuilding it`);
+  await discard(file);
   return null;
+}
+
+/** "KEY.v8.PID.RANDOM.tmp" (and "KEY.v8.PID.tmp" from older versions). */
+const TEMP_NAME = /\.v8\.(\d+)(?:\.[0-9a-f]+)?\.tmp$/;
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temporary files of writes that never finished: their process is gone, or they are older than any write takes. */
+async function sweepTemps(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const p = path.join(dir, name);
+    const st = await lstat(p).catch(() => null);
+    if (!st || st.isDirectory()) continue;
+    if (alive(Number(m[1])) && now - st.mtimeMs < STALE_TEMP_MS) continue;
+    await unlink(p).catch(() => undefined);
+  }
 }
 
 async function writeCache(file: string, key: string, data: PackedPool): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, serializePool(data, { version: CACHE_VERSION, key }), { mode: 0o600 });
-  await rename(tmp, file);
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    // "wx": never through a link or over a file someone placed at that name.
+    await writeFile(tmp, serializePool(data, { version: CACHE_VERSION, key }), { mode: 0o600, flag: 'wx' });
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
-async function loadUncached(spec: MetadataSpec, runner: Runner): Promise<{ source: PoolSource; warnings: string[] }> {
+async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMeta[] | null): Promise<{ source: PoolSource; warnings: string[] }> {
   switch (spec.kind) {
     case 'rpm-md':
-      return loadRpmRepos(spec.repos);
+      return loadRpmMetas(metas!);
     case 'dnf':
       return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs });
     case 'apt':
@@ -113,31 +163,41 @@ export interface LoadPoolOptions {
   cacheDir?: string | null;
 }
 
+/** At most this many of a source's own warnings, then a count (a hostile dump can hold millions). */
+const SOURCE_WARNINGS = 50;
+
+function addWarnings(to: string[], from: string[]): void {
+  for (const w of from.slice(0, SOURCE_WARNINGS)) to.push(w);
+  if (from.length > SOURCE_WARNINGS) to.push(`… and ${from.length - SOURCE_WARNINGS} more warnings like these`);
+}
+
 export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Promise<LoadedPool> {
   const started = performance.now();
   const warnings: string[] = [];
   const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
-  const key = dir ? await cacheKey(spec) : null;
+  // Read once: the key, the parse and the file-list loader all follow the same repomd.xml.
+  const metas = spec.kind === 'rpm-md' ? await Promise.all(spec.repos.map(readRepomd)) : null;
+  const key = dir ? await cacheKey(spec, metas) : null;
   const file = dir && key ? path.join(dir, `${key}.v8`) : null;
   // File-list loaders are functions: re-attached after a cache hit.
-  const attach = async (source: PoolSource): Promise<PoolSource> => {
-    if (spec.kind === 'rpm-md') return { ...source, loadFiles: rpmFileLoader(await Promise.all(spec.repos.map(readRepomd))) };
+  const attach = (source: PoolSource): PoolSource => {
+    if (metas) return { ...source, loadFiles: rpmFileLoader(metas) };
     if (spec.kind === 'dnf') return { ...source, loadFiles: loadDnfFileOwners(options.runner, spec.flavor, spec.extraArgs ?? []) };
     return source;
   };
-  if (file && key) {
+  if (dir && file && key) {
+    await sweepTemps(dir);
     const cached = await readCache(file, key, warnings);
     if (cached) {
-      const base: PoolSource = { data: cached };
-      return { pool: new Pool(await attach(base)), warnings, cache: 'hit', ms: performance.now() - started };
+      // The key holds repomd.xml's checksums; the files on disk must still be the ones they describe.
+      if (metas) await verifyPrimaries(metas);
+      return { pool: new Pool(attach({ data: cached }), warnings), warnings, cache: 'hit', ms: performance.now() - started };
     }
   }
-  const { source, warnings: w } = await loadUncached(spec, options.runner);
-  warnings.push(...w);
+  const { source, warnings: w } = await loadUncached(spec, options.runner, metas);
+  addWarnings(warnings, w);
   if (file && key) {
-    await writeCache(file, key, source.data).catch((err) =>
-      warnings.push(`could not write the metadata cache ${file}: ${err instanceof Error ? err.message : String(err)}`),
-    );
+    await writeCache(file, key, source.data).catch((err) => warnings.push(`could not write the metadata cache ${file}: ${describeUnknown(err)}`));
   }
-  return { pool: new Pool(await attach(source)), warnings, cache: file ? 'miss' : 'off', ms: performance.now() - started };
+  return { pool: new Pool(attach(source), warnings), warnings, cache: file ? 'miss' : 'off', ms: performance.now() - started };
 }

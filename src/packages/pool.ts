@@ -6,6 +6,8 @@
  * resolution actually touches. That keeps memory small and lets the cache
  * load without rebuilding millions of objects.
  */
+import { createHash } from 'node:crypto';
+import { parsed, parseFailure, type Parsed } from '../errors.js';
 import { parseReq, type Cap, type Op, type Req } from './deps.js';
 import { evrCmp, formatEvr, parseEvr, type Evr, type VersionScheme } from './version.js';
 
@@ -29,6 +31,7 @@ export interface Package {
 const OP_CODES: Array<Op | null> = [null, 'LT', 'LE', 'EQ', 'GE', 'GT'];
 const OP_CODE: Record<Op, number> = { LT: 1, LE: 2, EQ: 3, GE: 4, GT: 5 };
 const FLAG: Record<Op, number> = { LT: 1, LE: 3, EQ: 2, GE: 6, GT: 4 };
+const MAX_PRIORITY = 5;
 const LESS = 1;
 const EQUAL = 2;
 const GREATER = 4;
@@ -126,8 +129,10 @@ export class PoolBuilder {
     this.cols.arch.push(this.intern(p.arch));
     this.cols.evr.push(this.intern(p.evr));
     this.cols.repo.push(this.intern(p.repo));
-    this.cols.size.push(p.installSize);
-    this.cols.flags.push((p.essential ? 1 : 0) | ((p.priority ?? 0) << 1));
+    // Sizes and priorities come from other machines' metadata: anything out of range counts as unknown.
+    this.cols.size.push(Number.isFinite(p.installSize) && p.installSize >= 0 && p.installSize <= Number.MAX_SAFE_INTEGER ? p.installSize : 0);
+    const priority = p.priority ?? 0;
+    this.cols.flags.push((p.essential ? 1 : 0) | ((Number.isInteger(priority) && priority >= 0 && priority <= MAX_PRIORITY ? priority : 0) << 1));
     this.lists.prov.off.push(this.lists.prov.a.length);
     this.lists.req.off.push(this.lists.req.a.length);
     this.lists.rec.off.push(this.lists.rec.a.length);
@@ -209,10 +214,21 @@ export class Pool {
   private fileIndex: Map<string, number[]> | null = null;
   private filesComplete: boolean;
   private readonly loadFiles: PoolSource['loadFiles'];
-  /** Dependency strings that did not parse, reported once. */
-  readonly warnings: string[] = [];
+  /** Providers per capability object: the resolver asks about the same parsed requirement many times. */
+  private providers = new WeakMap<Cap, Package[]>();
+  /** Bumped when the file lists are loaded: answers remembered from before may be short. */
+  generation = 0;
+  /** Per-package marks for de-duplicating provider lists in linear time. */
+  private readonly seen: Uint32Array;
+  private stamp = 0;
+  /** Dependency strings that did not parse, reported once (shared with the loader's warnings, so commands print them). */
+  readonly warnings: string[];
+  private shown = 0;
+  private suppressed = 0;
+  private summaryAt = -1;
 
-  constructor(source: PoolSource) {
+  constructor(source: PoolSource, warnings: string[] = []) {
+    this.warnings = warnings;
     const d = source.data;
     this.data = d;
     this.scheme = d.scheme;
@@ -221,6 +237,7 @@ export class Pool {
     this.filesComplete = !source.loadFiles;
     const n = d.name.length;
     this.objects = new Array(n);
+    this.seen = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
       const name = d.strings[d.name[i]!]!;
       const l = this.byName.get(name);
@@ -262,20 +279,39 @@ export class Pool {
     return e;
   }
 
-  private reqOf(id: number): Req | null {
+  /**
+   * A dependency that does not parse (including one nested deeper than
+   * LIMITS.richDepth) is skipped with a warning rather than refused: no tool
+   * can read it, so a hostile repository gains nothing it could not get by
+   * leaving the dependency out, and refusing would let one such package block
+   * every closure that merely looks at it as a candidate.
+   */
+  private reqOf(id: number, pkg: number): Req | null {
     if (this.reqs.has(id)) return this.reqs.get(id)!;
     const text = this.data.strings[id]!;
     const r = parseReq(text);
-    if (!r.ok) this.warnings.push(`${r.error}; requirement ignored`);
+    if (!r.ok) this.warn(`${this.data.strings[this.data.name[pkg]!]}: ${r.error}; requirement ignored`);
     const req = r.ok ? r.req : null;
     this.reqs.set(id, req);
     return req;
   }
 
+  /** At most WARNINGS_SHOWN warnings, then one line that counts the rest (a hostile repository can hold millions). */
+  private warn(message: string): void {
+    if (this.shown < WARNINGS_SHOWN) {
+      this.shown++;
+      this.warnings.push(message);
+      return;
+    }
+    const summary = `… and ${++this.suppressed} more dependencies that could not be read`;
+    if (this.summaryAt < 0) this.summaryAt = this.warnings.push(summary) - 1;
+    else this.warnings[this.summaryAt] = summary;
+  }
+
   private reqList(off: Int32Array, arr: Int32Array, p: number): Req[] {
     const out: Req[] = [];
     for (let k = off[p]!; k < off[p + 1]!; k++) {
-      const r = this.reqOf(arr[k]!);
+      const r = this.reqOf(arr[k]!, p);
       if (r) out.push(r);
     }
     return out;
@@ -335,31 +371,44 @@ export class Pool {
     return ((a & EQUAL) !== 0 && (b & EQUAL) !== 0) || ((a & LESS) !== 0 && (b & LESS) !== 0) || ((a & GREATER) !== 0 && (b & GREATER) !== 0);
   }
 
-  /** Packages providing a capability (files included), in pool order, each once. */
-  whatProvides(need: Cap): Package[] {
+  /**
+   * Packages providing a capability (files included), in pool order, each
+   * once. The answer is kept per capability object (parsed requirements are
+   * shared), so callers must not change the array.
+   */
+  whatProvides(need: Cap): readonly Package[] {
+    let out = this.providers.get(need);
+    if (!out) {
+      out = this.findProviders(need);
+      this.providers.set(need, out);
+    }
+    return out;
+  }
+
+  private findProviders(need: Cap): Package[] {
     const out: Package[] = [];
     const d = this.data;
+    // A fresh stamp marks the packages already listed; wrapping around clears the marks.
+    if (++this.stamp === 0xffffffff) {
+      this.seen.fill(0);
+      this.stamp = 1;
+    }
+    const mark = (p: number) => {
+      if (this.seen[p] === this.stamp) return;
+      this.seen[p] = this.stamp;
+      out.push(this.pkg(p));
+    };
     const id = this.capId(need.name);
     if (id !== undefined) {
-      let last = -1;
       for (let k = this.provStart[id]!; k < this.provStart[id + 1]!; k++) {
         const e = this.provEntries[k]!;
         const p = this.provPkg[e]!;
-        if (p === last) continue;
+        if (this.seen[p] === this.stamp) continue;
         const opCode = d.provOp[e]!;
-        if (this.rangeMatches(OP_CODES[opCode]!, opCode ? this.evrOf(d.provEvr[e]!) : null, need)) {
-          const pkg = this.pkg(p);
-          if (!out.includes(pkg)) out.push(pkg);
-          last = p;
-        }
+        if (this.rangeMatches(OP_CODES[opCode]!, opCode ? this.evrOf(d.provEvr[e]!) : null, need)) mark(p);
       }
     }
-    if (need.name.startsWith('/')) {
-      for (const p of this.files().get(need.name) ?? []) {
-        const pkg = this.pkg(p);
-        if (!out.includes(pkg)) out.push(pkg);
-      }
-    }
+    if (need.name.startsWith('/')) for (const p of this.files().get(need.name) ?? []) mark(p);
     return out;
   }
 
@@ -402,26 +451,51 @@ export class Pool {
     const keys = new Map<string, number>();
     for (let p = 0; p < this.size; p++) keys.set(packageKey(this.pkg(p)), p);
     for (const [file, pkgKeys] of await this.loadFiles(wanted)) {
+      const owners = index.get(file) ?? [];
+      const listed = new Set(owners);
       for (const key of pkgKeys) {
         const p = keys.get(key);
-        if (p === undefined) continue;
-        const l = index.get(file);
-        if (l) {
-          if (!l.includes(p)) l.push(p);
-        } else index.set(file, [p]);
+        if (p === undefined || listed.has(p)) continue;
+        listed.add(p);
+        owners.push(p);
       }
+      if (owners.length) index.set(file, owners);
     }
+    // File providers grew: answers remembered so far may be short.
+    this.providers = new WeakMap();
+    this.generation++;
   }
 }
+
+const WARNINGS_SHOWN = 50;
 
 export function packageKey(p: Pick<Package, 'name' | 'evr' | 'arch'>): string {
   return `${p.name}-${formatEvr(p.evr)}.${p.arch}`;
 }
 
-/** The pool as one buffer for the on-disk cache, and back. */
+/**
+ * The pool as one buffer for the on-disk cache, and back. Layout: two
+ * little-endian u32 (header and string-table lengths), the JSON header, the
+ * NUL-joined strings, padding to 8 bytes, then each typed array 8-aligned.
+ * The header carries a sha256 of its other fields, the strings and the
+ * arrays, and loading checks every id and offset, so a damaged or edited
+ * cache is refused (and rebuilt by the caller) instead of giving wrong
+ * packages or crashing the resolver.
+ */
 const ARRAYS = ['name', 'archId', 'evr', 'repo', 'size', 'flags', 'provOff', 'provName', 'provOp', 'provEvr', 'reqOff', 'req', 'recOff', 'rec', 'obsOff', 'obs', 'fileOff', 'file'] as const;
+type ArrayKey = (typeof ARRAYS)[number];
+
+type TypedArrayCtor = { new (b: ArrayBuffer): Int32Array | Float64Array | Uint8Array | Int8Array; BYTES_PER_ELEMENT: number };
+const CTOR: Partial<Record<ArrayKey, TypedArrayCtor>> = { size: Float64Array, flags: Uint8Array, provOp: Int8Array };
+
+/** The header is a few hundred bytes; anything near this is not one. */
+const MAX_HEADER = 1 << 20;
+
+const pad8 = (n: number) => (8 - (n % 8)) % 8;
 
 export function serializePool(d: PackedPool, meta: Record<string, unknown>): Buffer {
+  // NUL separates the strings, so a string holding one would not come back as written.
+  if (d.strings.some((s) => s.includes('\u0000'))) throw new Error('a metadata string holds a NUL character; not cached');
   const strings = Buffer.from(d.strings.join('\u0000'), 'utf8');
   const parts: Buffer[] = [];
   const layout: Array<[string, number, number]> = [];
@@ -429,44 +503,124 @@ export function serializePool(d: PackedPool, meta: Record<string, unknown>): Buf
   for (const key of ARRAYS) {
     const arr = d[key];
     const buf = Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
-    const pad = (8 - (offset % 8)) % 8;
+    const pad = pad8(offset);
     if (pad) parts.push(Buffer.alloc(pad));
     offset += pad;
     layout.push([key, offset, arr.length]);
     parts.push(buf);
     offset += buf.length;
   }
-  const header = Buffer.from(JSON.stringify({ ...meta, scheme: d.scheme, arch: d.arch, strings: strings.length, nStrings: d.strings.length, layout }), 'utf8');
+  const body = Buffer.concat(parts);
+  const { sha256: _previous, ...own } = meta;
+  const fields = { ...own, scheme: d.scheme, arch: d.arch, strings: strings.length, nStrings: d.strings.length, body: body.length, layout };
+  const header = Buffer.from(JSON.stringify({ ...fields, sha256: digestOf(fields, strings, body) }), 'utf8');
   const head = Buffer.alloc(8);
   head.writeUInt32LE(header.length, 0);
   head.writeUInt32LE(strings.length, 4);
-  const body = Buffer.concat(parts);
-  return Buffer.concat([head, header, strings, Buffer.alloc((8 - ((8 + header.length + strings.length) % 8)) % 8), body]);
+  return Buffer.concat([head, header, strings, Buffer.alloc(pad8(8 + header.length + strings.length)), body]);
 }
 
-export function deserializePool(buf: Buffer): { data: PackedPool; meta: Record<string, unknown> } {
+/**
+ * Covers the header's other fields (as JSON.stringify writes them; parsing and
+ * writing again gives the same text), the strings and the body; not the
+ * padding between them, which depends on the header's length.
+ */
+function digestOf(fields: Record<string, unknown>, strings: Uint8Array, body: Uint8Array): string {
+  return createHash('sha256').update(JSON.stringify(fields)).update('\u0000').update(strings).update(body).digest('hex');
+}
+
+interface CacheHeader {
+  scheme: VersionScheme;
+  arch: string;
+  nStrings: number;
+  body: number;
+  sha256: string;
+  layout: Array<[string, number, number]>;
+  [k: string]: unknown;
+}
+
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+function readHeader(buf: Buffer): Parsed<{ header: CacheHeader; headerLen: number; stringsLen: number }> {
+  if (buf.length < 8) return parseFailure('shorter than its fixed header');
   const headerLen = buf.readUInt32LE(0);
   const stringsLen = buf.readUInt32LE(4);
-  const meta = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) as Record<string, unknown> & {
-    scheme: VersionScheme;
-    arch: string;
-    nStrings: number;
-    layout: Array<[string, number, number]>;
-  };
-  const strings = buf.subarray(8 + headerLen, 8 + headerLen + stringsLen).toString('utf8').split('\u0000');
-  if (strings.length !== meta.nStrings) throw new Error('string table does not match its header');
-  const bodyStart = 8 + headerLen + stringsLen + ((8 - ((8 + headerLen + stringsLen) % 8)) % 8);
-  const out: Record<string, unknown> = { scheme: meta.scheme, arch: meta.arch, strings };
-  const ctor: Record<string, { new (b: ArrayBuffer): Int32Array | Float64Array | Uint8Array | Int8Array; BYTES_PER_ELEMENT: number }> = {
-    size: Float64Array, flags: Uint8Array, provOp: Int8Array,
-  };
-  for (const [key, offset, length] of meta.layout) {
-    const C = ctor[key] ?? Int32Array;
-    const start = bodyStart + offset;
-    const bytes = length * C.BYTES_PER_ELEMENT;
-    if (start + bytes > buf.length) throw new Error(`array ${key} runs past the end of the file`);
-    // Copy: the file buffer's offsets need not be aligned for typed-array views.
-    out[key] = new C((buf.buffer as ArrayBuffer).slice(buf.byteOffset + start, buf.byteOffset + start + bytes));
+  if (headerLen > MAX_HEADER || 8 + headerLen + stringsLen > buf.length) return parseFailure('its lengths run past the end of the file');
+  let h: unknown;
+  try {
+    h = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
+  } catch {
+    return parseFailure('its header is not JSON');
   }
-  return { data: out as unknown as PackedPool, meta };
+  const c = h as Partial<CacheHeader> | null;
+  const layoutOk =
+    Array.isArray(c?.layout) &&
+    c.layout.length === ARRAYS.length &&
+    c.layout.every((e, i) => Array.isArray(e) && e[0] === ARRAYS[i] && isCount(e[1]) && isCount(e[2]) && e[1] % 8 === 0);
+  if (!c || typeof c !== 'object' || (c.scheme !== 'rpm' && c.scheme !== 'deb') || typeof c.arch !== 'string' || !isCount(c.nStrings) || !isCount(c.body) || typeof c.sha256 !== 'string' || !layoutOk) {
+    return parseFailure('its header lacks fields or has the wrong types');
+  }
+  return parsed({ header: c as CacheHeader, headerLen, stringsLen });
+}
+
+export function deserializePool(buf: Buffer): Parsed<{ data: PackedPool; meta: Record<string, unknown> }> {
+  const h = readHeader(buf);
+  if (!h.ok) return h;
+  const { header, headerLen, stringsLen } = h.value;
+  const stringsStart = 8 + headerLen;
+  const bodyStart = stringsStart + stringsLen + pad8(stringsStart + stringsLen);
+  if (bodyStart + header.body !== buf.length) return parseFailure('its size does not match its header');
+  const { sha256, ...fields } = header;
+  if (digestOf(fields, buf.subarray(stringsStart, stringsStart + stringsLen), buf.subarray(bodyStart)) !== sha256) return parseFailure('its checksum does not match its content');
+  const strings = header.nStrings === 0 && stringsLen === 0 ? [] : buf.subarray(stringsStart, stringsStart + stringsLen).toString('utf8').split('\u0000');
+  if (strings.length !== header.nStrings) return parseFailure('its string table does not match its header');
+  const out: Record<string, unknown> = { scheme: header.scheme, arch: header.arch, strings };
+  let end = 0;
+  for (const [key, offset, length] of header.layout) {
+    const C = CTOR[key as ArrayKey] ?? Int32Array;
+    const bytes = length * C.BYTES_PER_ELEMENT;
+    if (offset < end || offset + bytes > header.body) return parseFailure(`array ${key} overlaps another or runs past the end`);
+    end = offset + bytes;
+    // Copy: the file buffer's offsets need not be aligned for typed-array views.
+    const start = buf.byteOffset + bodyStart + offset;
+    out[key] = new C((buf.buffer as ArrayBuffer).slice(start, start + bytes));
+  }
+  const data = out as unknown as PackedPool;
+  const problem = checkPacked(data);
+  return problem ? parseFailure(problem) : parsed({ data, meta: header });
+}
+
+/** Every id within the string table, every offset table monotonic and matching its array: what Pool relies on. */
+export function checkPacked(d: PackedPool): string | null {
+  const n = d.name.length;
+  const nStr = d.strings.length;
+  for (const key of ['archId', 'evr', 'repo', 'size', 'flags'] as const) if (d[key].length !== n) return `column ${key} has ${d[key].length} entries for ${n} packages`;
+  const ids = (arr: Int32Array, what: string): string | null => {
+    for (let i = 0; i < arr.length; i++) if (!(arr[i]! >= 0 && arr[i]! < nStr)) return `${what} refers to string ${arr[i]} of ${nStr}`;
+    return null;
+  };
+  const offsets = (off: Int32Array, len: number, what: string): string | null => {
+    if (off.length !== n + 1 || off[0] !== 0 || off[n] !== len) return `${what} offsets do not span their array`;
+    for (let i = 0; i < n; i++) if (off[i]! > off[i + 1]!) return `${what} offsets go backwards`;
+    return null;
+  };
+  const problem =
+    ids(d.name, 'a name') ?? ids(d.archId, 'an architecture') ?? ids(d.evr, 'a version') ?? ids(d.repo, 'a repository') ??
+    offsets(d.provOff, d.provName.length, 'provide') ?? offsets(d.reqOff, d.req.length, 'requirement') ?? offsets(d.recOff, d.rec.length, 'recommendation') ??
+    offsets(d.obsOff, d.obs.length, 'obsolete') ?? offsets(d.fileOff, d.file.length, 'file') ??
+    ids(d.provName, 'a provide') ?? ids(d.req, 'a requirement') ?? ids(d.rec, 'a recommendation') ?? ids(d.obs, 'an obsolete') ?? ids(d.file, 'a file');
+  if (problem) return problem;
+  if (d.provOp.length !== d.provName.length || d.provEvr.length !== d.provName.length) return 'provide columns differ in length';
+  for (let k = 0; k < d.provOp.length; k++) {
+    const op = d.provOp[k]!;
+    if (op < 0 || op >= OP_CODES.length) return `a provide has operator code ${op}`;
+    const evr = d.provEvr[k]!;
+    if (op === 0 ? evr !== -1 : !(evr >= 0 && evr < nStr)) return `a provide's version refers to string ${evr}`;
+  }
+  for (let i = 0; i < n; i++) {
+    const size = d.size[i]!;
+    if (!(size >= 0 && size <= Number.MAX_SAFE_INTEGER)) return `a package has size ${size}`;
+    if (d.flags[i]! >> 1 > MAX_PRIORITY) return `a package has priority ${d.flags[i]! >> 1}`;
+  }
+  return null;
 }

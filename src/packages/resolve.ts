@@ -21,7 +21,7 @@ export interface ClosurePackage {
   evr: string;
   arch: string;
   installSize: number;
-  /** A shortest chain: requested package, requirement, package, …, this package. */
+  /** A shortest chain: requested package, requirement, package, …, this package (built each time it is read). */
   why: string[];
 }
 
@@ -33,6 +33,11 @@ export interface Closure {
   packages: ClosurePackage[];
 }
 
+/** A chain for a message: its ends, with "…" for a middle that would fill screens (the `chain` property stays whole). */
+function shortened(names: string[]): string[] {
+  return names.length <= 12 ? names : [...names.slice(0, 6), '…', ...names.slice(-5)];
+}
+
 export class UnresolvableError extends WizardError {
   override readonly name = 'UnresolvableError';
   constructor(
@@ -41,7 +46,7 @@ export class UnresolvableError extends WizardError {
   ) {
     const needer = chain.length ? chain[chain.length - 1] : null;
     super(
-      needer ? `nothing provides ${requirement} needed by ${needer}${chain.length > 1 ? ` (pulled in by ${chain.slice(0, -1).filter((_, i) => i % 2 === 0).join(' → ')})` : ''}` : `no package named or providing "${requirement}"`,
+      needer ? `nothing provides ${requirement} needed by ${needer}${chain.length > 1 ? ` (pulled in by ${shortened(chain.slice(0, -1).filter((_, i) => i % 2 === 0)).join(' → ')})` : ''}` : `no package named or providing "${requirement}"`,
       1,
       needer ? 'remove the package that needs it, or add a repository that provides it' : 'check the spelling, or refresh the package metadata',
     );
@@ -55,10 +60,34 @@ interface Pending {
 }
 
 /**
+ * What the resolver may remember about a pool between rounds and calls:
+ * everything that depends only on the metadata, never on the set being built.
+ * Kept per pool and dropped when the pool's file lists grow.
+ */
+interface PoolMemo {
+  generation: number;
+  /** Candidates of requirements whose candidates do not depend on the set (all but if/unless). */
+  candidates: WeakMap<Req, readonly Package[] | null>;
+  /** The policy ranking of a candidate list, by list and wanted name. */
+  ranked: WeakMap<readonly Package[], Map<string | null, Package[]>>;
+}
+
+const memos = new WeakMap<Pool, PoolMemo>();
+
+function memoOf(pool: Pool): PoolMemo {
+  let m = memos.get(pool);
+  if (!m || m.generation !== pool.generation) {
+    m = { generation: pool.generation, candidates: new WeakMap(), ranked: new WeakMap() };
+    memos.set(pool, m);
+  }
+  return m;
+}
+
+/**
  * apt's choice among providers: the real package of that name, else the
  * highest Priority (required … extra), then Essential, then name order.
  */
-function chooseApt(pool: Pool, candidates: Package[], wanted: string | null): Package[] {
+function chooseApt(pool: Pool, candidates: readonly Package[], wanted: string | null): Package[] {
   const best = new Map<string, Package>();
   for (const p of candidates) {
     const b = best.get(p.name);
@@ -70,10 +99,9 @@ function chooseApt(pool: Pool, candidates: Package[], wanted: string | null): Pa
   return list.sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || Number(b.essential) - Number(a.essential) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** libsolv-like candidate ordering; the first element is the choice. */
-function choose(pool: Pool, candidates: Package[], set: Set<Package>, recommended: Set<Package>, wanted: string | null = null): Package[] {
-  if (pool.scheme === 'deb') return chooseApt(pool, candidates, wanted);
-  let list = candidates;
+/** libsolv's policy steps that depend only on the candidates: best architecture, best version per name, obsoletes. */
+function rankRpm(pool: Pool, candidates: readonly Package[]): Package[] {
+  let list = [...candidates];
   if (list.length > 1) {
     // Best architecture: native over foreign (i686); noarch/all always stays.
     const neutral = pool.scheme === 'rpm' ? 'noarch' : 'all';
@@ -90,18 +118,94 @@ function choose(pool: Pool, candidates: Package[], set: Set<Package>, recommende
     list = [...best.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n) => best.get(n)!);
   }
   if (list.length > 1) {
+    // One package per name by now: look the obsoleted name up instead of scanning the list for each obsolete.
+    const byName = new Map(list.map((p) => [p.name, p]));
     const obsoleted = new Set<Package>();
     for (const p of list) {
-      for (const o of p.obsoletes) for (const q of list) if (q !== p && q.name !== p.name && q.name === o.name && pool.capMatches({ name: q.name, op: 'EQ', evr: q.evr }, o)) obsoleted.add(q);
+      for (const o of p.obsoletes) {
+        const q = byName.get(o.name);
+        if (q && q !== p && q.name !== p.name && pool.capMatches({ name: q.name, op: 'EQ', evr: q.evr }, o)) obsoleted.add(q);
+      }
     }
     const kept = list.filter((p) => !obsoleted.has(p));
     if (kept.length) list = kept;
   }
-  if (list.length > 1 && recommended.size) {
-    const rec = list.filter((p) => recommended.has(p) && !set.has(p));
-    if (rec.length) list = rec;
+  return list;
+}
+
+function ranked(pool: Pool, candidates: readonly Package[], wanted: string | null): Package[] {
+  const memo = memoOf(pool).ranked;
+  const key = pool.scheme === 'deb' ? wanted : null;
+  let byWanted = memo.get(candidates);
+  if (!byWanted) memo.set(candidates, (byWanted = new Map()));
+  let list = byWanted.get(key);
+  if (!list) {
+    list = pool.scheme === 'deb' ? chooseApt(pool, candidates, wanted) : rankRpm(pool, candidates);
+    byWanted.set(key, list);
   }
   return list;
+}
+
+/** libsolv-like candidate ordering; the first element is the choice. */
+function choose(pool: Pool, candidates: readonly Package[], state: SetState, wanted: string | null = null): Package[] {
+  const list = ranked(pool, candidates, wanted);
+  if (pool.scheme === 'deb') return list;
+  if (list.length > 1 && state.recommended.size) {
+    const rec = list.filter((p) => state.recommended.has(p) && !state.has(p));
+    if (rec.length) return rec;
+  }
+  return list;
+}
+
+/**
+ * The set being built, and which requirements it already meets. A
+ * requirement's providers are checked once; if none is in the set yet, the
+ * requirement waits on each of them and is marked met when one is added, so
+ * a capability with thousands of providers is never rescanned.
+ */
+class SetState {
+  readonly order: Package[] = [];
+  readonly recommended = new Set<Package>();
+  private readonly members: Uint8Array;
+  private readonly met = new Set<object>();
+  private readonly waiting = new Set<object>();
+  private readonly waiters = new Map<number, object[]>();
+
+  constructor(size: number) {
+    this.members = new Uint8Array(size);
+  }
+
+  has(p: Package): boolean {
+    return this.members[p.id] === 1;
+  }
+
+  /** Is one of `list` (the providers of `key`) in the set? */
+  anyOf(key: object, list: readonly Package[]): boolean {
+    if (this.met.has(key)) return true;
+    if (this.waiting.has(key)) return false;
+    for (const p of list) {
+      if (this.has(p)) {
+        this.met.add(key);
+        return true;
+      }
+    }
+    this.waiting.add(key);
+    for (const p of list) {
+      const w = this.waiters.get(p.id);
+      if (w) w.push(key);
+      else this.waiters.set(p.id, [key]);
+    }
+    return false;
+  }
+
+  insert(p: Package): void {
+    this.members[p.id] = 1;
+    this.order.push(p);
+    const w = this.waiters.get(p.id);
+    if (!w) return;
+    for (const key of w) this.met.add(key);
+    this.waiters.delete(p.id);
+  }
 }
 
 /** A choice the resolver made between several candidates. */
@@ -120,16 +224,16 @@ interface Decision {
  * apt has no such step.
  */
 export function resolve(pool: Pool, requested: string[], options: ResolveOptions = {}): Closure {
-  if (pool.scheme === 'deb') return resolveOnce(pool, requested, options, new Map()).closure;
+  if (pool.scheme === 'deb') return closureOf(pool, requested, resolveOnce(pool, requested, options, new Map()).state.order, options);
   const forced = new Map<string, Package>();
   const tried = new Set<string>();
   for (let round = 0; ; round++) {
-    const { closure, decisions, members } = resolveOnce(pool, requested, options, forced);
-    if (round > 200) return closure;
+    const { decisions, state } = resolveOnce(pool, requested, options, forced);
+    if (round > 200) return closureOf(pool, requested, state.order, options);
     let switched = false;
     for (let i = 0; i < decisions.length && !switched; i++) {
       const d = decisions[i]!;
-      const alt = d.alternatives.find((a) => a !== d.chosen && members.has(a) && !tried.has(`${d.key}\0${a.id}`));
+      const alt = d.alternatives.find((a) => a !== d.chosen && state.has(a) && !tried.has(`${d.key}\0${a.id}`));
       if (!alt) continue;
       tried.add(`${d.key}\0${alt.id}`);
       // Reverting to that choice undoes every later one.
@@ -137,30 +241,34 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
       forced.set(d.key, alt);
       switched = true;
     }
-    if (!switched) return closure;
+    if (!switched) return closureOf(pool, requested, state.order, options);
   }
 }
 
-function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, forced: Map<string, Package>): { closure: Closure; decisions: Decision[]; members: Set<Package> } {
-  const decisions: Decision[] = [];
-  const set = new Set<Package>();
-  const order: Package[] = [];
-  const pending: Pending[] = [];
-  const recommended = new Set<Package>();
+/** Requirements whose candidates do not depend on what is in the set, so they can be remembered. */
+function isStatic(r: Req): boolean {
+  if (r.kind === 'if' || r.kind === 'unless') return false;
+  if (r.kind === 'or') return r.args.every(isStatic);
+  return true;
+}
 
-  const providesNow = (c: Cap): boolean => pool.whatProvides(c).some((p) => set.has(p));
+function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, forced: Map<string, Package>): { decisions: Decision[]; state: SetState } {
+  const decisions: Decision[] = [];
+  const state = new SetState(pool.size);
+  const pending: Pending[] = [];
+  const memo = memoOf(pool);
+
   const satisfied = (r: Req): boolean => {
     switch (r.kind) {
       case 'cap':
-        return providesNow(r.cap);
+        return state.anyOf(r.cap, pool.whatProvides(r.cap));
       case 'and':
         return r.args.every(satisfied);
       case 'or':
         return r.args.some(satisfied);
       case 'with':
-        return withCandidates(r.args).some((p) => set.has(p));
       case 'without':
-        return withoutCandidates(r.args).some((p) => set.has(p));
+        return state.anyOf(r, candidates(r)!);
       case 'if':
         return satisfied(r.cond) ? satisfied(r.then) : r.else ? satisfied(r.else) : true;
       case 'unless':
@@ -172,7 +280,8 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
     const caps = args.map(capOf);
     if (caps.some((c) => !c)) return [];
     const [first, ...rest] = caps as Cap[];
-    return pool.whatProvides(first!).filter((p) => rest.every((c) => pool.whatProvides(c).includes(p)));
+    const others = rest.map((c) => new Set(pool.whatProvides(c)));
+    return pool.whatProvides(first!).filter((p) => others.every((s) => s.has(p)));
   };
   const withoutCandidates = (args: Req[]): Package[] => {
     const [a, b] = args.map(capOf);
@@ -180,8 +289,7 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
     const excluded = new Set(pool.whatProvides(b));
     return pool.whatProvides(a).filter((p) => !excluded.has(p));
   };
-  /** Packages that could satisfy an unsatisfied requirement; null when it must wait (a condition not yet decided). */
-  const candidates = (r: Req): Package[] | null => {
+  const computeCandidates = (r: Req): readonly Package[] | null => {
     switch (r.kind) {
       case 'cap':
         return pool.whatProvides(r.cap);
@@ -209,6 +317,14 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
         return r.else ? candidates(r.else) : null;
     }
   };
+  /** Packages that could satisfy an unsatisfied requirement; null when it must wait (a condition not yet decided). */
+  const candidates = (r: Req): readonly Package[] | null => {
+    if (!isStatic(r)) return computeCandidates(r);
+    if (memo.candidates.has(r)) return memo.candidates.get(r)!;
+    const c = computeCandidates(r);
+    memo.candidates.set(r, c);
+    return c;
+  };
 
   const wantedName = (r: Req): string | null => {
     if (r.kind === 'cap') return r.cap.name;
@@ -222,30 +338,33 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
     else pending.push({ from, req, done: false });
   };
   const add = (pkg: Package) => {
-    if (set.has(pkg)) return;
-    set.add(pkg);
-    order.push(pkg);
+    if (state.has(pkg)) return;
+    state.insert(pkg);
     for (const r of pkg.requires) queue(pkg, r);
     if (options.weak) for (const r of pkg.recommends) queue(pkg, r);
-    for (const r of pkg.recommends) for (const c of candidates(r) ?? []) recommended.add(c);
+    for (const r of pkg.recommends) for (const c of candidates(r) ?? []) state.recommended.add(c);
   };
 
   for (const name of requested) {
-    let cands = pool.named(name);
+    let cands: readonly Package[] = pool.named(name);
     if (!cands.length) cands = pool.whatProvides({ name, op: null, evr: null });
     if (!cands.length) throw new UnresolvableError(name, []);
-    if (cands.some((p) => set.has(p))) continue;
-    add(choose(pool, cands, set, recommended, name)[0]!);
+    if (cands.some((p) => state.has(p))) continue;
+    add(choose(pool, cands, state, name)[0]!);
   }
 
-  const chainTo = (pkg: Package): string[] => whyChains(pool, requested, order, options).get(pkg.name) ?? [pkg.name];
+  const chainTo = (pkg: Package): string[] => whyTree(pool, requested, state.order, options).chain(pkg.name) ?? [pkg.name];
 
+  // Every requirement before `start` is settled; the scans below begin there.
+  let start = 0;
   for (;;) {
     // Unit propagation: settle every requirement that has exactly one way to be met.
     let progress = true;
     while (progress) {
       progress = false;
-      for (const item of pending) {
+      while (start < pending.length && pending[start]!.done) start++;
+      for (let i = start; i < pending.length; i++) {
+        const item = pending[i]!;
         if (item.done) continue;
         if (satisfied(item.req)) {
           if (item.req.kind !== 'if' && item.req.kind !== 'unless') item.done = true;
@@ -267,36 +386,46 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
       }
     }
     // A choice: the first open requirement, decided by policy.
-    const open = pending.find((p) => !p.done && !satisfied(p.req) && (candidates(p.req)?.length ?? 0) > 1);
+    let open: Pending | undefined;
+    for (let i = start; i < pending.length && !open; i++) {
+      const p = pending[i]!;
+      if (!p.done && !satisfied(p.req) && (candidates(p.req)?.length ?? 0) > 1) open = p;
+    }
     if (!open) break;
     const all = candidates(open.req)!;
     const key = `${open.from.id}\0${reqToString(open.req)}`;
-    const ranked = choose(pool, all, set, recommended, wantedName(open.req));
+    const rankedChoice = choose(pool, all, state, wantedName(open.req));
     const force = forced.get(key);
-    const pick = force && all.includes(force) ? force : ranked[0]!;
-    decisions.push({ key, chosen: pick, alternatives: ranked });
+    const pick = force && all.includes(force) ? force : rankedChoice[0]!;
+    decisions.push({ key, chosen: pick, alternatives: rankedChoice });
     add(pick);
     open.done = true;
   }
+  return { decisions, state };
+}
 
-  const why = whyChains(pool, requested, order, options);
-  const packages = order.map((p) => ({
-    name: p.name,
-    evr: formatEvr(p.evr),
-    arch: p.arch,
-    installSize: p.installSize,
-    why: why.get(p.name) ?? [p.name],
-  }));
+/** The closure as reported; each package's why-chain is built when read, from the breadth-first tree. */
+function closureOf(pool: Pool, requested: string[], order: Package[], options: ResolveOptions): Closure {
+  const tree = whyTree(pool, requested, order, options);
+  const packages = order.map((p): ClosurePackage => {
+    const name = p.name;
+    return {
+      name,
+      evr: formatEvr(p.evr),
+      arch: p.arch,
+      installSize: p.installSize,
+      // A getter, not an array per package: the chains of a deep graph together grow with the square of its depth.
+      get why() {
+        return tree.chain(name) ?? [name];
+      },
+    };
+  });
   return {
-    closure: {
-      resolver: 'in-process',
-      requested,
-      count: packages.length,
-      installSize: packages.reduce((n, p) => n + p.installSize, 0),
-      packages,
-    },
-    decisions,
-    members: set,
+    resolver: 'in-process',
+    requested,
+    count: packages.length,
+    installSize: packages.reduce((n, p) => n + p.installSize, 0),
+    packages,
   };
 }
 
@@ -319,12 +448,12 @@ interface Edge {
   via: string;
 }
 
-function edgesOf(pool: Pool, pkg: Package, inSet: Set<Package>, weak: boolean): Edge[] {
+function edgesOf(pool: Pool, pkg: Package, has: (p: Package) => boolean, weak: boolean): Edge[] {
   const out: Edge[] = [];
   const reqs = weak ? [...pkg.requires, ...pkg.recommends] : pkg.requires;
   const visit = (r: Req, label: string) => {
     if (r.kind === 'cap') {
-      for (const q of pool.whatProvides(r.cap)) if (inSet.has(q) && q !== pkg) out.push({ to: q, via: label });
+      for (const q of pool.whatProvides(r.cap)) if (has(q) && q !== pkg) out.push({ to: q, via: label });
     } else if (r.kind === 'if' || r.kind === 'unless') {
       visit(r.then, label);
       if (r.else) visit(r.else, label);
@@ -334,28 +463,54 @@ function edgesOf(pool: Pool, pkg: Package, inSet: Set<Package>, weak: boolean): 
   return out;
 }
 
-/** Shortest why-chains by breadth-first search from the requested packages. */
-export function whyChains(pool: Pool, requested: string[], members: Package[], options: ResolveOptions = {}): Map<string, string[]> {
+/** Shortest why-chains as a breadth-first tree over package names: each name keeps its parent and the requirement between them. */
+export interface WhyTree {
+  /** Names reached from the requested packages. */
+  has(name: string): boolean;
+  /** requested package, requirement, package, …, name; null when not reached. */
+  chain(name: string): string[] | null;
+}
+
+export function whyTree(pool: Pool, requested: string[], members: Package[], options: ResolveOptions = {}): WhyTree {
   const inSet = new Set(members);
-  const chains = new Map<string, string[]>();
+  const byName = new Map<string, Package>();
+  for (const p of members) if (!byName.has(p.name)) byName.set(p.name, p);
+  const parent = new Map<string, { from: string; via: string } | null>();
   const queue: Package[] = [];
   for (const name of requested) {
-    const root = members.find((p) => p.name === name) ?? members.find((p) => pool.whatProvides({ name, op: null, evr: null }).includes(p));
-    if (root && !chains.has(root.name)) {
-      chains.set(root.name, [root.name]);
+    let root = byName.get(name);
+    if (!root) {
+      const providers = new Set(pool.whatProvides({ name, op: null, evr: null }));
+      root = members.find((p) => providers.has(p));
+    }
+    if (root && !parent.has(root.name)) {
+      parent.set(root.name, null);
       queue.push(root);
     }
   }
+  const has = (p: Package) => inSet.has(p);
   for (let i = 0; i < queue.length; i++) {
     const pkg = queue[i]!;
-    const base = chains.get(pkg.name)!;
-    for (const e of edgesOf(pool, pkg, inSet, options.weak ?? false)) {
-      if (chains.has(e.to.name)) continue;
-      chains.set(e.to.name, [...base, e.via, e.to.name]);
+    for (const e of edgesOf(pool, pkg, has, options.weak ?? false)) {
+      if (parent.has(e.to.name)) continue;
+      parent.set(e.to.name, { from: pkg.name, via: e.via });
       queue.push(e.to);
     }
   }
-  return chains;
+  return {
+    has: (name) => parent.has(name),
+    chain(name) {
+      if (!parent.has(name)) return null;
+      const reversed: string[] = [];
+      for (let at: string | null = name; at !== null; ) {
+        reversed.push(at);
+        const up: { from: string; via: string } | null = parent.get(at)!;
+        if (up) reversed.push(up.via);
+        at = up ? up.from : null;
+      }
+      return reversed.reverse();
+    },
+  };
 }
 
 /** Packages that only `name` pulls in: unreachable from the other requested packages once it is removed. */
@@ -364,6 +519,6 @@ export function dropsWithout(pool: Pool, closure: Closure, name: string, options
   const removed = members.find((p) => p.name === name);
   if (!removed) return [];
   const rest = members.filter((p) => p !== removed);
-  const reach = whyChains(pool, closure.requested.filter((r) => r !== name), rest, options);
+  const reach = whyTree(pool, closure.requested.filter((r) => r !== name), rest, options);
   return [name, ...rest.filter((p) => !reach.has(p.name)).map((p) => p.name)];
 }

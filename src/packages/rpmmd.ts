@@ -1,10 +1,18 @@
 /**
  * rpm-md repositories read directly: repodata/repomd.xml → primary (gz, zst
  * or xz), and filelists only when a file requirement needs it.
+ *
+ * A repository is another machine's data: every file is read through the
+ * rooted reader (no symlinks, no "..", regular files only, size-capped), the
+ * files repomd.xml names must match its checksums, and the XML is scanned
+ * with indexOf loops rather than backtracking regular expressions so no
+ * input makes parsing slower than linear.
  */
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { LIMITS } from '../limits.js';
+import { readBeneath } from '../system/rooted.js';
 import type { Op } from './deps.js';
 import { decompress } from '../decompress.js';
 import { PoolBuilder, type PoolSource } from './pool.js';
@@ -14,10 +22,19 @@ export interface RepoRef {
   dir: string;
 }
 
-interface RepomdEntry {
+export type ChecksumType = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+
+export interface Checksum {
+  type: ChecksumType;
+  /** Lower-case hex. */
+  value: string;
+}
+
+export interface RepomdEntry {
   type: string;
   href: string;
-  checksum: string;
+  /** Of the file as stored (compressed), as repomd.xml states it. */
+  checksum: Checksum;
 }
 
 export interface RpmRepoMeta {
@@ -26,9 +43,21 @@ export interface RpmRepoMeta {
   filelists: RepomdEntry | null;
 }
 
+const REFRESH_HINT = 'refresh or rebuild the repository metadata';
+
+/** Hex digits per checksum type; "sha" is old createrepo's name for sha1. */
+const DIGEST_HEX: Record<ChecksumType, number> = { sha1: 40, sha224: 56, sha256: 64, sha384: 96, sha512: 128 };
+
+/** A character reference that is not an XML character (XML 1.0 production [2]). */
+class XmlSyntax extends Error {}
+
+function xmlChar(code: number): boolean {
+  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
+
 function unescapeXml(s: string): string {
   if (!s.includes('&')) return s;
-  return s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (_, e: string) => {
+  return s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (ref: string, e: string) => {
     switch (e) {
       case 'lt':
         return '<';
@@ -40,10 +69,23 @@ function unescapeXml(s: string): string {
         return '"';
       case 'apos':
         return "'";
-      default:
-        return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+      default: {
+        const code = e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        if (!xmlChar(code)) throw new XmlSyntax(`"${ref.length > 24 ? `${ref.slice(0, 24)}…` : ref}" is not a valid character reference`);
+        return String.fromCodePoint(code);
+      }
     }
   });
+}
+
+/** Runs a parse step, turning a bad character reference into an InputError naming the file. */
+function naming<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof XmlSyntax) throw new InputError(`${what}: ${err.message}`, REFRESH_HINT);
+    throw err;
+  }
 }
 
 function attr(tag: string, name: string): string | null {
@@ -54,37 +96,128 @@ function attr(tag: string, name: string): string | null {
   return end < 0 ? null : unescapeXml(tag.slice(start, end));
 }
 
+function isTagEnd(c: string | undefined): boolean {
+  return c === ' ' || c === '>' || c === '/' || c === '\t' || c === '\n' || c === '\r';
+}
+
+/** The first `<name …>` start tag at or after `from`, up to its ">"; null when there is none. */
+function startTag(s: string, name: string, from = 0): { tag: string; end: number } | null {
+  for (let i = from; ; ) {
+    const at = s.indexOf(`<${name}`, i);
+    if (at < 0) return null;
+    if (isTagEnd(s[at + name.length + 1])) {
+      const close = s.indexOf('>', at);
+      if (close < 0) return null;
+      return { tag: s.slice(at, close + 1), end: close + 1 };
+    }
+    i = at + 1;
+  }
+}
+
+/** The first self-closing `<name …/>` element. */
+function emptyElement(s: string, name: string): string | null {
+  for (let t = startTag(s, name); t; t = startTag(s, name, t.end)) if (t.tag.endsWith('/>')) return t.tag;
+  return null;
+}
+
+function parseChecksum(tag: string, text: string, where: () => string): Checksum {
+  const raw = (attr(tag, 'type') ?? '').toLowerCase();
+  const type = (raw === 'sha' ? 'sha1' : raw) as ChecksumType;
+  if (!Object.hasOwn(DIGEST_HEX, type)) {
+    throw new InputError(`${where()} has a checksum of type ${JSON.stringify(raw.slice(0, 32))}, not one of ${Object.keys(DIGEST_HEX).join(', ')}`, 'rebuild the repository metadata with createrepo_c (sha256 by default)');
+  }
+  const value = text.trim().toLowerCase();
+  if (value.length !== DIGEST_HEX[type] || !/^[0-9a-f]+$/.test(value)) {
+    throw new InputError(`${where()} has a malformed ${type} checksum`, REFRESH_HINT);
+  }
+  return { type, value };
+}
+
+/** A path inside the repository: relative, without "..", not a URL. */
+function checkHref(href: string, where: () => string): string {
+  const parts = href.split('/');
+  if (!href || href.startsWith('/') || href.includes('\0') || /^[a-z][a-z0-9+.-]*:\/\//i.test(href) || parts.includes('..')) {
+    throw new InputError(`${where()} points outside the repository: only files inside it are read`, 'rebuild the repository metadata (createrepo_c) or point --repo at the repository itself');
+  }
+  return href;
+}
+
+interface RawEntry {
+  type: string;
+  href: string | null;
+  checksumTag: string | null;
+  checksumText: string;
+}
+
+/**
+ * The <data> elements of repomd.xml, in order; an unterminated one ends the
+ * list (a truncated file). Each search starts after the previous element's
+ * end, so thousands of unclosed <data> tags cannot make this quadratic.
+ */
+function repomdEntries(text: string): RawEntry[] {
+  const out: RawEntry[] = [];
+  for (let t = startTag(text, 'data'); t; ) {
+    const close = text.indexOf('</data>', t.end);
+    if (close < 0) break;
+    const body = text.slice(t.end, close);
+    const loc = startTag(body, 'location');
+    const sum = startTag(body, 'checksum');
+    const sumEnd = sum ? body.indexOf('</checksum>', sum.end) : -1;
+    out.push({
+      type: attr(t.tag, 'type') ?? '',
+      href: loc ? attr(loc.tag, 'href') : null,
+      checksumTag: sum && sumEnd >= 0 ? sum.tag : null,
+      checksumText: sum && sumEnd >= 0 ? body.slice(sum.end, sumEnd) : '',
+    });
+    t = startTag(text, 'data', close + '</data>'.length);
+  }
+  return out;
+}
+
+function repomdEntry(raw: RawEntry, file: string): RepomdEntry {
+  const where = () => `${file}: the "${raw.type}" entry${raw.href ? ` (${JSON.stringify(raw.href.slice(0, 200))})` : ''}`;
+  if (!raw.href) throw new InputError(`${where()} has no location`, REFRESH_HINT);
+  if (!raw.checksumTag) throw new InputError(`${where()} has no checksum`, REFRESH_HINT);
+  return { type: raw.type, href: checkHref(raw.href, where), checksum: parseChecksum(raw.checksumTag, raw.checksumText, where) };
+}
+
 export async function readRepomd(repo: RepoRef): Promise<RpmRepoMeta> {
   const file = path.join(repo.dir, 'repodata', 'repomd.xml');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new InputError(`${file} is missing: ${repo.dir} is not an rpm-md repository`, 'point --repo at a directory that holds repodata/ (createrepo_c DIR makes one)');
-  }
-  const entries: RepomdEntry[] = [];
-  for (const m of text.matchAll(/<data\s+type="([^"]+)"\s*>([\s\S]*?)<\/data>/g)) {
-    const body = m[2]!;
-    const href = /<location\s[^>]*href="([^"]+)"/.exec(body)?.[1];
-    const checksum = /<checksum[^>]*>([^<]+)<\/checksum>/.exec(body)?.[1];
-    if (href && checksum) entries.push({ type: m[1]!, href: unescapeXml(href), checksum: checksum.trim() });
-  }
+  const raw = await readBeneath(repo.dir, '/repodata/repomd.xml', { maxBytes: LIMITS.repomdBytes, what: 'repomd.xml', follow: 'never' });
+  if (!raw) throw new InputError(`${file} is missing: ${repo.dir} is not an rpm-md repository`, 'point --repo at a directory that holds repodata/ (createrepo_c DIR makes one)');
+  const text = raw.toString('utf8');
+  const entries = naming(file, () => repomdEntries(text));
   const primary = entries.find((e) => e.type === 'primary');
   if (!primary) {
     throw new InputError(`${file} has no "primary" entry${/<\/repomd>/.test(text) ? '' : ' (the file looks truncated)'}`, 'rebuild the repository metadata (createrepo_c) or refresh it');
   }
-  return { repo, primary, filelists: entries.find((e) => e.type === 'filelists') ?? null };
+  const filelists = entries.find((e) => e.type === 'filelists');
+  return { repo, primary: repomdEntry(primary, file), filelists: filelists ? repomdEntry(filelists, file) : null };
 }
 
-async function readMetadataFile(repo: RepoRef, entry: RepomdEntry): Promise<string> {
+/** The file an entry names, as stored, after checking it against repomd.xml's checksum. */
+async function readVerified(repo: RepoRef, entry: RepomdEntry): Promise<{ raw: Buffer; file: string }> {
   const file = path.join(repo.dir, entry.href);
-  let raw: Buffer;
-  try {
-    raw = await readFile(file);
-  } catch {
-    throw new InputError(`${file} (named in repomd.xml) is missing`, 'refresh or rebuild the repository metadata');
+  const raw = await readBeneath(repo.dir, `/${entry.href}`, { maxBytes: LIMITS.metadataCompressedBytes, what: `the ${entry.type} metadata named in repomd.xml`, follow: 'never' });
+  if (!raw) throw new InputError(`${file} (named in repomd.xml) is missing`, REFRESH_HINT);
+  const actual = createHash(entry.checksum.type).update(raw).digest('hex');
+  if (actual !== entry.checksum.value) {
+    throw new InputError(
+      `${file} does not match its ${entry.checksum.type} checksum in ${path.join(repo.dir, 'repodata', 'repomd.xml')} (${entry.checksum.value.slice(0, 16)}… expected, ${actual.slice(0, 16)}… found)`,
+      'the repository changed while it was read or was only partly copied: refresh it (dnf makecache, or sync it again) or rebuild it with createrepo_c',
+    );
   }
-  return (await decompress(raw, file)).toString('utf8');
+  return { raw, file };
+}
+
+async function readMetadataFile(repo: RepoRef, entry: RepomdEntry): Promise<{ xml: string; file: string }> {
+  const { raw, file } = await readVerified(repo, entry);
+  return { xml: (await decompress(raw, file, { maxBytes: LIMITS.metadataBytes, purpose: 'one metadata file', hint: REFRESH_HINT })).toString('utf8'), file };
+}
+
+/** Checks that every repository's primary file still matches repomd.xml (before a cached parse of it is used). */
+export async function verifyPrimaries(metas: RpmRepoMeta[]): Promise<void> {
+  for (const meta of metas) await readVerified(meta.repo, meta.primary);
 }
 
 const OPS = new Set(['LT', 'LE', 'EQ', 'GE', 'GT']);
@@ -145,7 +278,7 @@ function* packageBlocks(xml: string, what: string, strict: boolean): Generator<s
     if (s < 0) return;
     const e = xml.indexOf('</package>', s);
     if (e < 0) {
-      if (strict) throw new InputError(`${what}: truncated inside a <package> element`, 'refresh or rebuild the repository metadata');
+      if (strict) throw new InputError(`${what}: truncated inside a <package> element`, REFRESH_HINT);
       return;
     }
     i = e + 10;
@@ -153,62 +286,85 @@ function* packageBlocks(xml: string, what: string, strict: boolean): Generator<s
   }
 }
 
+const PRIMARY_FILE_TAGS = new Set(['<file>', '<file type="dir">', '<file type="ghost">']);
+
+/** The text of each `<file …>path</file>`; primary only knows the three plain forms. */
+function* fileElements(block: string, primary: boolean): Generator<string> {
+  for (let t = startTag(block, 'file'); t; t = startTag(block, 'file', t.end)) {
+    if (t.tag.endsWith('/>') || (primary && !PRIMARY_FILE_TAGS.has(t.tag))) continue;
+    const lt = block.indexOf('<', t.end);
+    if (lt < 0) return;
+    if (block.startsWith('</file>', lt)) yield unescapeXml(block.slice(t.end, lt));
+  }
+}
+
+/** Installed sizes are byte counts; anything else (negative, fractional, beyond 2^53) counts as unknown. */
+function installSize(sizeTag: string): number {
+  const n = Number(attr(sizeTag, 'installed') ?? 0);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
 /** Appends every binary package of a primary.xml to the builder. */
 export function parsePrimary(xml: string, repoName: string, builder: PoolBuilder, what = 'primary.xml'): { warnings: string[] } {
-  const warnings: string[] = [];
-  if (!/<metadata[\s>]/.test(xml)) throw new InputError(`${what}: not rpm-md primary metadata (no <metadata> element)`, 'refresh or rebuild the repository metadata');
-  if (!/<\/metadata>\s*$/.test(xml)) throw new InputError(`${what}: truncated (no closing </metadata>)`, 'refresh or rebuild the repository metadata');
-  for (const block of packageBlocks(xml, what, true)) {
-    const name = tagText(block, 'name');
-    const arch = tagText(block, 'arch');
-    const vtag = /<version [^>]*\/>/.exec(block)?.[0];
-    if (!name || !arch || !vtag) {
-      warnings.push(`${what}: a package without name, arch or version was skipped`);
-      continue;
+  if (!/<metadata[\s>]/.test(xml)) throw new InputError(`${what}: not rpm-md primary metadata (no <metadata> element)`, REFRESH_HINT);
+  if (!/<\/metadata>\s*$/.test(xml)) throw new InputError(`${what}: truncated (no closing </metadata>)`, REFRESH_HINT);
+  let skipped = 0;
+  naming(what, () => {
+    for (const block of packageBlocks(xml, what, true)) {
+      const name = tagText(block, 'name');
+      const arch = tagText(block, 'arch');
+      const vtag = emptyElement(block, 'version');
+      if (!name || !arch || !vtag) {
+        skipped++;
+        continue;
+      }
+      if (arch === 'src' || arch === 'nosrc') continue;
+      builder.add({ name, arch, evr: entryEvrText(vtag) ?? '0', installSize: installSize(emptyElement(block, 'size') ?? ''), repo: repoName });
+      for (const tag of entries(block, 'provides')) {
+        const pname = attr(tag, 'name');
+        if (!pname) continue;
+        const flags = attr(tag, 'flags');
+        builder.provide(pname, flags && OPS.has(flags) ? (flags as Op) : null, flags && OPS.has(flags) ? entryEvrText(tag) : null);
+      }
+      for (const t of depTexts(block, 'requires')) builder.require(t);
+      for (const t of depTexts(block, 'recommends')) builder.recommend(t);
+      for (const t of depTexts(block, 'obsoletes')) builder.obsolete(t);
+      for (const f of fileElements(block, true)) builder.file(f);
     }
-    if (arch === 'src' || arch === 'nosrc') continue;
-    const sizeTag = /<size [^>]*\/>/.exec(block)?.[0] ?? '';
-    builder.add({ name, arch, evr: entryEvrText(vtag) ?? '0', installSize: Number(attr(sizeTag, 'installed') ?? 0) || 0, repo: repoName });
-    for (const tag of entries(block, 'provides')) {
-      const pname = attr(tag, 'name');
-      if (!pname) continue;
-      const flags = attr(tag, 'flags');
-      builder.provide(pname, flags && OPS.has(flags) ? (flags as Op) : null, flags && OPS.has(flags) ? entryEvrText(tag) : null);
-    }
-    for (const t of depTexts(block, 'requires')) builder.require(t);
-    for (const t of depTexts(block, 'recommends')) builder.recommend(t);
-    for (const t of depTexts(block, 'obsoletes')) builder.obsolete(t);
-    for (const m of block.matchAll(/<file(?: type="(?:dir|ghost)")?>([^<]*)<\/file>/g)) builder.file(unescapeXml(m[1]!));
-  }
-  return { warnings };
+  });
+  return { warnings: skipped ? [`${what}: ${skipped === 1 ? 'a package' : `${skipped} packages`} without name, arch or version ${skipped === 1 ? 'was' : 'were'} skipped`] : [] };
 }
 
 /** file → package keys ("name-evr.arch"), for the wanted files only. */
-export function parseFilelists(xml: string, wanted: Set<string>): Map<string, string[]> {
+export function parseFilelists(xml: string, wanted: Set<string>, what = 'filelists.xml'): Map<string, string[]> {
   const found = new Map<string, string[]>();
-  for (const block of packageBlocks(xml, 'filelists.xml', false)) {
-    const head = block.slice(0, block.indexOf('>') + 1);
-    const vtag = /<version [^>]*\/>/.exec(block)?.[0] ?? '';
-    const key = `${attr(head, 'name')}-${entryEvrText(vtag) ?? ''}.${attr(head, 'arch')}`;
-    for (const m of block.matchAll(/<file[^>]*>([^<]*)<\/file>/g)) {
-      const f = unescapeXml(m[1]!);
-      if (!wanted.has(f)) continue;
-      const l = found.get(f);
-      if (l) l.push(key);
-      else found.set(f, [key]);
+  naming(what, () => {
+    for (const block of packageBlocks(xml, what, false)) {
+      const head = block.slice(0, block.indexOf('>') + 1);
+      const key = `${attr(head, 'name')}-${entryEvrText(emptyElement(block, 'version') ?? '') ?? ''}.${attr(head, 'arch')}`;
+      for (const f of fileElements(block, false)) {
+        if (!wanted.has(f)) continue;
+        const l = found.get(f);
+        if (l) l.push(key);
+        else found.set(f, [key]);
+      }
     }
-  }
+  });
   return found;
 }
 
 /** Every repository's primary metadata as one pool source; file lists stay on disk until needed. */
 export async function loadRpmRepos(repos: RepoRef[], arch = 'x86_64'): Promise<{ source: PoolSource; metas: RpmRepoMeta[]; warnings: string[] }> {
-  const metas = await Promise.all(repos.map(readRepomd));
+  return loadRpmMetas(await Promise.all(repos.map(readRepomd)), arch);
+}
+
+/** The same, from repomd.xml files already read. */
+export async function loadRpmMetas(metas: RpmRepoMeta[], arch = 'x86_64'): Promise<{ source: PoolSource; metas: RpmRepoMeta[]; warnings: string[] }> {
   const builder = new PoolBuilder('rpm', arch);
   const warnings: string[] = [];
   for (const meta of metas) {
-    const xml = await readMetadataFile(meta.repo, meta.primary);
-    warnings.push(...parsePrimary(xml, meta.repo.name, builder, path.join(meta.repo.dir, meta.primary.href)).warnings);
+    const { xml, file } = await readMetadataFile(meta.repo, meta.primary);
+    warnings.push(...parsePrimary(xml, meta.repo.name, builder, file).warnings);
   }
   return { source: { data: builder.finish(), loadFiles: rpmFileLoader(metas) }, metas, warnings };
 }
@@ -219,7 +375,12 @@ export function rpmFileLoader(metas: RpmRepoMeta[]): NonNullable<PoolSource['loa
     const all = new Map<string, string[]>();
     for (const meta of metas) {
       if (!meta.filelists) continue;
-      for (const [f, keys] of parseFilelists(await readMetadataFile(meta.repo, meta.filelists), wanted)) all.set(f, [...(all.get(f) ?? []), ...keys]);
+      const { xml, file } = await readMetadataFile(meta.repo, meta.filelists);
+      for (const [f, keys] of parseFilelists(xml, wanted, file)) {
+        const l = all.get(f);
+        if (l) l.push(...keys);
+        else all.set(f, keys);
+      }
     }
     return all;
   };

@@ -325,7 +325,8 @@ async function readCapped(fh: FileHandle, display: string, o: ReadOptions): Prom
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
-    const want = Math.min(1 << 20, o.maxBytes + 1 - total);
+    // The first read sized to the file (most are small), then 1 MiB at a time.
+    const want = Math.min(total === 0 ? Math.max(st.size + 1, 4096) : 1 << 20, 1 << 20, o.maxBytes + 1 - total);
     const buf = Buffer.allocUnsafe(Math.max(want, 1));
     const { bytesRead } = await fh.read(buf, 0, buf.length, null);
     if (bytesRead === 0) break;

@@ -277,8 +277,9 @@ export function packageLines(s: WizardState, rows: PackageRow[], results: string
 const BAR_TONES: Tone[] = ['accent', 'good', 'warn', 'title', 'bad', 'dim'];
 
 function whyText(p: ClosurePackage): string {
-  if (p.why.length <= 1) return 'requested';
-  return `<- ${p.why[p.why.length - 3]} (${p.why[p.why.length - 2]})`;
+  const why = p.why; // built on each read
+  if (why.length <= 1) return 'requested';
+  return `<- ${why[why.length - 3]} (${why[why.length - 2]})`;
 }
 
 export interface ClosureDetail {
@@ -307,7 +308,8 @@ export function closureLines(view: ClosureView | null, requested: Set<string>, c
   if (sel) {
     details.push(rule(width));
     const chain: Line = [{ t: `why ${sel.name}: `, tone: 'title' }];
-    for (let i = 0; i < sel.why.length; i++) chain.push(i % 2 ? { t: ` —${sel.why[i]}→ `, tone: 'dim' } : { t: sel.why[i]!, bold: true });
+    const why = sel.why;
+    for (let i = 0; i < why.length; i++) chain.push(i % 2 ? { t: ` —${why[i]}→ `, tone: 'dim' } : { t: why[i]!, bold: true });
     details.push(chain);
     const drops = detail?.drops ?? [];
     details.push(

@@ -3,7 +3,8 @@
  * dependency graph converted to rpm-md. Prints medians and the ratio to dnf.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { convertDebToRpmMd } from '../support/deb2rpmmd.js';
@@ -11,6 +12,7 @@ import { loadPool } from '../../src/packages/metadata.js';
 import { resolve } from '../../src/packages/resolve.js';
 import { systemRunner } from '../../src/system/run.js';
 import { dnfTransaction } from '../../src/packages/verify.js';
+import { Pool, PoolBuilder } from '../../src/packages/pool.js';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -101,6 +103,121 @@ export async function closureBench(): Promise<void> {
     } else {
       console.log('dnf install --assumeno: skipped (needs root)');
     }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Adversarial graphs from issue 10: p0 requires p1 requires … pN. */
+export function deepChainPool(n: number): Pool {
+  const b = new PoolBuilder('rpm', 'x86_64');
+  for (let i = 0; i <= n; i++) {
+    b.add({ name: `p${i}`, arch: 'noarch', evr: '1.0-1', installSize: 1, repo: 'bench' });
+    if (i < n) b.require(`p${i + 1}`);
+  }
+  return new Pool({ data: b.finish() });
+}
+
+/** `root` requires r0 … r(requirers-1), each of which requires "cap", which `providers` packages provide. */
+export function manyProvidersPool(providers: number, requirers: number): Pool {
+  const b = new PoolBuilder('rpm', 'x86_64');
+  b.add({ name: 'root', arch: 'noarch', evr: '1.0-1', installSize: 1, repo: 'bench' });
+  for (let j = 0; j < requirers; j++) b.require(`r${j}`);
+  for (let j = 0; j < requirers; j++) {
+    b.add({ name: `r${j}`, arch: 'noarch', evr: '1.0-1', installSize: 1, repo: 'bench' });
+    b.require('cap');
+  }
+  for (let i = 0; i < providers; i++) {
+    b.add({ name: `prov${String(i).padStart(5, '0')}`, arch: 'noarch', evr: '1.0-1', installSize: 1, repo: 'bench' });
+    b.provide('cap', null, null);
+  }
+  return new Pool({ data: b.finish() });
+}
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * One case per child process, so each peak RSS is that case's alone: the
+ * bombs through decompress() with the real LIMITS, and the adversarial graphs
+ * through resolve().
+ */
+const HOSTILE_CHILD = `
+const [kind, file] = process.argv.slice(2);
+const { readFileSync } = await import('node:fs');
+const src = (m) => import(${JSON.stringify(path.join(REPO_ROOT, 'src'))} + '/' + m);
+const started = performance.now();
+let detail = '';
+if (kind === 'bomb') {
+  const { decompress } = await src('decompress.ts');
+  const data = readFileSync(file);
+  try {
+    const out = await decompress(data, file.split('/').pop());
+    detail = 'ACCEPTED ' + out.length + ' bytes';
+  } catch (err) {
+    detail = (err.name === 'InputError' ? 'refused (exit 2): ' : 'CRASH: ') + err.message.replace(/^\\S+: /, '');
+  }
+} else {
+  const { deepChainPool, manyProvidersPool } = await import(${JSON.stringify(path.join(REPO_ROOT, 'test', 'bench', 'closure.ts'))});
+  const { resolve } = await src('packages/resolve.ts');
+  const pool = kind === 'chain' ? deepChainPool(20000) : manyProvidersPool(10000, 1000);
+  const closure = resolve(pool, [kind === 'chain' ? 'p0' : 'root']);
+  const resolved = performance.now() - started;
+  const deepest = closure.packages[closure.packages.length - 1].why;
+  detail = closure.count + ' packages, resolve ' + resolved.toFixed(0) + ' ms, why of ' + closure.packages[closure.packages.length - 1].name + ': ' + deepest.length + ' entries in ' + (performance.now() - started - resolved).toFixed(1) + ' ms';
+}
+console.log(JSON.stringify({ ms: performance.now() - started, rssMB: process.resourceUsage().maxRSS / 1024, detail }));
+`;
+
+function runHostileChild(script: string, args: string[]): { ms: number; rssMB: number; detail: string } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split('\n').pop()!) as { ms: number; rssMB: number; detail: string };
+}
+
+/** A zstd frame with no declared size: RLE blocks of 128 KiB, four bytes each. */
+function zstdRleBomb(blocks: number): Buffer {
+  const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 10 << 3])];
+  for (let i = 0; i < blocks; i++) {
+    const header = (i === blocks - 1 ? 1 : 0) | (1 << 1) | ((128 * 1024) << 3);
+    parts.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x20]));
+  }
+  return Buffer.concat(parts);
+}
+
+export async function hostileBench(): Promise<void> {
+  console.log('\n## Hostile package metadata (issue 10): each case in its own process; peak RSS is that process\'s maxRSS');
+  const work = await mkdtemp(path.join(os.tmpdir(), 'iw-bench-hostile-'));
+  try {
+    const script = path.join(work, 'case.mjs');
+    await writeFile(script, HOSTILE_CHILD);
+    const { gzipSync } = await import('node:zlib');
+    const bombs: Array<[string, string]> = [];
+    const member = gzipSync(Buffer.alloc(1 << 20, 0x20), { level: 9 });
+    const gz = path.join(work, 'bomb-1GiB.xml.gz');
+    await writeFile(gz, Buffer.concat(Array.from({ length: 1024 }, () => member)));
+    bombs.push(['gzip, 1 GiB of output', gz]);
+    const zst = path.join(work, 'bomb-1GiB.xml.zst');
+    await writeFile(zst, zstdRleBomb(8192));
+    bombs.push(['zstd, 1 GiB, no declared size', zst]);
+    const declared = path.join(work, 'bomb-declared-16EiB.xml.zst');
+    await writeFile(declared, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0]));
+    bombs.push(['zstd, header declares 2^64 bytes', declared]);
+    if (spawnSync('xz', ['--version'], { stdio: 'ignore' }).status === 0) {
+      const xz = path.join(work, 'bomb-1GiB.xml.xz');
+      execFileSync('sh', ['-c', 'head -c 1073741824 /dev/zero | xz -0 -T1 -c > "$1"', 'sh', xz]);
+      bombs.push(['xz, 1 GiB of output', xz]);
+    }
+    for (const [label, file] of bombs) {
+      const size = (await readFile(file)).length;
+      const r = runHostileChild(script, ['bomb', file]);
+      console.log(`${label.padEnd(34)} ${(size / 1024).toFixed(0).padStart(6)} KiB file: ${ms(r.ms).padStart(6)} ms, peak RSS ${r.rssMB.toFixed(0).padStart(4)} MB; ${r.detail}`);
+    }
+    for (const [label, kind] of [['20,000-deep Requires chain', 'chain'], ['10,000 providers x 1,000 requirers', 'providers']] as const) {
+      const r = runHostileChild(script, [kind]);
+      console.log(`${label.padEnd(34)} ${ms(r.ms).padStart(6)} ms, peak RSS ${r.rssMB.toFixed(0).padStart(4)} MB; ${r.detail}`);
+    }
+    // Measured once on the landed code (commit 0f966e4) with these same cases, for comparison.
+    console.log('before: the 1 GiB bombs were accepted whole (gzip 3.7 s / 2.1 GB, zstd 7.0 s / 3.1 GB, xz 10.8 s / 3.1 GB peak RSS, growing with the bomb);');
+    console.log('        20k chain: V8 heap out of memory at ~4 GB; 10k x 1000 providers: 155-384 s');
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { analyze } from '../../src/host/analyze.js';
 import { loadSnapshot } from '../../src/host/snapshot.js';
 import { CLI, fixture, fixtureNames } from '../helpers.js';
-import { closureBench } from './closure.js';
+import { closureBench, hostileBench } from './closure.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -63,6 +63,7 @@ function processBench() {
 await detectionBench();
 processBench();
 await closureBench();
+await hostileBench();
 
 async function killPointBench() {
   console.log('\n## install/revert fault injection (SIGKILL at every step boundary, then recovery and revert)');

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cp, readdir, readFile, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { buildRpmRepo, type TestRpm } from '../support/rpmrepo.js';
@@ -24,6 +25,14 @@ const PKGS: TestRpm[] = [
   { name: 'libx', arch: 'x86_64', provides: ['libx.so.2()(64bit)'], version: '2.0', epoch: 1 },
   { name: 'zlib' }, { name: 'zlib-ng' }, { name: 'data', files: ['/usr/share/data/file'] }, { name: 'extra' },
 ];
+
+/** After a test rewrites a metadata file, repomd.xml states its new checksum (as createrepo_c would), so the test reaches the content. */
+async function restateChecksum(dir: string, oldSum: string, file: string): Promise<void> {
+  const repomd = path.join(dir, 'repodata', 'repomd.xml');
+  const sum = createHash('sha256').update(await readFile(file)).digest('hex');
+  await writeFile(repomd, (await readFile(repomd, 'utf8')).replace(`>${oldSum}</checksum>`, `>${sum}</checksum>`));
+}
+const sumOf = (file: string) => path.basename(file).split('-')[0]!;
 
 let work = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -47,6 +56,7 @@ before(async () => {
   await rm(path.join(rd, gzName));
   const repomd = await readFile(path.join(rd, 'repomd.xml'), 'utf8');
   await writeFile(path.join(rd, 'repomd.xml'), repomd.replace(gzName, zstName));
+  await restateChecksum(path.join(work, 'zstd'), sumOf(gzName), path.join(rd, zstName));
 });
 after(() => cleanup());
 
@@ -114,12 +124,14 @@ test('broken metadata gives a clear error naming the file', { skip }, async () =
     const p = await primaryOf(dir);
     const xml = execFileSync('gzip', ['-dc', p]).toString();
     execFileSync('sh', ['-c', 'gzip -c > "$1"', 'sh', p], { input: xml.slice(0, Math.floor(xml.length * 0.6)) });
+    await restateChecksum(dir, sumOf(p), p);
   }), (err: unknown) => err instanceof InputError && /primary\.xml\.gz: truncated/.test(err.message));
 
   await assert.rejects(broken('bad-compression', async (dir) => {
     const p = await primaryOf(dir);
     const gz = await readFile(p);
     await writeFile(p, gz.subarray(0, 40));
+    await restateChecksum(dir, sumOf(p), p);
   }), (err: unknown) => err instanceof InputError && /primary\.xml\.gz: gzip data is corrupt or truncated/.test(err.message));
 
   await assert.rejects(broken('no-primary', async (dir) => {
