@@ -17,7 +17,7 @@
 import { constants as fsc, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, readdir, readlink, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, WizardError } from '../errors.js';
 import { formatBytes } from '../limits.js';
 
 export type Follow = 'never' | 'in-root';
@@ -80,6 +80,11 @@ export async function openRootDir(root: string): Promise<DirHandle> {
     if (isAbsent(err)) throw new InputError(`${root} does not exist or is not a directory`, 'pass an existing directory');
     throw err;
   });
+  // Every step below goes through /proc/self/fd: without /proc, lookups would all say "absent".
+  if (!(await lstat(`/proc/self/fd/${fh.fd}`).catch(() => null))) {
+    await fh.close();
+    throw new WizardError('/proc is not mounted: initrd-wizard resolves paths through /proc/self/fd and cannot work safely without it', 1, 'mount /proc (mount -t proc proc /proc), then run again');
+  }
   return new Dir(fh, '/');
 }
 
