@@ -120,6 +120,11 @@ interface ChangeHooks {
 }
 
 export class Transaction {
+  /** The held lock file; it also lists the directories this run may leave temp files in. */
+  private lockFile: FileHandle | null = null;
+  /** Directories a killed earlier run listed in the lock file it left behind. */
+  private leftBehind: string[] = [];
+
   constructor(
     readonly root: Root,
     private readonly runner: Runner = systemRunner,
@@ -166,7 +171,9 @@ export class Transaction {
       throw err instanceof WizardError ? err : fsError(err, `locking ${this.root.show(LOCK)}`, 'nothing was changed');
     }
     const held = fh;
+    this.lockFile = held;
     return async () => {
+      this.lockFile = null;
       // Unlinked while still held, so a waiter that opened the old file retries on a fresh one.
       const d = await openDirBeneath(this.root.dir, STATE_DIR, 'never').catch(() => null);
       if (d) {
@@ -210,6 +217,8 @@ export class Transaction {
           fh = null;
           continue; // the holder unlinked it while we waited: lock the new one
         }
+        // A lock file still here was left by a run that was killed: the directories it listed may hold its temp files.
+        this.leftBehind = parseSweepList(await fh.readFile('utf8').catch(() => ''));
         // The PID is only for the "another run" message: a full disk must not stop us here.
         await fh.truncate(0).catch(() => undefined);
         await fh.write(`${process.pid}\n`, 0).catch(() => undefined);
@@ -224,9 +233,18 @@ export class Transaction {
     throw new WizardError(`cannot take the lock ${this.root.show(LOCK)}: it keeps changing`, 1, 'run again');
   }
 
+  /** Appends directories to the lock file's sweep list (fsynced): the next run sweeps them if this one is killed. */
+  private async noteSweepDirs(dirs: string[]): Promise<void> {
+    if (!this.lockFile) return;
+    const text = [...new Set(dirs)].map((d) => `${d}\n`).join('');
+    const { size } = await this.lockFile.stat();
+    await this.lockFile.write(text, size);
+    await this.lockFile.sync();
+  }
+
   /** Directories where a killed run may have left temp files. */
   private async sweep(j: Journal | null): Promise<void> {
-    const dirs = new Set<string>([STATE_DIR, ...WRITE_DIRS]);
+    const dirs = new Set<string>([STATE_DIR, ...WRITE_DIRS, ...this.leftBehind]);
     for (const e of [...(j?.entries ?? []), ...(j?.base?.entries ?? [])]) dirs.add(path.posix.dirname(e.path));
     // Where revert keeps versions of files in directories it removes.
     for (const d of j?.createdDirs ?? []) dirs.add(path.posix.dirname(d));
@@ -242,6 +260,8 @@ export class Transaction {
     const steps: Step[] = [];
     let committed = 0;
     try {
+      // Listed before any temp file exists: a run killed after its journal is gone is still swept.
+      await this.noteSweepDirs(changes.flatMap((c) => [path.posix.dirname(c.hostPath), ...(c.keepIn ? [c.keepIn] : [])]));
       for (const c of changes) created.push(...(await this.root.ensureParents(c.hostPath)));
       for (const c of changes) steps.push(await this.root.stage(c.hostPath, c.want, { replaceSymlink: c.replaceSymlink, keepIn: c.keepIn }));
       for (const s of steps) {
@@ -250,6 +270,8 @@ export class Transaction {
         hooks.afterCommit?.();
       }
       await hooks.beforeFinish?.();
+      // Killed here, the kept versions outlive the journal: the lock file's sweep list finds them.
+      hooks.afterCommit?.();
     } catch (err) {
       const undoErrors: string[] = [];
       try {
@@ -462,6 +484,14 @@ export class Transaction {
   async cleanup(release: () => Promise<void>): Promise<void> {
     await release();
   }
+}
+
+/** The sweep list of a lock file left behind: clean absolute paths only, a bounded number. */
+function parseSweepList(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((l) => hostPathSchema.safeParse(l).success)
+    .slice(0, 1000);
 }
 
 /** The change failed and undoing it failed too. */
