@@ -164,7 +164,8 @@ export class Transaction {
     };
     let fh: FileHandle | null = null;
     try {
-      if (created.includes(STATE_DIR)) await this.root.chmodDir(STATE_DIR, 0o700);
+      // Always: a run killed between mkdir and chmod leaves it 0755, and it holds copies of system files.
+      await this.root.chmodDir(STATE_DIR, 0o700);
       fh = await this.takeLock();
     } catch (err) {
       await tidy();
