@@ -259,7 +259,6 @@ export class Transaction {
   private async changeAll(changes: Change[], hooks: ChangeHooks = {}): Promise<string[]> {
     const created: string[] = [];
     const steps: Step[] = [];
-    let committed = 0;
     try {
       // Listed before any temp file exists: a run killed after its journal is gone is still swept.
       await this.noteSweepDirs(changes.flatMap((c) => [path.posix.dirname(c.hostPath), ...(c.keepIn ? [c.keepIn] : [])]));
@@ -267,7 +266,6 @@ export class Transaction {
       for (const c of changes) steps.push(await this.root.stage(c.hostPath, c.want, { replaceSymlink: c.replaceSymlink, keepIn: c.keepIn }));
       for (const s of steps) {
         await s.commit();
-        committed++;
         hooks.afterCommit?.();
       }
       await hooks.beforeFinish?.();
@@ -287,7 +285,6 @@ export class Transaction {
       if (undoErrors.length) throw new UndoFailed(err, undoErrors);
       throw err;
     }
-    void committed;
     for (const s of steps) await s.finish();
     return created;
   }
@@ -396,7 +393,7 @@ export class Transaction {
     return new WizardError(
       `${first}; putting things back failed too: ${e.undoErrors.join('; ')}`,
       1,
-      `fix the cause above, then run \`initrd-wizard ${what === 'install' ? 'revert' : 'revert'}${this.root.dir !== '/' ? ` --root ${this.root.dir}` : ''}\`: the journal in ${this.root.show(STATE_DIR)} keeps what is needed to finish`,
+      `fix the cause above, then run \`initrd-wizard revert${this.root.dir !== '/' ? ` --root ${this.root.dir}` : ''}\`: the journal in ${this.root.show(STATE_DIR)} keeps what is needed to finish`,
     );
   }
 
