@@ -13,16 +13,16 @@ export async function revertCommand(flags: RevertFlags): Promise<CommandResult> 
   const rootDir = path.resolve(flags.root ?? '/');
   const root = new Root(rootDir);
   const tx = new Transaction(root);
-  // Nothing on record: say so without creating the state directory (or /var/lib) just to lock it.
-  if (!(await tx.hasJournal()) && !(await tx.hasStateDir())) {
-    throw new WizardError('nothing to revert: initrd-wizard has no install on record here', 1, `no ${root.show(`${STATE_DIR}/journal.json`)}`);
-  }
+  const nothing = () => new WizardError('nothing to revert: initrd-wizard has no install on record here', 1, `no ${root.show(`${STATE_DIR}/journal.json`)}`);
+  // Nothing on record (the journal lives in the state directory): say so without creating it (or /var/lib) just to lock it.
+  if (!(await tx.hasStateDir())) throw nothing();
   const release = await tx.lock();
   try {
     const recovered = await tx.recover();
-    if (!(await tx.status())) throw new WizardError('nothing to revert: initrd-wizard has no install on record here', 1, `no ${root.show(`${STATE_DIR}/journal.json`)}`);
-    if (recovered && !(await tx.status())) {
-      return { json: { root: rootDir, recovered, restored: [] }, text: `${recovered}.`, exitCode: 0 };
+    if (!(await tx.status())) {
+      // A recovered revert is this revert, done; a state directory without a journal is a killed run's lock, now swept.
+      if (recovered) return { json: { root: rootDir, recovered, restored: [] }, text: `${recovered}.`, exitCode: 0 };
+      throw nothing();
     }
     const { restored } = await tx.revert(Boolean(flags.force));
     return {

@@ -12,11 +12,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readlink, rename, rmdir, statfs, symlink, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readlink, rename, rmdir, statfs, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
 import { LIMITS, formatBytes } from '../limits.js';
-import { kindOf, lstatBeneath, openChildDir, openDirBeneath, openRootDir, readEntry, shown, UnsafePathError, type DirHandle } from '../system/rooted.js';
+import { kindOf, listBeneath, lstatBeneath, openChildDir, openDirBeneath, openRootDir, readBeneath, readEntry, shown, type DirHandle } from '../system/rooted.js';
 import { errnoCode, fsError } from '../system/fserrors.js';
 import { mutation } from './faults.js';
 
@@ -118,32 +118,13 @@ export class Root {
 
   /** A small text file (configuration, the journal); null when absent. Links are refused, not followed. */
   async readText(hostPath: string, maxBytes: number = LIMITS.configFileBytes): Promise<string | null> {
-    const { name } = this.check(hostPath);
-    const d = await this.parentDir(hostPath);
-    if (!d) return null;
-    try {
-      const st = await lstat(d.entry(name)).catch(() => null);
-      if (!st) return null;
-      if (st.isSymbolicLink()) {
-        throw new UnsafePathError(`${this.show(hostPath)} is a symlink (to ${await readlink(d.entry(name)).catch(() => '?')}): initrd-wizard does not read its own files through links`, `remove the link (initrd-wizard never creates one there), then run again`);
-      }
-      const r = await readEntry(this.dir, d, name, { maxBytes, what: hostPath });
-      return r ? r.data.toString('utf8') : null;
-    } finally {
-      await d.close();
-    }
+    this.check(hostPath);
+    return (await readBeneath(this.dir, hostPath, { maxBytes, what: hostPath, follow: 'never' }))?.toString('utf8') ?? null;
   }
 
   /** The names in a directory inside the root, or [] when it does not exist. */
   async list(hostDir: string): Promise<string[]> {
-    const d = await openDirBeneath(this.dir, hostDir, 'never');
-    if (!d) return [];
-    try {
-      const { readdir } = await import('node:fs/promises');
-      return await readdir(d.self);
-    } finally {
-      await d.close();
-    }
+    return (await listBeneath(this.dir, hostDir, 'never'))?.map((e) => e.name) ?? [];
   }
 
   /**
@@ -351,7 +332,6 @@ export class Root {
     if (!d) return [];
     const removed: string[] = [];
     try {
-      const { readdir } = await import('node:fs/promises');
       for (const n of await readdir(d.self)) {
         if (!TEMP_NAME.test(n)) continue;
         const st = await lstat(d.entry(n)).catch(() => null);

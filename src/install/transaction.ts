@@ -312,13 +312,9 @@ export class Transaction {
     return this.readJournal();
   }
 
+  /** Could there be anything to revert or recover? Asked without creating or locking anything. */
   async hasStateDir(): Promise<boolean> {
     return (await this.root.state(STATE_DIR)).type !== 'absent';
-  }
-
-  /** Is there anything to revert, without creating or locking anything? */
-  async hasJournal(): Promise<boolean> {
-    return (await this.root.state(JOURNAL)).type !== 'absent';
   }
 
   async apply(plan: InstallPlan): Promise<{ changed: string[] }> {

@@ -5,6 +5,7 @@
  * only regular files are read, each capped. (Writes live in install/.)
  */
 import type { Stats } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LIMITS } from '../limits.js';
 import { listBeneath, lstatBeneath, readBeneath, resolveBeneath } from './rooted.js';
@@ -34,14 +35,18 @@ export function hostFs(root = '/'): HostFs {
     realpath: async (p) => {
       const r = await resolveBeneath(base, p, 'in-root');
       if (!r) return null;
-      await r.parent.close();
-      return (await lstatBeneath(base, r.hostPath)) ? r.hostPath : null;
+      try {
+        // Every link is resolved; the last component may still be missing.
+        if (r.name === null) return r.hostPath;
+        return (await lstat(r.parent.entry(r.name)).catch(() => null)) ? r.hostPath : null;
+      } finally {
+        await r.parent.close();
+      }
     },
     readlink: async (p) => {
       const r = await resolveBeneath(base, p, 'never').catch(() => null);
       if (!r || r.name === null) return null;
       try {
-        const { readlink } = await import('node:fs/promises');
         return await readlink(r.parent.entry(r.name)).catch(() => null);
       } finally {
         await r.parent.close();

@@ -121,8 +121,7 @@ export async function readEntry(root: string, dir: DirHandle, name: string, o: O
     throw err;
   }
   try {
-    const data = await readCapped(fh, display, o);
-    return { data, stat: await fh.stat() };
+    return await readCapped(fh, display, o);
   } finally {
     await fh.close();
   }
@@ -321,7 +320,7 @@ async function refuseSpecial(entry: string, display: string, o: Pick<ReadOptions
 }
 
 /** Reads an open regular file to its end, refusing past maxBytes (a file may grow while read). */
-async function readCapped(fh: FileHandle, display: string, o: ReadOptions): Promise<Buffer> {
+async function readCapped(fh: FileHandle, display: string, o: ReadOptions): Promise<{ data: Buffer; stat: Stats }> {
   const st = await fh.stat();
   if (!st.isFile()) throw new NotRegularFileError(`${display} is ${kindOf(st)}, not a regular file`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace it with the real file`);
   const tooLarge = (size: string) =>
@@ -339,33 +338,16 @@ async function readCapped(fh: FileHandle, display: string, o: ReadOptions): Prom
     total += bytesRead;
     if (total > o.maxBytes) throw tooLarge(`over ${formatBytes(o.maxBytes)}`);
   }
-  return Buffer.concat(chunks, total);
+  return { data: Buffer.concat(chunks, total), stat: st };
 }
 
 /** A regular file inside the root, read whole up to maxBytes; null when absent. */
 export async function readBeneath(root: string, hostPath: string, o: ReadOptions): Promise<Buffer | null> {
-  const follow = o.follow ?? 'never';
-  const r = await resolveBeneath(root, hostPath, follow);
+  const r = await resolveBeneath(root, hostPath, o.follow ?? 'never');
   if (!r) return null;
   try {
     if (r.name === null) throw new NotRegularFileError(`${root} is a directory, not a regular file`);
-    if ((await refuseSpecial(r.parent.entry(r.name), shown(root, r.hostPath), o)) === 'absent') return null;
-    let fh: FileHandle;
-    try {
-      fh = await open(r.parent.entry(r.name), FILE_FLAGS);
-    } catch (err) {
-      if (isAbsent(err)) return null;
-      if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-        const target = await readlink(r.parent.entry(r.name)).catch(() => '?');
-        throw new UnsafePathError(`${shown(root, r.hostPath)} is a symlink (to ${target}): not followed inside ${root}`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace the link with the file itself`);
-      }
-      throw err;
-    }
-    try {
-      return await readCapped(fh, shown(root, r.hostPath), o);
-    } finally {
-      await fh.close();
-    }
+    return (await readEntry(root, r.parent, r.name, o))?.data ?? null;
   } finally {
     await r.parent.close();
   }
@@ -391,7 +373,7 @@ export async function readRegularFile(file: string, o: Omit<ReadOptions, 'follow
     throw err;
   }
   try {
-    return await readCapped(fh, file, o);
+    return (await readCapped(fh, file, o)).data;
   } finally {
     await fh.close();
   }
