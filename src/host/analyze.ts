@@ -25,7 +25,7 @@ import { parseDmsetupInfo, parseDmsetupTable } from './parse/dmsetup.js';
 import { parseLuks2Json, parseLuksDumpText, type LuksHeader } from './parse/luks.js';
 import { parseKeyValue } from './parse/keyvalue.js';
 import { parseOsRelease, type OsRelease } from './parse/osrelease.js';
-import { printable } from './parse/text.js';
+import { quoteForMessage } from './parse/text.js';
 import { unsupportedFinding } from './unsupported.js';
 import {
   FEATURES,
@@ -755,7 +755,7 @@ export function analyzeSnapshot(snapshot: Snapshot): HostReport {
     if (!dev) {
       // Without a usable lsblk every source is unknown; that one fact is already listed.
       if (facts.graphUsable) {
-        findings.missing(what, `source ${printable(m.source)} (${printable(m.fstype || 'unknown type')}) is not a block device in lsblk.json: the storage under it is unknown`);
+        findings.missing(what, `source ${quoteForMessage(m.source)} (${quoteForMessage(m.fstype || 'unknown type')}) is not a block device in lsblk.json: the storage under it is unknown`);
       }
       return report;
     }
@@ -791,7 +791,7 @@ export function analyzeSnapshot(snapshot: Snapshot): HostReport {
       if (facts.graphUsable) {
         findings.missing(
           'the resume swap',
-          `${spec.from} names ${printable(spec.spec)}, which is not a block device in lsblk.json`,
+          `${spec.from} names ${quoteForMessage(spec.spec)}, which is not a block device in lsblk.json`,
           `if that swap no longer exists, remove resume= from the kernel command line; otherwise ${RECAPTURE}`,
         );
       }

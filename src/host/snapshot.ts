@@ -34,7 +34,7 @@ import { InputError, WizardError, ExitCode } from '../errors.js';
 import { formatBytes, LIMITS } from '../limits.js';
 import { kindOf, openChildDir, openRootDir, readEntry, NotRegularFileError, TooLargeError, UnsafePathError, type DirHandle } from '../system/rooted.js';
 import { parseJsonText } from './parse/json.js';
-import { printable } from './parse/text.js';
+import { quoteForMessage } from './parse/text.js';
 
 export const SNAPSHOT_FORMAT = 1;
 
@@ -106,7 +106,7 @@ function isProbe(rel: string): boolean {
 
 /** A file of the snapshot in a message: its name came from another machine, so escapes are shown, not sent. */
 function shownPath(dir: string, rel: string): string {
-  return path.join(dir, printable(rel, 120));
+  return path.join(dir, quoteForMessage(rel, 120));
 }
 
 /** Refuses a probe that is not a regular file: a link is never followed, a FIFO would hang, a device would never end. */
@@ -304,7 +304,7 @@ async function readProbe(dir: string, probe: ProbeFile, warnings: string[]): Pro
 function safeParts(rel: string): string[] {
   const parts = rel.split('/');
   if (!rel || parts.some((p) => !p || p === '.' || p === '..') || parts.length > LIMITS.snapshotDepth) {
-    throw new InputError(`"${printable(rel)}" is not a file name inside a snapshot`, 'report this: capture produced an unexpected probe name');
+    throw new InputError(`"${quoteForMessage(rel)}" is not a file name inside a snapshot`, 'report this: capture produced an unexpected probe name');
   }
   return parts;
 }

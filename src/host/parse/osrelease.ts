@@ -8,7 +8,7 @@
  * characters are removed.
  */
 import { parsed, type Parsed } from '../../errors.js';
-import { printable, stripControls } from './text.js';
+import { quoteForMessage, stripControls } from './text.js';
 
 export interface OsRelease {
   id: string | null;
@@ -59,7 +59,7 @@ function assignments(text: string): Map<string, string> {
 }
 
 function invalid(key: string, value: string, rule: string): string {
-  return `${key} "${printable(value)}" is not a valid os-release value (${rule}); ignored`;
+  return `${key} "${quoteForMessage(value)}" is not a valid os-release value (${rule}); ignored`;
 }
 
 export function parseOsRelease(text: string): Parsed<OsRelease> {

@@ -4,7 +4,7 @@
  * line; the rest of the file is still used.
  */
 import { parsed, type Parsed } from '../../errors.js';
-import { printable } from './text.js';
+import { quoteForMessage } from './text.js';
 
 /** Undo the octal escapes (\040 for space) that fstab, crypttab and /proc/swaps use. */
 export function unescapeOctal(s: string): string {
@@ -39,7 +39,7 @@ export function parseFstab(text: string, name = 'fstab'): Parsed<FstabEntry[]> {
   for (const { no, line } of contentLines(text)) {
     const f = fields(line);
     if (f.length < 3 || f.length > 6 || (f[4] !== undefined && !/^\d+$/.test(f[4])) || (f[5] !== undefined && !/^\d+$/.test(f[5]))) {
-      warnings.push(`${name} line ${no}: expected "device mountpoint type [options [dump [pass]]]", ignored: ${printable(line, 80)}`);
+      warnings.push(`${name} line ${no}: expected "device mountpoint type [options [dump [pass]]]", ignored: ${quoteForMessage(line, 80)}`);
       continue;
     }
     entries.push({ spec: f[0]!, file: f[1]!, vfstype: f[2]!, options: (f[3] ?? 'defaults').split(',').filter(Boolean) });
@@ -62,7 +62,7 @@ export function parseCrypttab(text: string, name = 'crypttab'): Parsed<CrypttabE
   for (const { no, line } of contentLines(text)) {
     const f = fields(line);
     if (f.length < 2 || f.length > 4 || !/^[^/\s]+$/.test(f[0]!)) {
-      warnings.push(`${name} line ${no}: expected "name device [keyfile [options]]", ignored: ${printable(line, 80)}`);
+      warnings.push(`${name} line ${no}: expected "name device [keyfile [options]]", ignored: ${quoteForMessage(line, 80)}`);
       continue;
     }
     const options = new Map<string, string | true>();
@@ -90,7 +90,7 @@ export function parseSwaps(text: string): Parsed<SwapEntry[]> {
     if (!line || (i === 0 && line.startsWith('Filename'))) return;
     const f = fields(line);
     if (f.length < 2 || !f[0]!.startsWith('/')) {
-      warnings.push(`swaps line ${i + 1}: not a swap entry, ignored: ${printable(line, 80)}`);
+      warnings.push(`swaps line ${i + 1}: not a swap entry, ignored: ${quoteForMessage(line, 80)}`);
       return;
     }
     entries.push({ filename: f[0]!, type: f[1]! });

@@ -17,7 +17,7 @@ export function stripControls(s: string): string {
  * A value quoted in a message: printable ASCII as is, everything else escaped
  * (\xNN, \u{NNNN}), cut to `max` characters so a hostile value cannot flood the output.
  */
-export function printable(s: string, max = 60): string {
+export function quoteForMessage(s: string, max = 60): string {
   let out = '';
   for (const ch of s) {
     if (out.length >= max) return `${out}…`;
