@@ -352,6 +352,8 @@ export class Transaction {
       base: previous ? { entries: previous.entries, createdDirs: previous.createdDirs } : null,
     };
     const journalText = JSON.stringify(journal, null, 1);
+    // Preflight's probe files go into the nearest existing directory of each target, which may be any ancestor.
+    await this.noteSweepDirs(withAncestors([...plan.changes.map((c) => path.posix.dirname(c.path)), STATE_DIR]));
     const problems = await this.root.preflight([
       ...plan.changes.map((c) => ({ hostPath: c.path, bytes: c.kind === 'symlink' ? 0 : Buffer.byteLength(c.content!) })),
       // The journal is written twice (applying, applied), each through a temp file beside the old one.
@@ -478,6 +480,19 @@ export class Transaction {
   async cleanup(release: () => Promise<void>): Promise<void> {
     await release();
   }
+}
+
+/** Each directory and every directory above it, up to "/". */
+function withAncestors(dirs: string[]): string[] {
+  const out = new Set<string>();
+  for (let d of dirs) {
+    for (;;) {
+      out.add(d);
+      if (d === '/') break;
+      d = path.posix.dirname(d);
+    }
+  }
+  return [...out];
 }
 
 /** The sweep list of a lock file left behind: clean absolute paths only, a bounded number. */

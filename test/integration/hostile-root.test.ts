@@ -169,8 +169,12 @@ test('temp files and kept versions left by a killed run are swept by the next on
     await mkdir(path.join(root, 'var/lib/initrd-wizard'), { recursive: true, mode: 0o700 });
     await writeFile(path.join(root, 'var/lib/initrd-wizard/.journal.json.iw-0123456789ab'), 'half a journal');
     await writeFile(path.join(root, 'etc/kernel/.install.conf.iw-abcdef012345'), 'half a file');
+    // A preflight probe in a directory only the killed run's lock file names.
+    await writeFile(path.join(root, 'etc/.initrd-wizard-probe.iw-0123456789ab'), '');
+    await writeFile(path.join(root, 'var/lib/initrd-wizard/lock'), '4242\n/etc\n');
     assert.equal((await install(root)).code, 0);
     assert.equal(existsSync(path.join(root, 'etc/kernel/.install.conf.iw-abcdef012345')), false);
+    assert.equal(existsSync(path.join(root, 'etc/.initrd-wizard-probe.iw-0123456789ab')), false);
     assert.equal((await revert(root)).code, 0);
     assert.equal(await treeHash(root), start);
   });
