@@ -40,6 +40,9 @@ async function mountAll(root: string, project: string): Promise<void> {
   const node = path.join(root, 'usr/local/bin/node');
   if (!(await stat(node).catch(() => null))) await copyFile(process.execPath, node);
   const m = (args: string[]) => exec('mount', args);
+  // The chroot's / must be a mount point, as on a real machine: unshare --propagation and mkosi's sandbox need it.
+  await m(['--bind', root, root]);
+  await m(['--make-private', root]);
   await m(['--bind', project, path.join(root, 'proj')]);
   await m(['-t', 'proc', 'proc', path.join(root, 'proc')]);
   await m(['--rbind', '/sys', path.join(root, 'sys')]);
@@ -52,7 +55,7 @@ async function mountAll(root: string, project: string): Promise<void> {
 
 async function unmountAll(root: string): Promise<void> {
   // Deepest first; lazily, so a straggling process cannot keep the host's /dev pinned under the chroot.
-  const targets = (await mounted(root)).filter((t) => t !== root).sort((a, b) => b.length - a.length);
+  const targets = (await mounted(root)).sort((a, b) => b.length - a.length);
   for (const t of targets) await exec('umount', ['-l', t]).catch(() => undefined);
 }
 
