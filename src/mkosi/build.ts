@@ -5,7 +5,7 @@
  * the same binary, the same include paths, the same arguments that
  * kernel-install's plugin will use, so what is previewed is what gets built.
  */
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile, copyFile, statfs } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile, copyFile, statfs } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
@@ -255,8 +255,10 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
       }
       throw err;
     }
-    // 24.x writes initrd.cpio.zst; 25 and later copy the result out as plain "initrd".
-    const built = (await readdir(out)).find((f) => /^initrd(\.cpio(\.\w+)?)?$/.test(f));
+    // 24.x writes initrd.cpio.zst (and an "initrd" symlink to it); 25 and later copy the result out as a plain "initrd" file.
+    const names = (await readdir(out)).filter((f) => /^initrd(\.cpio(\.\w+)?)?$/.test(f)).sort().reverse();
+    let built: string | undefined;
+    for (const f of names) if ((await lstat(path.join(out, f))).isFile()) built = built ?? f;
     if (!built) throw new WizardError(`mkosi-initrd finished but wrote no initrd into ${out}`, 1, `full log: ${opts.logFile}`);
     await mkdir(path.dirname(path.resolve(opts.output)), { recursive: true });
     await rename(path.join(out, built), opts.output).catch(async () => copyFile(path.join(out, built), opts.output));
