@@ -15,7 +15,9 @@ import path from 'node:path';
 import { describeUnknown } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { readRegularFile } from '../system/rooted.js';
-import { loadAptMetadata } from './apt.js';
+import { loadAptMetadata, parseDebPackages } from './apt.js';
+import { decompress } from '../decompress.js';
+import { InputError } from '../errors.js';
 import { loadDnfFileOwners, loadDnfMetadata, type DnfFlavor } from './dnf.js';
 import { deserializePool, Pool, serializePool, type PackedPool, type PoolSource } from './pool.js';
 import { loadRpmMetas, readRepomd, rpmFileLoader, verifyPrimaries, type RepoRef, type RpmRepoMeta } from './rpmmd.js';
@@ -24,7 +26,9 @@ import type { Runner } from '../system/run.js';
 export type MetadataSpec =
   | { kind: 'rpm-md'; repos: RepoRef[] }
   | { kind: 'dnf'; flavor: DnfFlavor; extraArgs?: string[] }
-  | { kind: 'apt' };
+  | { kind: 'apt' }
+  /** A Debian Packages file (plain or compressed): the demo's recorded Debian release. */
+  | { kind: 'deb-file'; file: string };
 
 export interface LoadedPool {
   pool: Pool;
@@ -70,6 +74,10 @@ async function cacheKey(spec: MetadataSpec, metas: RpmRepoMeta[] | null): Promis
       const sum = (e: RpmRepoMeta['primary'] | null) => (e ? `${e.checksum.type}:${e.checksum.value}` : '');
       h.update(`${meta.repo.name}\0${path.resolve(meta.repo.dir)}\0${sum(meta.primary)}\0${sum(meta.filelists)}\0`);
     }
+  } else if (spec.kind === 'deb-file') {
+    const stamps = await fileStamps([path.resolve(spec.file)]);
+    if (!stamps.length) return null;
+    h.update(stamps.join('\n'));
   } else if (spec.kind === 'apt') {
     const stamps = await fileStamps(await listDeep('/var/lib/apt/lists', /_Packages(\.\w+)?$/, 0));
     if (!stamps.length) return null;
@@ -155,6 +163,13 @@ async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMe
       return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs });
     case 'apt':
       return loadAptMetadata(runner);
+    case 'deb-file': {
+      const raw = await readRegularFile(spec.file, { maxBytes: LIMITS.metadataCompressedBytes, what: 'the Packages file' });
+      if (!raw) throw new InputError(`${spec.file} does not exist`, 'reinstall initrd-wizard (the demo carries its Debian package list)');
+      const text = (await decompress(raw, spec.file, { maxBytes: LIMITS.metadataBytes, purpose: 'a Packages file' })).toString('utf8');
+      const { data, warnings } = parseDebPackages(text, 'amd64', 'demo');
+      return { source: { data }, warnings };
+    }
   }
 }
 
