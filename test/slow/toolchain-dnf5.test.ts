@@ -140,11 +140,12 @@ test('(a) --repo --weak: weak dependencies come in on both sides', { skip }, asy
 });
 
 let viaRepo: string[] = [];
-test('(a) --repo: one request over alternatives, rich and file dependencies together', { skip }, async () => {
+test('(a) --repo: one request over alternatives, rich and file dependencies together', { skip }, async (t) => {
   const r = await cli(['closure', '--packages', ALL.join(','), '--repo', `r=${REPO}`, '--verify']);
   assert.equal(r.code, 0, show(r));
   const m = /^dnf5 agrees: the same (\d+) packages\.$/m.exec(r.stdout);
   assert.ok(m, show(r));
+  t.diagnostic(m[0]);
   const j = await cli(['closure', '--packages', ALL.join(','), '--repo', `r=${REPO}`, '--json']);
   assert.equal(j.code, 0, show(j));
   viaRepo = names(j);
@@ -154,13 +155,14 @@ test('(a) --repo: one request over alternatives, rich and file dependencies toge
   assert.ok(!viaRepo.includes('old-name'));
 });
 
-test('(a) negative control: a conflict we do not model makes dnf5 differ, and --verify fails', { skip }, async () => {
+test('(a) negative control: a conflict we do not model makes dnf5 differ, and --verify fails', { skip }, async (t) => {
   const r = await cli(['closure', '--packages', 'app-neg', '--repo', `r=${REPO}`, '--verify']);
   assert.equal(r.code, 1, show(r));
   assert.match(r.stdout, /^dnf5 differs: only here: aa-negmta; only in dnf5: zz-negmta$/m, show(r));
+  t.diagnostic(`exit ${r.code}: ${/^dnf5 differs.*$/m.exec(r.stdout)?.[0]}`);
 });
 
-test('(b) host repositories through dnf5: the same closure, and dnf5 agrees', { skip }, async () => {
+test('(b) host repositories through dnf5: the same closure, and dnf5 agrees', { skip }, async (t) => {
   await mkdir(path.dirname(path.join(ROOT, REPO_FILE)), { recursive: true });
   await writeFile(path.join(ROOT, REPO_FILE), `[iw-dnf5-test]\nname=initrd-wizard dnf5 test\nbaseurl=file://${REPO}\nenabled=1\ngpgcheck=0\nmetadata_expire=0\n`);
   try {
@@ -168,6 +170,7 @@ test('(b) host repositories through dnf5: the same closure, and dnf5 agrees', { 
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /^Metadata: the host's repositories through dnf5 \(dnf5\)\.$/m, show(r));
     assert.match(r.stdout, new RegExp(`^dnf5 agrees: the same ${viaRepo.length || '\\d+'} packages\\.$`, 'm'), show(r));
+    t.diagnostic(r.stdout.split('\n').filter((l) => /^(Metadata:|dnf5 )/.test(l)).join(' / '));
     const j = await cli(['closure', '--packages', ALL.join(','), '--distro', 'fedora', '--json']);
     assert.equal(j.code, 0, show(j));
     assert.deepEqual(names(j), viaRepo, 'the host-dnf5 metadata source gives the closure the rpm-md files give');
