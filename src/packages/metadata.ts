@@ -25,7 +25,7 @@ import type { Runner } from '../system/run.js';
 
 export type MetadataSpec =
   | { kind: 'rpm-md'; repos: RepoRef[] }
-  | { kind: 'dnf'; flavor: DnfFlavor; extraArgs?: string[] }
+  | { kind: 'dnf'; flavor: DnfFlavor; extraArgs?: string[]; /** 'dnf5' or 'dnf'; the flavour's own name when absent. */ command?: string }
   | { kind: 'apt' }
   /** A Debian Packages file (plain or compressed): the demo's recorded Debian release. */
   | { kind: 'deb-file'; file: string };
@@ -160,7 +160,7 @@ async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMe
     case 'rpm-md':
       return loadRpmMetas(metas!);
     case 'dnf':
-      return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs });
+      return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs, command: spec.command });
     case 'apt':
       return loadAptMetadata(runner);
     case 'deb-file': {
@@ -197,7 +197,7 @@ export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Pr
   // File-list loaders are functions: re-attached after a cache hit.
   const attach = (source: PoolSource): PoolSource => {
     if (metas) return { ...source, loadFiles: rpmFileLoader(metas) };
-    if (spec.kind === 'dnf') return { ...source, loadFiles: loadDnfFileOwners(options.runner, spec.flavor, spec.extraArgs ?? []) };
+    if (spec.kind === 'dnf') return { ...source, loadFiles: loadDnfFileOwners(options.runner, spec.flavor, spec.extraArgs ?? [], spec.command) };
     return source;
   };
   if (dir && file && key) {
