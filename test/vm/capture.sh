@@ -2,8 +2,11 @@
 # Capture a host snapshot of a real storage stack built inside a QEMU guest (see test/vm/README.md).
 #
 #   bash test/vm/capture.sh <scenario> [OUTDIR]   one scenario (default OUTDIR test/fixtures/snapshots/<scenario>)
-#   bash test/vm/capture.sh --all                 every scenario in test/vm/scenarios/, into the fixtures
-#   bash test/vm/capture.sh --list                the scenario names
+#   bash test/vm/capture.sh --all                 every scenario of the guest suite, into the fixtures
+#   bash test/vm/capture.sh --list                the scenario names of the guest suite
+# IW_GUEST_SUITE=trixie selects the Debian 13 guest (userland and kernel 6.12, test/vm/work/guest-trixie);
+# its fixtures default to test/fixtures/snapshots/trixie-<scenario>, and --all/--list take the scenarios
+# whose "#@suites:" header names trixie. The default suite is bookworm (scenarios without the header).
 # The snapshot command run in the guest is `node <package.json bin> snapshot --output DIR`, from a copy
 # of the host's node, dist/, production node_modules/, profiles/ and package.json in /opt/initrd-wizard.
 # Options (before the scenario): --no-build  do not run `npm run build` first
@@ -19,26 +22,37 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 WORK=${IW_VM_WORK:-$HERE/work}
-GUEST=$WORK/guest
+SUITE=${IW_GUEST_SUITE:-bookworm}
+case "$SUITE" in
+  bookworm) GUEST=$WORK/guest; PREFIX= ;;
+  trixie) GUEST=$WORK/guest-$SUITE; PREFIX=$SUITE- ;;
+  *) echo "capture.sh: IW_GUEST_SUITE must be bookworm or trixie, not '$SUITE'" >&2; exit 2 ;;
+esac
+export IW_GUEST_SUITE=$SUITE
 TIMEOUT=${IW_VM_TIMEOUT:-420}
 BUILD=1
 KEEP=0
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) BUILD=0; shift ;;
     --keep) KEEP=1; shift ;;
-    --list) ls "$HERE/scenarios" | sed -n 's/\.sh$//p'; exit 0 ;;
+    --list) LIST=1; shift ;;
     -h|--help) usage ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || usage
-
 # Header lines of a scenario script: "#@key: value".
 header() { sed -n "s/^#@$2:[[:space:]]*//p" "$1" | head -n1; }
+
+# The suites a scenario is captured with ("#@suites:", default bookworm).
+in_suite() { local s; s=$(header "$1" suites); case " ${s:-bookworm} " in *" $SUITE "*) return 0 ;; esac; return 1; }
+suite_scenarios() { local s; for s in "$HERE"/scenarios/*.sh; do in_suite "$s" && basename "$s" .sh; done; return 0; }
+
+if [ "${LIST:-0}" = 1 ]; then suite_scenarios; exit 0; fi
+[ $# -ge 1 ] || usage
 
 json_str() { node -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }
 json_list() { local out="" w; for w in $1; do out+="${out:+, }\"$w\""; done; echo "[$out]"; }
@@ -97,7 +111,7 @@ capture_one() {
 
   local t0; t0=$(date +%s)
   local T; T=$(mktemp -d "${TMPDIR:-/tmp}/iw-capture-$name.XXXXXX")
-  echo "capture.sh: [$name] $description"
+  echo "capture.sh: [$name] ($SUITE guest) $description"
 
   # Per-scenario payload: the stage scripts, the scenario, the project.
   local root=$T/root
@@ -181,12 +195,13 @@ capture_one() {
   [ -f "$new/snapshot.json" ] || { echo "capture.sh: [$name] no snapshot.json in the result" >&2; return 1; }
 
   local kver; kver=$(cat "$GUEST/kver")
+  local suitejson=""; [ "$SUITE" = bookworm ] || suitejson="\"suite\": \"$SUITE\", "
   cat > "$new/scenario.json" <<EOF
 {
   "scenario": "$name",
   "description": $(json_str "$description"),
   "expected": {"features": $(json_list "$features"), "unsupported": $(json_list "$unsupported")},
-  "guest": {"kernel": "$kver", "disks": $(json_list "$disks"), "cmdline": $(json_str "$cmdline")},
+  "guest": {${suitejson}"kernel": "$kver", "disks": $(json_list "$disks"), "cmdline": $(json_str "$cmdline")},
   "producedBy": "test/vm/capture.sh (do not edit by hand)"
 }
 EOF
@@ -203,16 +218,16 @@ trap cleanup EXIT
 if [ "$1" = "--all" ]; then
   prepare_once
   failed=() ok=()
-  for s in "$HERE"/scenarios/*.sh; do
-    n=$(basename "$s" .sh)
-    if capture_one "$n" "$REPO/test/fixtures/snapshots/$n"; then ok+=("$n"); else failed+=("$n"); fi
+  for n in $(suite_scenarios); do
+    if capture_one "$n" "$REPO/test/fixtures/snapshots/$PREFIX$n"; then ok+=("$n"); else failed+=("$n"); fi
   done
   echo "capture.sh: ${#ok[@]} captured, ${#failed[@]} failed${failed:+: ${failed[*]}}"
   [ ${#failed[@]} = 0 ]
 else
   name=$1
-  out=${2:-$REPO/test/fixtures/snapshots/$name}
+  out=${2:-$REPO/test/fixtures/snapshots/$PREFIX$name}
   [ -f "$HERE/scenarios/$name.sh" ] || { echo "capture.sh: no scenario $name; try --list" >&2; exit 2; }
+  in_suite "$HERE/scenarios/$name.sh" || echo "capture.sh: note: $name is not marked for the $SUITE guest (#@suites:); capturing anyway" >&2
   prepare_once
   capture_one "$name" "$out"
 fi
