@@ -436,9 +436,10 @@ function classify(dev: BlockDevice, st: WalkState): string {
 }
 
 /**
- * The helper device of LUKS2 with authenticated encryption (luksFormat --integrity): cryptsetup
- * names it `<name>_dif`, gives it the dm uuid `CRYPT-SUBDEV-<hex>-<name>_dif` and a dm-integrity
- * table, and stacks the crypt mapping `<name>` directly on it.
+ * Whether `lower` is the helper device of LUKS2 with authenticated encryption (luksFormat --integrity)
+ * under the crypt mapping `dev`: cryptsetup names it `<name>_dif`, gives it a dm-integrity table and
+ * the dm uuid `CRYPT-INTEGRITY-<hex>-<name>_dif` (cryptsetup 2.7, seen in trixie-luks2-integrity;
+ * `CRYPT-SUBDEV-` is accepted too), and stacks the crypt mapping `<name>` directly on it.
  */
 function isLuksIntegrityLayer(dev: BlockDevice, lower: BlockDevice, facts: Facts): boolean {
   if (!isDm(lower, facts)) return false;
@@ -451,7 +452,7 @@ function isLuksIntegrityLayer(dev: BlockDevice, lower: BlockDevice, facts: Facts
   return targets.includes('integrity') || !!uuid?.startsWith('CRYPT-INTEGRITY-') || (!uuid && !targets.length);
 }
 
-/** A `<name>_dif` integrity device under a crypt mapping `<name>`: seen from below (cryptsetup 2.7 gives it a CRYPT-INTEGRITY- uuid). */
+/** Whether `dev` is a `<name>_dif` integrity helper under a crypt mapping `<name>` (isLuksIntegrityLayer seen from below). */
 function isLuksIntegrityHelper(dev: BlockDevice, facts: Facts): boolean {
   if (!dev.name.endsWith('_dif')) return false;
   return dev.children.some((c) => {
@@ -514,7 +515,7 @@ function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], s
     if (tokens.includes('systemd-fido2')) unlock('fido2', 'LUKS2 token systemd-fido2 (FIDO2 unlock)');
     if (tokens.includes('systemd-pkcs11')) unlock('pkcs11', 'LUKS2 token systemd-pkcs11 (smart card unlock)');
     if (tokens.some((t) => t.startsWith('clevis'))) {
-      findings.warn(`${lower?.name ?? label}: clevis token: mkosi-initrd has no clevis support; unlocking will fall back to the passphrase unless clevis packages are added`);
+      findings.warn(`${headerDev?.name ?? label}: clevis token: mkosi-initrd has no clevis support; unlocking will fall back to the passphrase unless clevis packages are added`);
     }
     if (header?.integrity || integrityLayer) findings.feature('integrity', `${label}: LUKS2 with authenticated encryption (dm-integrity)`);
     if (entry) {
