@@ -43,6 +43,12 @@ const TABLE: Record<string, Expect> = {
   imsm: { features: ['raid'], unsupported: [] },
   integrity: { features: ['integrity'], unsupported: [] },
   'verity-usr': { features: ['plain', 'verity'], unsupported: [], mounts: ['/', '/usr'] },
+  // LUKS2 --integrity hmac-sha256 with cryptsetup 2.6: the same shape as with 2.7 (its _dif helper has a CRYPT-INTEGRITY- uuid).
+  'luks2-integrity': {
+    features: ['luks', 'integrity'],
+    unsupported: [],
+    rootChainIncludes: [/^vda3$/, /^luks-6d7e8f90-0001-4a1b-8c2d-3e4f5a6b7c8d_dif$/, /^luks-6d7e8f90-0001-4a1b-8c2d-3e4f5a6b7c8d$/],
+  },
   // Captured with the Debian 13 guest (IW_GUEST_SUITE=trixie): util-linux 2.41 (mountpoints [], new
   // columns), cryptsetup 2.7, lvm2 2.03.31, mdadm 4.4 (--detail --scan without name=), kernel 6.12.
   'trixie-luks2-ext4': { features: ['luks'], unsupported: [] },

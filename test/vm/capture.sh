@@ -11,7 +11,7 @@
 # of the host's node, dist/, production node_modules/, profiles/ and package.json in /opt/initrd-wizard.
 # Options (before the scenario): --no-build  do not run `npm run build` first
 #                                --keep      keep the temporary directory (disks, console log)
-# Environment: IW_VM_TIMEOUT (seconds per guest run, default 420),
+# Environment: IW_VM_TIMEOUT (seconds per guest run, default the scenario's "#@timeout:" or 420),
 #              IW_VM_RETRIES (reruns of a guest that timed out, default 1), IW_VM_WORK (default test/vm/work),
 #              IW_SNAPSHOT_STANDIN (a shell script run in the guest instead of the project's command;
 #              for developing the harness only, never for fixtures).
@@ -105,6 +105,7 @@ capture_one() {
   disks=$(header "$script" disks)
   cmdline=$(header "$script" cmdline)
   memory=$(header "$script" memory); memory=${memory:-2048}
+  local limit; limit=${IW_VM_TIMEOUT:-$(header "$script" timeout)}; limit=${limit:-$TIMEOUT}
   description=$(header "$script" description)
   features=$(header "$script" expect-features)
   unsupported=$(header "$script" expect-unsupported)
@@ -147,7 +148,7 @@ capture_one() {
     for sz in "${sizes[@]}"; do rm -f "${sz%%=*}"; truncate -s "${sz#*=}" "${sz%%=*}"; done
     rm -f "$T/console.log" "$T/out.txt"
     rc=0
-    timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
+    timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
       -nodefaults -display none -vga none -no-reboot -monitor none \
       -kernel "$GUEST/vmlinuz" -initrd "$T/initrd.cpio" \
       -append "console=ttyS0,115200 panic=-1 loglevel=4 $cmdline" \
@@ -157,7 +158,7 @@ capture_one() {
     if [ $rc = 124 ] && [ $attempt -lt "$retries" ]; then
       attempt=$((attempt + 1))
       cp "$T/console.log" "$WORK/logs/$name.hung-$attempt.console.log" 2>/dev/null || true
-      echo "capture.sh: [$name] the guest hung (no result in ${TIMEOUT}s); console kept in $WORK/logs/$name.hung-$attempt.console.log; retrying" >&2
+      echo "capture.sh: [$name] the guest hung (no result in ${limit}s); console kept in $WORK/logs/$name.hung-$attempt.console.log; retrying" >&2
       continue
     fi
     # The snapshot command gives each probe a fixed timeout; under TCG on a busy host one can run
@@ -175,7 +176,7 @@ capture_one() {
 
   local secs=$(( $(date +%s) - t0 ))
   if [ $rc = 124 ]; then
-    echo "capture.sh: [$name] TIMEOUT after ${TIMEOUT}s; console: $WORK/logs/$name.console.log" >&2
+    echo "capture.sh: [$name] TIMEOUT after ${limit}s; console: $WORK/logs/$name.console.log" >&2
     tail -n 30 "$T/console.log" >&2 || true
     [ $KEEP = 1 ] || rm -rf "$T"
     return 1

@@ -3,7 +3,8 @@
 #@cmdline: root=UUID=6d7e8f90-0002-4a1b-8c2d-3e4f5a6b7c8d ro rd.luks.uuid=6d7e8f90-0001-4a1b-8c2d-3e4f5a6b7c8d quiet
 #@expect-features: luks integrity
 #@expect-unsupported:
-#@suites: trixie
+#@suites: bookworm trixie
+#@timeout: 720
 LUKS_UUID=6d7e8f90-0001-4a1b-8c2d-3e4f5a6b7c8d
 ROOT_UUID=6d7e8f90-0002-4a1b-8c2d-3e4f5a6b7c8d
 BOOT_UUID=6d7e8f90-0003-4a1b-8c2d-3e4f5a6b7c8d
