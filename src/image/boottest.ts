@@ -8,7 +8,7 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile, open } from 'n
 import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { CommandFailedError, CommandTimeoutError, type Runner } from '../system/run.js';
+import { CommandCancelledError, CommandFailedError, CommandTimeoutError, type Runner } from '../system/run.js';
 import { WizardError } from '../errors.js';
 import type { HostReport } from '../host/report.js';
 
@@ -139,6 +139,8 @@ export interface BootOptions {
   logFile?: string;
   /** Ctrl-C: stops QEMU. */
   signal?: AbortSignal;
+  /** Stop as soon as the initrd asks for a passphrase (the negative control's expected end: no need to wait out the timeout). */
+  stopAtPassphrase?: boolean;
 }
 
 export async function bootTest(opts: BootOptions): Promise<BootResult> {
@@ -154,17 +156,23 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
   ];
   let askedPassphrase = false;
   let timedOut = false;
+  const stop = new AbortController();
   try {
     await opts.runner.run(argv, {
       timeoutMs: opts.timeoutMs ?? 300_000,
-      signal: opts.signal,
+      signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal,
       onLine: (line) => {
         lines.push(line);
-        if (/Please enter passphrase|Enter passphrase for/.test(line)) askedPassphrase = true;
+        if (/Please enter passphrase|Enter passphrase for/.test(line)) {
+          askedPassphrase = true;
+          if (opts.stopAtPassphrase) stop.abort();
+        }
       },
     });
   } catch (err) {
-    if (err instanceof CommandTimeoutError) timedOut = true;
+    if (err instanceof CommandCancelledError && stop.signal.aborted && !opts.signal?.aborted) {
+      // Stopped at the passphrase prompt, as asked.
+    } else if (err instanceof CommandTimeoutError) timedOut = true;
     else if (err instanceof CommandFailedError) {
       if (!lines.length) throw new WizardError(`qemu failed to start: ${err.stderr.trim().split('\n').slice(-3).join(' ')}`, 1, 'install qemu-system-x86 and check the kernel path');
     } else throw err;
