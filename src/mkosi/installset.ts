@@ -37,6 +37,8 @@ export interface MkosiModel {
   bootstrap: string[];
   /** False when the installed mkosi's resources could not be read: only the drop-in is modelled. */
   found: boolean;
+  /** Where those resources are (host path): what comes from there is mkosi's own, the rest the system's drop-ins. */
+  builtinDir: string | null;
 }
 
 export type Origin = 'bootstrap' | 'mkosi' | 'system' | 'variant' | 'dependency';
@@ -62,8 +64,20 @@ export interface InstallSet {
 
 const APT_REGEX = /[?+*|[^$]/;
 
+/** Per pool: a selector's names, and the bootstrap transaction (the same for every variant). */
+const expansions = new WeakMap<Pool, Map<string, string[]>>();
+const bootstraps = new WeakMap<Pool, Map<string, { roots: string[]; closure: Closure }>>();
+
 /** The names a package-manager argument selects: apt's patterns and regular expressions, dnf's globs, or the name. */
 export function expandSpec(pool: Pool, spec: string): string[] {
+  let byPool = expansions.get(pool);
+  if (!byPool) expansions.set(pool, (byPool = new Map()));
+  let names = byPool.get(spec);
+  if (!names) byPool.set(spec, (names = expandUncached(pool, spec)));
+  return names;
+}
+
+function expandUncached(pool: Pool, spec: string): string[] {
   const best = (names: Iterable<string>) => [...names].filter((n) => pool.named(n).length > 0).sort();
   if (pool.scheme === 'deb') {
     if (spec.startsWith('?')) {
@@ -154,7 +168,12 @@ export function planInstallSet(pool: Pool, model: MkosiModel, opts: PlanOptions)
   const origin = new Map<string, Origin>();
   // Transaction 1: the bootstrap set, as mkosi's distribution installer asks for it.
   const roots1 = expandAll(pool, model.bootstrap.map((spec) => ({ spec, source: 'bootstrap' })), unmatched).map((x) => x.name);
-  const first = resolve(pool, roots1);
+  let byPool = bootstraps.get(pool);
+  if (!byPool) bootstraps.set(pool, (byPool = new Map()));
+  const key = roots1.join('\0');
+  let cached = byPool.get(key);
+  if (!cached) byPool.set(key, (cached = { roots: roots1, closure: resolve(pool, roots1) }));
+  const first = cached.closure;
   for (const p of first.packages) origin.set(p.name, 'bootstrap');
   const installed = first.packages.map((c) => pool.named(c.name).find((p) => p.arch === c.arch && formatMatches(pool, p, c.evr))!).filter(Boolean);
 
@@ -164,7 +183,7 @@ export function planInstallSet(pool: Pool, model: MkosiModel, opts: PlanOptions)
   const roots2 = [...configured.map((c) => c.name), ...variantNames];
   const second = resolve(pool, roots2, { installed });
   const resolvedMembers = second.packages.map((c) => pool.named(c.name).find((p) => p.arch === c.arch && formatMatches(pool, p, c.evr))!).filter(Boolean);
-  for (const c of configured) if (!origin.has(c.name)) origin.set(c.name, c.source.includes('/resources/mkosi-initrd') ? 'mkosi' : 'system');
+  for (const c of configured) if (!origin.has(c.name)) origin.set(c.name, model.builtinDir && c.source.startsWith(model.builtinDir + '/') ? 'mkosi' : 'system');
   for (const n of variantNames) if (!origin.has(n)) origin.set(n, 'variant');
   for (const p of resolvedMembers) if (!origin.has(p.name)) origin.set(p.name, 'dependency');
 

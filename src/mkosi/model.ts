@@ -18,7 +18,6 @@ import type { MkosiInfo } from './version.js';
 export const MKOSI_PROFILE_FOR: Record<string, string> = { lvm: 'lvm', 'lvm-thin': 'lvm', raid: 'raid', pkcs11: 'pkcs11', network: 'network', nfs: 'nfs' };
 
 export interface LoadedModel extends MkosiModel {
-  builtinDir: string | null;
   /** mkosi's profiles (>= 26) that our selected profiles stand for: their packages and extra trees. */
   profiles: Record<string, { packages: string[]; extraTree: string | null }>;
   warnings: string[];

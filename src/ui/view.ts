@@ -8,6 +8,7 @@ import type { ClosurePackage } from '../packages/resolve.js';
 import { formatBytes } from '../commands/format.js';
 import type { Variant } from '../variant/suggest.js';
 import type { ClosureView, PackageRow, ProfileRow } from './derive.js';
+import type { Origin } from '../mkosi/installset.js';
 import { sizeShares } from './derive.js';
 import { SCREENS, SCREEN_TITLES, hasUnapplied, type ScreenId, type WizardState } from './state.js';
 import type { HostData, UiError } from './services.js';
@@ -222,7 +223,7 @@ export function hostLines(report: HostReport, width = 120): Line[] {
 export function variantLines(rows: ProfileRow[], variant: Variant | null, cursor: number, height: number, width: number): Line[] {
   const head: Line[] = [
     variant
-      ? [{ t: 'Variant: ', tone: 'title' }, { t: `${variant.profiles.length} profiles · ${variant.packages.length} packages · ${variant.kernelModules.length} kernel modules · ${variant.hostFiles.length} host files`, bold: true }]
+      ? [{ t: 'Variant: ', tone: 'title' }, { t: `${variant.profiles.length} profiles · ${variant.packages.length} package${variant.packages.length === 1 ? '' : 's'} beyond mkosi-initrd's own · ${variant.kernelModules.length} kernel modules · ${variant.hostFiles.length} host files`, bold: true }]
       : L('Variant: —', 'title'),
     L(`${'profile'.padEnd(18)}${'pkgs'.padStart(5)}  why / what`, 'dim'),
   ];
@@ -285,9 +286,11 @@ function removalText(r: PackageRow): string {
 
 const BAR_TONES: Tone[] = ['accent', 'good', 'warn', 'title', 'bad', 'dim'];
 
-function whyText(p: ClosurePackage): string {
+const ORIGIN_LABEL: Record<Origin, string> = { bootstrap: 'bootstrap set', mkosi: 'mkosi built-in', system: 'system drop-in', variant: 'requested', dependency: 'dependency' };
+
+function whyText(p: ClosurePackage, origin: Origin | undefined): string {
   const why = p.why; // built on each read
-  if (why.length <= 1) return 'requested';
+  if (why.length <= 1) return ORIGIN_LABEL[origin ?? 'variant'];
   return `<- ${why[why.length - 3]} (${why[why.length - 2]})`;
 }
 
@@ -321,10 +324,13 @@ export function closureLines(view: ClosureView | null, requested: Set<string>, c
     for (let i = 0; i < why.length; i++) chain.push(i % 2 ? { t: ` —${why[i]}→ `, tone: 'dim' } : { t: why[i]!, bold: true });
     details.push(chain);
     const drops = detail?.drops ?? [];
+    const origin = view.set.origin.get(sel.name);
     details.push(
       requested.has(sel.name)
         ? [{ t: 'without it: ', tone: 'title' }, { t: drops.length ? `${drops.length} package(s) drop out — ${drops.join(' ')}` : 'nothing else drops out', tone: drops.length > 1 ? 'warn' : 'dim' }]
-        : [{ t: 'without it: ', tone: 'title' }, { t: `a dependency — remove ${sel.why[0]} (or what needs it) to drop it; would drop ${drops.length}: ${drops.join(' ')}`, tone: 'dim' }],
+        : origin === 'bootstrap' || origin === 'mkosi' || origin === 'system'
+          ? [{ t: 'without it: ', tone: 'title' }, { t: `${ORIGIN_LABEL[origin]}: mkosi installs it whatever the profiles say; x asks the build to remove it afterwards (refused when something needs it)`, tone: 'dim' }]
+          : [{ t: 'without it: ', tone: 'title' }, { t: `a dependency — remove ${sel.why[0]} (or what needs it) to drop it; would drop ${drops.length}: ${drops.join(' ')}`, tone: 'dim' }],
     );
   }
   const listH = Math.max(1, height - out.length - details.length);
@@ -333,7 +339,7 @@ export function closureLines(view: ClosureView | null, requested: Set<string>, c
       { t: p.name.padEnd(28), tone: requested.has(p.name) ? 'good' : undefined },
       { t: formatBytes(p.installSize).padStart(10) + '  ', tone: 'accent' },
       { t: fit(p.evr, 22).padEnd(23), tone: 'dim' },
-      { t: whyText(p), tone: 'dim' },
+      { t: whyText(p, view.set.origin.get(p.name)), tone: 'dim' },
     ]),
   );
   return [...out, ...exactly(list, listH), ...details].map((l) => fitLine(l, width));

@@ -179,6 +179,7 @@ function model(c: Partial<EffectiveContent>, major = 25): MkosiModel {
     content: { packages: [], removePackages: [], profilesOffered: [], files: [], warnings: [], ...c },
     bootstrap: bootstrapSpecs('debian', 'debian', major),
     found: true,
+    builtinDir: '/usr/lib/python3/dist-packages/mkosi/resources/mkosi-initrd',
   };
 }
 const src = (spec: string) => ({ spec, source: '/usr/lib/python3/dist-packages/mkosi/resources/mkosi-initrd/mkosi.conf' });
