@@ -162,6 +162,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .addOption(kernelOption())
     .option('-o, --output <file>', 'where to write the image (default: ./initrd-<kver>.cpio.zst)')
     .option('--slim', 'also remove docs, locales and other files an initrd never reads')
+    .option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware')
     .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
     .addOption(jsonOption())
     .action(
@@ -173,6 +174,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
             kernelVersion: o.kernelVersion as string | undefined,
             output: o.output as string | undefined,
             slim: Boolean(o.slim),
+            generic: Boolean(o.generic),
             distro: o.distro as string | undefined,
             signal,
             onStage: progress(Boolean(o.json)),

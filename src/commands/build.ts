@@ -11,7 +11,15 @@ import { configKey, saveRecord } from '../mkosi/records.js';
 import type { HostReport } from '../host/report.js';
 import type { CommandResult } from './context.js';
 import { formatBytes } from './format.js';
-import { hostCrypttab, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+import { hostCrypttab, kernelImage, mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
+import { KEYMAP_FILES } from '../mkosi/render.js';
+import { loadMkosiModel, previewInstall, type LoadedModel } from '../mkosi/model.js';
+import type { InstallSet } from '../mkosi/installset.js';
+import { comparePreview, packagesFromLog } from '../mkosi/buildlog.js';
+import { hostMetadataSpec } from './closure.js';
+import { loadPool } from '../packages/metadata.js';
+import { withFileLists } from '../packages/resolve.js';
+import { describeUnknown } from '../errors.js';
 import type { HostFs } from '../system/files.js';
 import type { Variant } from '../variant/suggest.js';
 
@@ -26,8 +34,10 @@ export interface BuildFlags extends PipelineFlags {
   env?: Record<string, string>;
   /** Build this variant instead of the suggested one (the TUI's tweaked variant). */
   variant?: Variant;
-  /** Skip preflight items (tests on machines without /proc/modules use a shim). */
+  /** Skip preflight items. */
   ignorePreflight?: string[];
+  /** No host-specific modules (see BuildOptions.modules). */
+  generic?: boolean;
 }
 
 export interface VerifiedImage {
@@ -78,6 +88,19 @@ export function preflightError(failed: Preflight[]): WizardError {
   );
 }
 
+/** The preview for this build host's package manager; null (with the reason kept) when the metadata cannot be read. */
+export async function previewFor(state: PipelineState, model: LoadedModel): Promise<{ set: InstallSet | null; warnings: string[] }> {
+  try {
+    const { pool, warnings } = await loadPool(await hostMetadataSpec(state.distro.family, state.runner), { runner: state.runner });
+    const set = await withFileLists(pool, () => previewInstall(pool, model, state.variant));
+    return { set, warnings: [...warnings, ...model.warnings] };
+  } catch (err) {
+    // A name that does not resolve fails the build too: say so now, before a minute of mkosi.
+    if (err instanceof WizardError) throw err;
+    return { set: null, warnings: [`the package preview failed, so it cannot be compared with the build: ${describeUnknown(err)}`] };
+  }
+}
+
 export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const suggested = await pipeline(flags);
   const state = flags.variant ? { ...suggested, variant: flags.variant } : suggested;
@@ -91,20 +114,27 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     mkosiMajor: mk.major,
     hasInitrd: mk.hasInitrd,
     family: state.distro.family,
+    liveModules: !flags.generic && !state.snapshotFiles,
   });
   const failed = preflight.filter((p) => !p.ok && !(flags.ignorePreflight ?? []).includes(p.id));
   if (failed.length) throw preflightError(failed);
   const existing = new Set<string>();
-  for (const f of state.variant.hostFiles) if ((await state.fs.stat(f).catch(() => null)) !== null) existing.add(f);
+  for (const f of [...state.variant.hostFiles, ...KEYMAP_FILES]) if ((await state.fs.stat(f).catch(() => null)) !== null) existing.add(f);
+  // The preview of exactly this build: it decides which removals can be made, and is compared with what the build installs.
+  const model = await loadMkosiModel(state.fs, mk, state.distro);
+  const preview = await previewFor(state, model);
   const config = renderVariant(state.variant, state.report, {
     slim: flags.slim,
     mkosiMajor: mk.major,
     existing,
     crypttab: await hostCrypttab(state),
+    model,
+    removePackages: preview.set?.removePackages ?? [],
   });
-  const output = path.resolve(flags.output ?? `initrd-${state.kernelVersion}${flags.slim ? '-slim' : ''}.cpio.zst`);
+  const output = path.resolve(flags.output ?? `initrd-${state.kernelVersion}${flags.slim ? '-slim' : ''}${flags.generic ? '-generic' : ''}.cpio.zst`);
   const log = path.resolve(flags.log ?? `${output}.log`);
   const started = performance.now();
+  const targetModules = state.snapshotFiles?.get('modules');
   const built = await buildInitrd({
     runner: state.runner,
     kernelVersion: state.kernelVersion,
@@ -113,9 +143,15 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     logFile: log,
     signal: flags.signal,
     env: flags.env,
+    mkosiMajor: mk.major,
+    // For a snapshot, the image is for that machine: its loaded modules, not this one's.
+    modules: flags.generic ? 'generic' : state.snapshotFiles ? { procModules: targetModules ?? '' } : 'live',
+    kernelImage: await kernelImage(state.fs, state.kernelVersion),
     onStage: (s) => flags.onStage?.(s, performance.now() - started),
     onLine: flags.onLine,
   });
+  const builtPackages = packagesFromLog(await readFile(log, 'utf8'), state.distro.family);
+  const comparison = preview.set && builtPackages ? comparePreview(preview.set.closure.packages.map((p) => p.name), builtPackages) : null;
   const verified = await verifyImage(output, state.report, state.fs, state.kernelVersion);
   // Without --slim the image is what install's configuration builds: remember the verdict for install.
   if (!flags.slim) {
@@ -133,10 +169,28 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     current: verified.current,
     checks: verified.checks,
     ok: verified.ok,
+    mkosiVersion: mk.version,
+    modules: flags.generic ? 'generic' : state.snapshotFiles ? (targetModules ? 'snapshot' : 'snapshot-without-modules') : 'live',
+    packages: comparison,
+    notes: config.notes,
+    warnings: preview.warnings,
   };
+  const previewLine = comparison
+    ? comparison.equal
+      ? `Packages: the build installed the ${comparison.built} packages the preview showed.`
+      : `Packages: the preview showed ${comparison.previewed}, the build installed ${comparison.built}; only previewed: ${comparison.onlyPreviewed.join(' ') || '-'}; only built: ${comparison.onlyBuilt.join(' ') || '-'}`
+    : 'Packages: the preview could not be compared with the build (package metadata or the build log unreadable).';
   return {
     json,
-    text: [`Built ${output} for ${state.kernelVersion} in ${(built.durationMs / 1000).toFixed(0)} s (log: ${log})`, ...formatVerified(verified), '', verified.ok ? 'All checks passed.' : 'Some checks FAILED: this image may not boot this host.'].join('\n'),
+    text: [
+      `Built ${output} for ${state.kernelVersion} with mkosi ${mk.version} in ${(built.durationMs / 1000).toFixed(0)} s (log: ${log})`,
+      ...(state.snapshotFiles ? [flags.generic ? 'Modules: generic (mkosi-initrd\'s default list and the storage stack\'s).' : targetModules ? 'Modules: the snapshot\'s loaded modules (the target machine\'s), not this machine\'s.' : 'Modules: the snapshot has no module list; only mkosi-initrd\'s default list and the storage stack\'s.'] : []),
+      previewLine,
+      ...config.notes.map((n) => `Note: ${n}`),
+      ...formatVerified(verified),
+      '',
+      verified.ok ? 'All checks passed.' : 'Some checks FAILED: this image may not boot this host.',
+    ].join('\n'),
     exitCode: verified.ok ? 0 : 1,
   };
 }

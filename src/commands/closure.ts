@@ -2,10 +2,13 @@ import path from 'node:path';
 import { InputError, WizardError } from '../errors.js';
 import { loadPool, type MetadataSpec } from '../packages/metadata.js';
 import { detectDnf } from '../packages/dnf.js';
-import { resolveClosure, type Closure } from '../packages/resolve.js';
+import { resolveClosure, withFileLists, type Closure } from '../packages/resolve.js';
 import { aptSimulation, dnfTransaction, type VerifyResult } from '../packages/verify.js';
-import { PACKAGE_NAME, loadProfiles } from '../variant/profiles.js';
-import { suggest } from '../variant/suggest.js';
+import { PACKAGE_NAME } from '../variant/profiles.js';
+import { loadMkosiModel, previewInstall } from '../mkosi/model.js';
+import type { InstallSet, Origin } from '../mkosi/installset.js';
+import type { HostFs } from '../system/files.js';
+import { mkosiInfo, pipeline } from './pipeline.js';
 import { systemRunner, type Runner } from '../system/run.js';
 import { obtainReport, resolveDistro, type CommandResult } from './context.js';
 import { formatBytes } from './format.js';
@@ -19,6 +22,7 @@ export interface ClosureFlags {
   weak?: boolean;
   runner?: Runner;
   cacheDir?: string | null;
+  fs?: HostFs;
 }
 
 const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -40,15 +44,31 @@ export function parsePackageList(value: string): string[] {
   return names;
 }
 
-function formatClosure(c: Closure, verify: (VerifyResult & { matches: boolean; onlyHere: string[]; onlyThere: string[] }) | null): string {
-  const out: string[] = [];
-  out.push(`${c.count} packages, ${formatBytes(c.installSize)} installed (requested: ${c.requested.join(' ')})`);
+type Verified = VerifyResult & { matches: boolean; onlyHere: string[]; onlyThere: string[] };
+
+const ORIGIN_TEXT: Record<Origin, string> = {
+  bootstrap: 'bootstrap',
+  mkosi: 'mkosi built-in',
+  system: 'system drop-in',
+  variant: 'requested',
+  dependency: 'dependency',
+};
+
+function formatClosure(c: Closure, origin: Map<string, Origin> | null, verify: Verified | null, header: string[]): string {
+  const out: string[] = [...header];
+  out.push(`${c.count} packages, ${formatBytes(c.installSize)} installed`);
+  if (origin) {
+    const counts = new Map<Origin, number>();
+    for (const p of c.packages) counts.set(origin.get(p.name) ?? 'dependency', (counts.get(origin.get(p.name) ?? 'dependency') ?? 0) + 1);
+    out.push(`  ${(Object.keys(ORIGIN_TEXT) as Origin[]).filter((o) => counts.get(o)).map((o) => `${ORIGIN_TEXT[o]} ${counts.get(o)}`).join(', ')}`);
+  } else out.push(`  requested: ${c.requested.join(' ')}`);
   out.push('');
   const rows = [...c.packages].sort((a, b) => b.installSize - a.installSize);
   const nameW = Math.min(32, Math.max(...rows.map((r) => r.name.length), 4));
   for (const p of rows) {
     const chain = p.why; // built on each read: read once
-    const why = chain.length > 1 ? `← ${chain[chain.length - 3]} (${chain[chain.length - 2]})` : 'requested';
+    const o = origin?.get(p.name);
+    const why = chain.length > 1 ? `← ${chain[chain.length - 3]} (${chain[chain.length - 2]})` : o && o !== 'dependency' ? ORIGIN_TEXT[o] : 'requested';
     out.push(`${p.name.padEnd(nameW)}  ${formatBytes(p.installSize).padStart(9)}  ${p.evr}.${p.arch}  ${why}`);
   }
   if (verify) {
@@ -56,6 +76,13 @@ function formatClosure(c: Closure, verify: (VerifyResult & { matches: boolean; o
     out.push(verify.matches ? `${verify.resolver} agrees: the same ${verify.packages.length} packages.` : `${verify.resolver} differs: only here: ${verify.onlyHere.join(' ') || '-'}; only in ${verify.resolver}: ${verify.onlyThere.join(' ') || '-'}`);
   }
   return out.join('\n');
+}
+
+function removalLines(set: InstallSet): string[] {
+  const out: string[] = [];
+  for (const r of set.removedByMkosi) out.push(`removed by mkosi's configuration: ${r.name} (${r.source})`);
+  for (const r of set.removals) out.push(`${r.outcome === 'refused' ? 'cannot remove' : 'removed'} ${r.name}: ${r.reason}`);
+  return out;
 }
 
 /** The host's own package metadata for a distribution family: apt, or dnf's view of the enabled repositories. */
@@ -72,44 +99,59 @@ export async function hostMetadataSpec(family: string, runner: Runner): Promise<
 export async function closureCommand(flags: ClosureFlags): Promise<CommandResult> {
   const runner = flags.runner ?? systemRunner;
   const repos = parseRepoFlags(flags.repo ?? []);
-  let packages: string[];
-  let family: string;
+  // An explicit list is a plain package-manager question: its closure, nothing of mkosi's.
   if (flags.packages) {
-    packages = parsePackageList(flags.packages);
-    family = repos.length ? 'fedora' : flags.distro ? '' : '';
-  } else {
-    const { report } = await obtainReport({ snapshot: flags.snapshot, runner });
-    const distro = resolveDistro(report, flags.distro);
-    packages = suggest(report, await loadProfiles(), { distro }).packages;
-    family = distro.family;
-  }
-  let spec: MetadataSpec;
-  if (repos.length) spec = { kind: 'rpm-md', repos };
-  else {
-    if (!family) {
+    const packages = parsePackageList(flags.packages);
+    let spec: MetadataSpec;
+    if (repos.length) spec = { kind: 'rpm-md', repos };
+    else {
       const { report } = await obtainReport({ snapshot: flags.snapshot, runner });
-      family = resolveDistro(report, flags.distro).family;
+      spec = await hostMetadataSpec(resolveDistro(report, flags.distro).family, runner);
     }
-    spec = await hostMetadataSpec(family, runner);
+    const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir });
+    const closure = await resolveClosure(pool, packages, { weak: flags.weak });
+    const verify = flags.verify ? await verifyWith(runner, spec, packages, closure, flags.weak) : null;
+    return result(closure, null, verify, warnings, []);
   }
+  const state = await pipeline({ snapshot: flags.snapshot, distro: flags.distro, runner, fs: flags.fs });
+  const spec: MetadataSpec = repos.length ? { kind: 'rpm-md', repos } : await hostMetadataSpec(state.distro.family, runner);
   const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir });
-  const closure = await resolveClosure(pool, packages, { weak: flags.weak });
-  let verify: (VerifyResult & { matches: boolean; onlyHere: string[]; onlyThere: string[] }) | null = null;
-  if (flags.verify) {
-    const theirs =
-      spec.kind === 'apt'
-        ? await aptSimulation(runner, packages, { weak: flags.weak })
-        : await dnfTransaction(runner, spec.kind === 'rpm-md' ? spec.repos : [], packages, { weak: flags.weak, hostRepos: spec.kind === 'dnf' });
-    const ours = closure.packages.map((p) => p.name);
-    const onlyHere = ours.filter((n) => !theirs.packages.includes(n)).sort();
-    const onlyThere = theirs.packages.filter((n) => !ours.includes(n)).sort();
-    verify = { ...theirs, matches: !onlyHere.length && !onlyThere.length, onlyHere, onlyThere };
-  }
-  const json = { ...closure, ...(verify ? { verify: { resolver: verify.resolver, matches: verify.matches, onlyHere: verify.onlyHere, onlyThere: verify.onlyThere } } : {}), warnings };
-  return {
-    json,
-    text: formatClosure(closure, verify),
-    exitCode: verify && !verify.matches ? 1 : 0,
-    diagnostics: warnings.map((w) => `warning: ${w}`),
+  const info = await mkosiInfo(state);
+  const model = info && info.major >= 24 ? await loadMkosiModel(state.fs, info, state.distro) : null;
+  const set = await withFileLists(pool, () => previewInstall(pool, model, state.variant));
+  const header = model
+    ? [`What mkosi-initrd ${model.mkosiVersion} installs for ${model.distribution} ${model.release || '(no release)'}: the bootstrap set, mkosi's built-in configuration, then the variant (${state.variant.profiles.join(', ')}).`]
+    : [`mkosi >= 24 is not installed here: this is the variant's own closure; mkosi-initrd adds the bootstrap set and its built-in packages.`];
+  const verify = flags.verify ? await verifyWith(runner, spec, set.closure.requested, set.closure, flags.weak) : null;
+  return result(set.closure, set, verify, [...warnings, ...(model?.warnings ?? [])], removalLines(set), header);
+}
+
+async function verifyWith(runner: Runner, spec: MetadataSpec, packages: string[], closure: Closure, weak?: boolean): Promise<Verified> {
+  const theirs =
+    spec.kind === 'apt'
+      ? await aptSimulation(runner, packages, { weak })
+      : await dnfTransaction(runner, spec.kind === 'rpm-md' ? spec.repos : [], packages, { weak, hostRepos: spec.kind === 'dnf' });
+  const ours = closure.packages.map((p) => p.name);
+  const onlyHere = ours.filter((n) => !theirs.packages.includes(n)).sort();
+  const onlyThere = theirs.packages.filter((n) => !ours.includes(n)).sort();
+  return { ...theirs, matches: !onlyHere.length && !onlyThere.length, onlyHere, onlyThere };
+}
+
+function result(closure: Closure, set: InstallSet | null, verify: Verified | null, warnings: string[], notes: string[], header: string[] = []): CommandResult {
+  const json = {
+    ...closure,
+    ...(set
+      ? {
+          origin: Object.fromEntries(closure.packages.map((p) => [p.name, set.origin.get(p.name) ?? 'dependency'])),
+          removedByMkosi: set.removedByMkosi,
+          removals: set.removals,
+          removePackages: set.removePackages,
+          unmatched: set.unmatched,
+        }
+      : {}),
+    ...(verify ? { verify: { resolver: verify.resolver, matches: verify.matches, onlyHere: verify.onlyHere, onlyThere: verify.onlyThere } } : {}),
+    warnings,
   };
+  const text = formatClosure(closure, set?.origin ?? null, verify, header) + (notes.length ? `\n\n${notes.join('\n')}` : '');
+  return { json, text, exitCode: verify && !verify.matches ? 1 : 0, diagnostics: warnings.map((w) => `warning: ${w}`) };
 }

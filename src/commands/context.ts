@@ -5,7 +5,7 @@ import { captureHost } from '../host/capture.js';
 import { loadSnapshot, type Snapshot } from '../host/snapshot.js';
 import type { HostReport } from '../host/report.js';
 import { systemRunner, type Runner } from '../system/run.js';
-import { familyOf, KNOWN_DISTRO_IDS, type Distro } from '../variant/distro.js';
+import { codenameFor, familyOf, KNOWN_DISTRO_IDS, type Distro } from '../variant/distro.js';
 
 /** A command's answer: one JSON document and the text a person reads; cli.ts prints one of them and exits. */
 export interface CommandResult {
@@ -42,7 +42,9 @@ export function resolveDistro(report: HostReport, flag?: string): Distro {
     if (!family) {
       throw new InputError(`unknown distribution "${flag}"`, `use one of: ${KNOWN_DISTRO_IDS.join(', ')} (optionally with a version, e.g. debian-12)`);
     }
-    return { id, version: m?.[2] ?? (id === report.host.os ? report.host.osVersion : ''), family };
+    const version = m?.[2] ?? (id === report.host.os ? report.host.osVersion : '');
+    const codename = codenameFor(id, version);
+    return { id, version, family, ...(codename ? { codename } : {}) };
   }
   const family = familyOf(report.host.os, report.host.idLike);
   if (!family) {
@@ -51,5 +53,6 @@ export function resolveDistro(report: HostReport, flag?: string): Distro {
       'pass --distro fedora|debian|ubuntu|arch|opensuse to choose the package names',
     );
   }
-  return { id: report.host.os, version: report.host.osVersion, family };
+  const codename = codenameFor(report.host.os, report.host.osVersion);
+  return { id: report.host.os, version: report.host.osVersion, family, ...(codename ? { codename } : {}), idLike: report.host.idLike };
 }

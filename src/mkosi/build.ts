@@ -5,7 +5,7 @@
  * the same binary, the same include paths, the same arguments that
  * kernel-install's plugin will use, so what is previewed is what gets built.
  */
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile, copyFile, statfs } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile, copyFile, statfs } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
@@ -31,6 +31,8 @@ export interface PreflightInput {
   hasInitrd: boolean;
   family: string;
   now?: number;
+  /** The build keeps this machine's loaded modules (a live build, not --snapshot or --generic). */
+  liveModules?: boolean;
 }
 
 const GiB = 1024 ** 3;
@@ -77,14 +79,14 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
         },
   );
   const procModules = (await fs.read('/proc/modules').catch(() => null)) !== null;
-  out.push(
+  if (input.liveModules !== false) out.push(
     procModules
       ? { id: 'proc-modules', ok: true, detail: '/proc/modules lists the loaded modules' }
       : {
           id: 'proc-modules',
           ok: false,
           detail: 'the running kernel has no loadable modules (/proc/modules is missing); mkosi-initrd keeps the host\'s loaded modules and stops with FileNotFoundError without it',
-          fix: 'build on the machine that boots the initrd, running a modular kernel',
+          fix: 'build on the machine that boots the initrd, running a modular kernel; or build for it from its snapshot (--snapshot) or with --generic',
         },
   );
   const now = input.now ?? Date.now();
@@ -153,6 +155,16 @@ export interface BuildOptions {
   /** Environment for mkosi-initrd (tests put a shim first on PATH). */
   env?: Record<string, string>;
   timeoutMs?: number;
+  mkosiMajor: number;
+  /**
+   * Whose modules the image keeps: 'live' (this machine's /proc/modules, as
+   * kernel-install on it would), a target's /proc/modules text (a snapshot of
+   * another machine), or 'generic' (none: mkosi's default list and the
+   * variant's storage modules only).
+   */
+  modules: 'live' | 'generic' | { procModules: string };
+  /** The kernel image, which mkosi >= 25's plugin passes as --kernel-image. */
+  kernelImage?: string | null;
 }
 
 export interface BuildResult {
@@ -164,6 +176,7 @@ export interface BuildResult {
 const WORK_BASE = '/var/tmp';
 /** The output directory, as mkosi sees it under the namespace's private /var/tmp. */
 const OUT_NAME = 'initrd-wizard-out';
+const MODULES_DIR = 'initrd-wizard-target-modules';
 
 export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
@@ -189,13 +202,27 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
     await place(DROP_IN_PATH, opts.config.text);
     for (const [p, content] of opts.config.files) await place(p, content);
     const helper = path.join(packageRoot(), 'libexec', 'preview-namespace.sh');
-    const argv = ['unshare', '--mount', '--propagation', 'private', '--', helper, upper, work, varTmp, 'mkosi-initrd', '--kernel-version', opts.kernelVersion, '-o', 'initrd', '-O', `/var/tmp/${OUT_NAME}`];
+    // The arguments kernel-install's plugin passes for this mkosi version.
+    const args = ['--kernel-version', opts.kernelVersion, '-o', 'initrd', '-O', `/var/tmp/${OUT_NAME}`];
+    if (opts.mkosiMajor >= 25 && opts.kernelImage) args.push('--kernel-image', opts.kernelImage);
+    const env: Record<string, string> = { ...opts.env };
+    if (opts.modules === 'generic' && opts.mkosiMajor >= 26) args.push('--generic');
+    else if (opts.modules !== 'live') {
+      // The target's module list stands in for this machine's (see libexec/target-modules/mkosi).
+      const dir = path.join(varTmp, MODULES_DIR);
+      await mkdir(dir, { recursive: true });
+      await copyFile(path.join(packageRoot(), 'libexec', 'target-modules', 'mkosi'), path.join(dir, 'mkosi'));
+      await chmod(path.join(dir, 'mkosi'), 0o755);
+      await writeFile(path.join(dir, 'modules'), opts.modules === 'generic' ? '' : opts.modules.procModules, { mode: 0o644 });
+      env.PATH = `/var/tmp/${MODULES_DIR}:${opts.env?.PATH ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
+    }
+    const argv = ['unshare', '--mount', '--propagation', 'private', '--', helper, upper, work, varTmp, 'mkosi-initrd', ...args];
     log.write(`# ${argv.join(' ')}\n`);
     try {
       await opts.runner.run(argv, {
         timeoutMs: opts.timeoutMs ?? 3_600_000,
         signal: opts.signal,
-        env: opts.env,
+        env,
         onLine: (line) => {
           log.write(line + '\n');
           opts.onLine?.(line);

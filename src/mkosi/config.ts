@@ -42,7 +42,8 @@ export function parseMkosiConfig(text: string, file = 'mkosi.conf'): Parsed<Mkos
       continue;
     }
     if (/^\s/.test(line)) {
-      const prev = [...lines].reverse().find((l) => l.kind !== 'comment');
+      // mkosi skips blank and comment lines: an indented value after them still continues the setting.
+      const prev = [...lines].reverse().find((l) => l.kind !== 'comment' && l.kind !== 'blank');
       if (!prev || prev.kind !== 'setting') return parseFailure(`${file} line ${i + 1}: an indented line continues nothing`);
       prev.value += `\n${content.trim()}`;
       prev.raw += `\n${line}`;

@@ -8,6 +8,7 @@ import type { Variant } from '../variant/suggest.js';
 import { TOOL_ID } from '../version.js';
 import { InputError } from '../errors.js';
 import { checkConfigText, renderDropIn, type DropInSection } from './config.js';
+import { dropInPackages, MKOSI_PROFILE_FOR, type LoadedModel } from './model.js';
 
 export const DROP_IN_PATH = '/etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf';
 /** Generated files that go into the image, as an extra tree. */
@@ -22,6 +23,10 @@ export interface RenderOptions {
   existing: Set<string>;
   /** The host's /etc/crypttab, to filter. */
   crypttab?: string | null;
+  /** The installed mkosi's profiles (>= 26), whose packages a drop-in must name itself. */
+  model?: Pick<LoadedModel, 'profiles'> | null;
+  /** The user's removals that can really be made (planInstallSet's decision). */
+  removePackages?: string[];
 }
 
 export interface RenderedConfig {
@@ -29,6 +34,8 @@ export interface RenderedConfig {
   text: string;
   /** Extra files: absolute host path → content. */
   files: Map<string, string>;
+  /** What this mkosi version leaves to the user, said before anything is built. */
+  notes: string[];
 }
 
 /** mkosi matches module paths with regular expressions; kernel file names mix "-" and "_". */
@@ -40,7 +47,9 @@ export function moduleRegex(name: string): string {
 }
 
 // Files mkosi-initrd handles itself, or that this renderer writes filtered.
-const HANDLED = new Set(['/etc/crypttab', '/etc/kernel/cmdline', '/etc/vconsole.conf']);
+const HANDLED = new Set(['/etc/crypttab', '/etc/kernel/cmdline', '/etc/vconsole.conf', '/etc/default/keyboard']);
+/** The console keymap the passphrase prompt uses: mkosi copies these itself from 26 on. */
+export const KEYMAP_FILES = ['/etc/vconsole.conf', '/etc/default/keyboard'];
 
 /**
  * Slim removes what nothing in an initrd reads: documentation and locales,
@@ -71,23 +80,65 @@ export function filterCrypttab(text: string, report: HostReport): string | null 
   return lines.length ? `# The lines of /etc/crypttab this initrd needs (written by ${TOOL_ID}).\n${lines.join('\n')}\n` : null;
 }
 
+/** crypttab lines the root stack needs that mkosi >= 25 will not copy (it copies only x-initrd.attach lines). */
+export function unattachedRootLines(text: string, report: HostReport): string[] {
+  const needed = new Set(report.crypttab.map((c) => c.name));
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((t) => t && !t.startsWith('#'))
+    .map((t) => t.split(/\s+/))
+    .filter(([name, , , options]) => name && needed.has(name) && !(options ?? '').split(',').includes('x-initrd.attach'))
+    .map(([name]) => name!);
+}
+
+/** crypttab key files (third field: an absolute path that is not a device); mkosi copies them from 26 on. */
+function keyFiles(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([name, , key]) => name && !name.startsWith('#') && key && key.startsWith('/') && !key.startsWith('/dev/'))
+    .map(([, , key]) => key!);
+}
+
 export function renderVariant(variant: Variant, report: HostReport, options: RenderOptions): RenderedConfig {
   const files = new Map<string, string>();
   const extraTrees: string[] = [];
+  const notes: string[] = [];
+  const major = options.mkosiMajor;
   for (const f of variant.hostFiles) {
     if (HANDLED.has(f) || !options.existing.has(f)) continue;
     extraTrees.push(`${f}:${f}`);
   }
-  // mkosi < 25 copies no crypttab at all: carry the needed lines in ourselves.
-  if (options.mkosiMajor < 25 && variant.hostFiles.includes('/etc/crypttab') && options.crypttab) {
-    const filtered = filterCrypttab(options.crypttab, report);
+  // Before 26, mkosi copies no keymap: the passphrase prompt would use the US layout.
+  if (major < 26) for (const f of KEYMAP_FILES) if (options.existing.has(f)) extraTrees.push(`${f}:${f}`);
+  const carriesCrypttab = variant.hostFiles.includes('/etc/crypttab') && options.crypttab;
+  if (carriesCrypttab && major < 25) {
+    // mkosi < 25 copies no crypttab at all: carry the needed lines in ourselves.
+    const filtered = filterCrypttab(options.crypttab!, report);
     if (filtered) {
       files.set(`${EXTRA_TREE_DIR}/etc/crypttab`, filtered);
       extraTrees.push(`${EXTRA_TREE_DIR}:/`);
     }
+  } else if (carriesCrypttab) {
+    // 25 and later copy the x-initrd.attach lines themselves; a second copy would replace theirs.
+    const missing = unattachedRootLines(options.crypttab!, report);
+    if (missing.length) notes.push(`mkosi ${major} copies only /etc/crypttab lines marked x-initrd.attach: add x-initrd.attach to the options of ${missing.join(', ')} (the root needs ${missing.length === 1 ? 'it' : 'them'} in the initrd), or pass rd.luks.name= on the kernel command line.`);
+  }
+  if (carriesCrypttab && major < 26) {
+    const keys = keyFiles(options.crypttab!);
+    if (keys.length) notes.push(`mkosi ${major} does not copy crypttab key files (${keys.join(', ')}; 26 does): the initrd will ask for a passphrase, or use a TPM2/FIDO2 token, for those volumes.`);
+  }
+  // mkosi >= 26 moved LVM, RAID … into profiles that kernel-install never enables: name their packages and files here.
+  const profileTrees: string[] = [];
+  for (const ours of variant.profiles) {
+    const tree = options.model?.profiles[MKOSI_PROFILE_FOR[ours] ?? '']?.extraTree;
+    if (tree && !profileTrees.includes(`${tree}:/`)) profileTrees.push(`${tree}:/`);
   }
   const content: DropInSection['settings'] = [
-    { key: 'Packages', values: variant.packages, comment: 'Packages from the profiles, plus your own additions' },
+    { key: 'Packages', values: dropInPackages(variant, options.model ?? null), comment: 'Packages from the profiles, plus your own additions' },
+    { key: 'RemovePackages', values: options.removePackages ?? [], comment: 'Removed by you after installation (nothing else needs them)' },
+    { key: 'ExtraTrees', values: profileTrees, comment: "Files of mkosi's own profiles for this storage (kernel-install enables no profile)" },
     { key: 'KernelModulesInclude', values: variant.kernelModules.map(moduleRegex), comment: 'Modules the storage stack needs even when not loaded right now' },
     { key: 'ExtraTrees', values: extraTrees, comment: 'Host configuration the initrd reads' },
   ];
@@ -102,5 +153,5 @@ export function renderVariant(variant: Variant, report: HostReport, options: Ren
     ...(variant.tweaks.remove.length ? [`Removed by you: ${variant.tweaks.remove.join(', ')}.`] : []),
     'Revert with: initrd-wizard revert',
   ];
-  return { path: DROP_IN_PATH, text: renderDropIn(header, [{ name: 'Content', settings: content }]), files };
+  return { path: DROP_IN_PATH, text: renderDropIn(header, [{ name: 'Content', settings: content }]), files, notes };
 }

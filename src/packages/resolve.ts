@@ -14,6 +14,13 @@ import type { Package, Pool } from './pool.js';
 export interface ResolveOptions {
   /** Follow Recommends too (mkosi-initrd builds with them off). */
   weak?: boolean;
+  /**
+   * Already installed by an earlier transaction (mkosi installs the
+   * distribution's bootstrap set first, then the configured packages): they
+   * meet requirements and are part of the result, but their own requirements
+   * were settled by that transaction.
+   */
+  installed?: readonly Package[];
 }
 
 export interface ClosurePackage {
@@ -345,6 +352,7 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
     for (const r of pkg.recommends) for (const c of candidates(r) ?? []) state.recommended.add(c);
   };
 
+  for (const p of options.installed ?? []) if (!state.has(p)) state.insert(p);
   for (const name of requested) {
     let cands: readonly Package[] = pool.named(name);
     if (!cands.length) cands = pool.whatProvides({ name, op: null, evr: null });
@@ -405,7 +413,7 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
 }
 
 /** The closure as reported; each package's why-chain is built when read, from the breadth-first tree. */
-function closureOf(pool: Pool, requested: string[], order: Package[], options: ResolveOptions): Closure {
+export function closureOf(pool: Pool, requested: string[], order: readonly Package[], options: ResolveOptions): Closure {
   const tree = whyTree(pool, requested, order, options);
   const packages = order.map((p): ClosurePackage => {
     const name = p.name;
@@ -431,6 +439,17 @@ function closureOf(pool: Pool, requested: string[], order: Package[], options: R
 
 /** Signals that file lists must be loaded before the request can be answered. */
 export class FileListsNeeded extends Error {}
+
+/** Runs a resolution, loading the pool's file lists and running it again when a file requirement needs them. */
+export async function withFileLists<T>(pool: Pool, run: () => T): Promise<T> {
+  try {
+    return run();
+  } catch (err) {
+    if (!(err instanceof FileListsNeeded)) throw err;
+    await pool.completeFiles();
+    return run();
+  }
+}
 
 /** Resolves, loading file lists first when a file requirement needs them. */
 export async function resolveClosure(pool: Pool, requested: string[], options: ResolveOptions = {}): Promise<Closure> {
@@ -471,7 +490,7 @@ export interface WhyTree {
   chain(name: string): string[] | null;
 }
 
-export function whyTree(pool: Pool, requested: string[], members: Package[], options: ResolveOptions = {}): WhyTree {
+export function whyTree(pool: Pool, requested: string[], members: readonly Package[], options: ResolveOptions = {}): WhyTree {
   const inSet = new Set(members);
   const byName = new Map<string, Package>();
   for (const p of members) if (!byName.has(p.name)) byName.set(p.name, p);

@@ -14,6 +14,16 @@ export interface Distro {
   id: string;
   version: string;
   family: Family;
+  /** VERSION_CODENAME (bookworm, trixie, forky …): mkosi's Release= on apt distributions, and sid's only version. */
+  codename?: string;
+  idLike?: string[];
+}
+
+/** Debian's release numbers and codenames, for `--distro debian-13` (os-release gives both on a real host). */
+const DEBIAN_CODENAMES: Record<string, string> = { '11': 'bullseye', '12': 'bookworm', '13': 'trixie', '14': 'forky' };
+
+export function codenameFor(id: string, version: string): string | undefined {
+  return id === 'debian' ? DEBIAN_CODENAMES[version.split('.')[0] ?? ''] : undefined;
 }
 
 /** ID first, then each ID_LIKE entry (rhel/centos → fedora, ubuntu → debian). */
@@ -36,7 +46,8 @@ export const KNOWN_DISTRO_IDS = Object.keys(FAMILY_OF);
 export function distroFromOsRelease(text: string): { distro: Distro | null; warnings: string[] } {
   const r = parseOsRelease(text);
   if (!r.ok) return { distro: null, warnings: [r.error] };
-  const { id, idLike, versionId } = r.value;
+  const { id, idLike, versionId, versionCodename } = r.value;
   const family = familyOf(id ?? '', idLike);
-  return { distro: family ? { id: id ?? '', version: versionId ?? '', family } : null, warnings: r.warnings };
+  const codename = versionCodename ?? codenameFor(id ?? '', versionId ?? '');
+  return { distro: family ? { id: id ?? '', version: versionId ?? '', family, ...(codename ? { codename } : {}), idLike } : null, warnings: r.warnings };
 }

@@ -89,7 +89,7 @@ export async function loadProfiles(dir = defaultProfilesDir()): Promise<Map<stri
 
 /** The most specific entry for this distribution, plus `all`. */
 export function pick(table: Record<string, string[]>, distro: Distro): string[] {
-  const specific = [`${distro.id}-${distro.version}`, distro.id, distro.family].find((k) => Object.hasOwn(table, k));
+  const specific = [`${distro.id}-${distro.version}`, ...(distro.codename ? [`${distro.id}-${distro.codename}`] : []), distro.id, distro.family].find((k) => Object.hasOwn(table, k));
   const out = [...(table.all ?? []), ...(specific ? table[specific]! : [])];
   return [...new Set(out)];
 }

@@ -21,7 +21,7 @@ esac
 rm -rf "$dir.partial"
 # INITRD=No: no initramfs-tools run while the kernel is unpacked.
 INITRD=No mmdebstrap --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
-  --include="$include" --customize-hook='chroot "$1" apt-get -o Acquire::Check-Valid-Until=false update -qq' \
+  --include="$include" --skip=cleanup/apt/lists \
   "$suite" "$dir.partial" "deb $mirror $suite main" >&2
 touch "$dir.partial/.initrd-wizard-ready"
 mv "$dir.partial" "$dir"
