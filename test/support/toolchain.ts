@@ -53,8 +53,8 @@ mkdir -p "$r/run"
 mount -t tmpfs tmpfs "$r/run"
 if [ -n "\${PROC_MODULES:-}" ]; then
   mkdir -p "$r/run/initrd-wizard-test/bin"
-  cat "$PROC_MODULES" > "$r/run/initrd-wizard-test/proc-modules"
-  printf '%s' "$MKOSI_SHIM" > "$r/run/initrd-wizard-test/bin/mkosi"
+  cat "$PROC_MODULES" > "$r/run/initrd-wizard-test/bin/modules"
+  cat "$MKOSI_WRAPPER" > "$r/run/initrd-wizard-test/bin/mkosi"
   chmod 0755 "$r/run/initrd-wizard-test/bin/mkosi"
 fi
 exec chroot "$r" "$@"
@@ -66,35 +66,15 @@ exec chroot "$r" "$@"
  * and 25.3's --kernel-modules-include=host, 26+'s --kernel-modules=host
  * unless mkosi-initrd --generic, which kernel-install's 50-mkosi.install
  * never passes) and dies with FileNotFoundError without. procfs takes no new
- * files and no bind mount where no file exists, and a tmpfs /proc breaks the
+ * files and no bind mount where no file exists, overlayfs refuses procfs as a
+ * lower layer, and a tmpfs /proc of symlinks into the real one breaks the
  * systemd tools inside mkosi's sandbox ("/proc/ is not mounted"). So with
- * `procModules`, the mkosi that mkosi-initrd runs (first on PATH, from /run)
- * is the real one with one change: reading /proc/modules, when it does not
- * exist, reads the snapshot's copy of it. mkosi's own module selection runs
- * unchanged on that list.
+ * `procModules`, the mkosi that mkosi-initrd runs (first on PATH, in the
+ * namespace's own /run) is the product's libexec/target-modules/mkosi: the
+ * real mkosi, whose loaded_modules() parses the snapshot's copy of
+ * /proc/modules placed beside it. 25.3's 50-mkosi.install passes PATH on.
  */
-const MKOSI_SHIM = `#!/usr/bin/python3
-# Test-only (initrd-wizard test/support/toolchain.ts): the real mkosi, with
-# /proc/modules read from the snapshot on a kernel that has none.
-import os
-import pathlib
-import sys
-
-_read_text = pathlib.Path.read_text
-
-
-def read_text(self, *args, **kwargs):
-    if os.fspath(self) == "/proc/modules" and not os.path.exists("/proc/modules"):
-        return _read_text(pathlib.Path("/run/initrd-wizard-test/proc-modules"), *args, **kwargs)
-    return _read_text(self, *args, **kwargs)
-
-
-pathlib.Path.read_text = read_text
-from mkosi.__main__ import main
-
-sys.argv[0] = "mkosi"
-sys.exit(main())
-`;
+const TARGET_MODULES_MKOSI = path.join(ROOT, 'libexec/target-modules/mkosi');
 
 async function prepare(root: string): Promise<void> {
   await mkdir(path.join(root, 'proj'), { recursive: true });
@@ -136,7 +116,7 @@ export interface ChrootRun {
  * Runs `argv` inside the chroot (cwd /proj) and returns its output; never
  * throws on a non-zero exit. The mounts live in a private mount namespace and
  * go away with the command. `procModules`: a host file that mkosi reads as
- * /proc/modules (see MKOSI_SHIM).
+ * /proc/modules (see TARGET_MODULES_MKOSI).
  */
 export async function inChroot(root: string, argv: string[], opts: { project?: string; env?: Record<string, string>; timeoutMs?: number; procModules?: string } = {}): Promise<ChrootRun> {
   await unmountAll(root);
@@ -145,7 +125,7 @@ export async function inChroot(root: string, argv: string[], opts: { project?: s
   return exec('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', SETUP, 'setup', 'env', '-C', '/proj', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv], {
     maxBuffer: 256 << 20,
     timeout: opts.timeoutMs ?? 1_800_000,
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ROOT: root, PROJECT: path.resolve(opts.project ?? ROOT), PROC_MODULES: opts.procModules ? path.resolve(opts.procModules) : '', MKOSI_SHIM },
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ROOT: root, PROJECT: path.resolve(opts.project ?? ROOT), PROC_MODULES: opts.procModules ? path.resolve(opts.procModules) : '', MKOSI_WRAPPER: TARGET_MODULES_MKOSI },
   }).then(
     (x) => ({ code: 0, stdout: x.stdout, stderr: x.stderr }),
     (e: { code?: number | string; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 127, stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}${typeof e.code === 'number' ? '' : String(e)}` }),
