@@ -91,12 +91,14 @@ async function unmountAll(root: string): Promise<void> {
 
 /**
  * A fresh copy of a chroot for one test run (`cp -a`, about half a minute),
- * so that the shared chroot stays as make-chroot.sh made it. Remove it with
- * removeChroot.
+ * so that the source stays as make-chroot.sh made it. Copy from a chroot
+ * nobody runs commands in (its own ensureChroot directory): a chroot in use
+ * has files coming and going under var/tmp. Mounts inside the source (another
+ * run's /proc) are not copied. Remove the copy with removeChroot.
  */
 export async function copyChroot(src: string, dst: string): Promise<string> {
   await removeChroot(dst);
-  await exec('cp', ['-a', '--reflink=auto', src, dst], { timeout: 600_000 });
+  await exec('cp', ['-a', '--reflink=auto', '--one-file-system', src, dst], { timeout: 600_000 });
   return dst;
 }
 
