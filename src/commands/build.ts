@@ -5,21 +5,14 @@ import { checkImage, type ImageCheck } from '../image/checks.js';
 import { readInitrd } from '../image/cpio.js';
 import { currentInitrdCandidates, summarizeImage, type ImageReport } from '../image/report.js';
 import { buildInitrd, buildPreflight, type Preflight } from '../mkosi/build.js';
-import { renderVariant } from '../mkosi/render.js';
 import { mkosiTooOld } from '../mkosi/version.js';
 import { configKey, saveRecord } from '../mkosi/records.js';
 import type { HostReport } from '../host/report.js';
 import type { CommandResult } from './context.js';
 import { formatBytes } from './format.js';
-import { hostCrypttab, kernelImage, mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
-import { KEYMAP_FILES } from '../mkosi/render.js';
-import { loadMkosiModel, previewInstall, type LoadedModel } from '../mkosi/model.js';
-import type { InstallSet } from '../mkosi/installset.js';
+import { kernelImage, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
 import { comparePreview, packagesFromLog } from '../mkosi/buildlog.js';
-import { hostMetadataSpec } from './closure.js';
-import { loadPool } from '../packages/metadata.js';
-import { withFileLists } from '../packages/resolve.js';
-import { describeUnknown } from '../errors.js';
+import { hostConfig } from './variant-config.js';
 import type { HostFs } from '../system/files.js';
 import type { Variant } from '../variant/suggest.js';
 
@@ -88,19 +81,6 @@ export function preflightError(failed: Preflight[]): WizardError {
   );
 }
 
-/** The preview for this build host's package manager; null (with the reason kept) when the metadata cannot be read. */
-export async function previewFor(state: PipelineState, model: LoadedModel): Promise<{ set: InstallSet | null; warnings: string[] }> {
-  try {
-    const { pool, warnings } = await loadPool(await hostMetadataSpec(state.distro.family, state.runner), { runner: state.runner });
-    const set = await withFileLists(pool, () => previewInstall(pool, model, state.variant));
-    return { set, warnings: [...warnings, ...model.warnings] };
-  } catch (err) {
-    // A name that does not resolve fails the build too: say so now, before a minute of mkosi.
-    if (err instanceof WizardError) throw err;
-    return { set: null, warnings: [`the package preview failed, so it cannot be compared with the build: ${describeUnknown(err)}`] };
-  }
-}
-
 export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const suggested = await pipeline(flags);
   const state = flags.variant ? { ...suggested, variant: flags.variant } : suggested;
@@ -118,19 +98,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   });
   const failed = preflight.filter((p) => !p.ok && !(flags.ignorePreflight ?? []).includes(p.id));
   if (failed.length) throw preflightError(failed);
-  const existing = new Set<string>();
-  for (const f of [...state.variant.hostFiles, ...KEYMAP_FILES]) if ((await state.fs.stat(f).catch(() => null)) !== null) existing.add(f);
-  // The preview of exactly this build: it decides which removals can be made, and is compared with what the build installs.
-  const model = await loadMkosiModel(state.fs, mk, state.distro);
-  const preview = await previewFor(state, model);
-  const config = renderVariant(state.variant, state.report, {
-    slim: flags.slim,
-    mkosiMajor: mk.major,
-    existing,
-    crypttab: await hostCrypttab(state),
-    model,
-    removePackages: preview.set?.removePackages ?? [],
-  });
+  const { config, set: previewSet, warnings: previewWarnings } = await hostConfig(state, mk, async (f) => (await state.fs.stat(f).catch(() => null)) !== null, { slim: flags.slim });
   const output = path.resolve(flags.output ?? `initrd-${state.kernelVersion}${flags.slim ? '-slim' : ''}${flags.generic ? '-generic' : ''}.cpio.zst`);
   const log = path.resolve(flags.log ?? `${output}.log`);
   const started = performance.now();
@@ -151,7 +119,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     onLine: flags.onLine,
   });
   const builtPackages = packagesFromLog(await readFile(log, 'utf8'), state.distro.family);
-  const comparison = preview.set && builtPackages ? comparePreview(preview.set.closure.packages.map((p) => p.name), builtPackages) : null;
+  const comparison = previewSet && builtPackages ? comparePreview(previewSet.closure.packages.map((p) => p.name), builtPackages) : null;
   const verified = await verifyImage(output, state.report, state.fs, state.kernelVersion);
   // Without --slim the image is what install's configuration builds: remember the verdict for install.
   if (!flags.slim) {
@@ -173,7 +141,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     modules: flags.generic ? 'generic' : state.snapshotFiles ? (targetModules ? 'snapshot' : 'snapshot-without-modules') : 'live',
     packages: comparison,
     notes: config.notes,
-    warnings: preview.warnings,
+    warnings: previewWarnings,
   };
   const previewLine = comparison
     ? comparison.equal

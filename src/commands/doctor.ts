@@ -5,9 +5,41 @@ import { buildPreflight, type Preflight } from '../mkosi/build.js';
 import { analyzeDracutPlugin, readInstallConf } from '../install/dracut.js';
 import { CommandNotFoundError } from '../system/run.js';
 import type { CommandResult } from './context.js';
-import { mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+import { mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
+import { findBuiltinDir, matchContextFor, readEffectiveContent } from '../mkosi/builtin.js';
+import type { MkosiInfo } from '../mkosi/version.js';
 
 const MiB = 1024 * 1024;
+
+/** Storage whose package mkosi < 26 installs from its base list, and 26 only through a profile kernel-install never enables. */
+const MOVED_TO_PROFILES: Array<{ feature: string; pkg: string; profile: string }> = [
+  { feature: 'lvm', pkg: 'lvm2', profile: 'lvm' },
+  { feature: 'pkcs11', pkg: 'p11-kit', profile: 'pkcs11' },
+];
+
+/**
+ * The mkosi 26 trap: an LVM root that boots today because 24.x/25.x's base
+ * list has lvm2 loses it from the initrd after an mkosi upgrade, unless some
+ * drop-in names the package. Checked against the configuration as installed.
+ */
+async function upgradeTrap(state: PipelineState, mk: MkosiInfo | null, generator: string): Promise<Preflight[]> {
+  if (!mk || mk.major >= 26) return [];
+  const needed = MOVED_TO_PROFILES.filter((m) => state.report.features.includes(m.feature as never));
+  if (!needed.length) return [];
+  const builtinDir = await findBuiltinDir(state.fs);
+  if (!builtinDir) return [];
+  const content = await readEffectiveContent({ fs: state.fs, builtinDir, mkosiMajor: mk.major, ctx: matchContextFor(state.distro) });
+  const usesMkosi = /^mkosi(-initrd)?$/.test(generator);
+  return needed.map(({ pkg, profile }) => {
+    const fromBase = content.packages.some((p) => p.spec === pkg && p.source.startsWith(builtinDir));
+    const named = content.packages.find((p) => p.spec === pkg && !p.source.startsWith(builtinDir));
+    if (named) return { id: `mkosi-26-${pkg}`, ok: true, detail: `${pkg} is named in ${named.source}: an upgrade to mkosi 26 (which moved it into the "${profile}" profile) keeps it in the initrd` };
+    if (!fromBase) return { id: `mkosi-26-${pkg}`, ok: true, detail: `${pkg} is not in mkosi ${mk.version}'s base list either: \`install\` names it in its drop-in` };
+    return usesMkosi
+      ? { id: `mkosi-26-${pkg}`, ok: false, detail: `this host boots through mkosi-initrd and its ${profile === 'lvm' ? 'LVM' : profile} storage gets ${pkg} only from mkosi ${mk.version}'s base list; mkosi 26 moved it into the "${profile}" profile, which kernel-install never enables, so after an mkosi upgrade the initrd will lack ${pkg}`, fix: `run \`initrd-wizard install\` (its drop-in names ${pkg}), or add Packages=${pkg} to a file in /etc/mkosi-initrd/mkosi.conf.d/, before upgrading mkosi` }
+      : { id: `mkosi-26-${pkg}`, ok: true, detail: `mkosi ${mk.version}'s base list has ${pkg}, mkosi 26's does not: \`install\` names it in its drop-in, so an mkosi upgrade keeps it` };
+  });
+}
 
 export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult> {
   const state = await pipeline(flags);
@@ -69,6 +101,7 @@ export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult
         : { id: 'esp-space', ok: false, detail: esp ? `only ${Math.round(esp.free / MiB)} MiB free on the ESP ${esp.path}: a UKI takes 50–100 MiB, two kernels twice that` : 'no ESP found under /efi, /boot/efi or /boot', fix: 'remove old kernels from the ESP or use layout=bls' },
     );
   }
+  items.push(...(await upgradeTrap(state, mk, generator)));
   const unsupported = state.report.unsupported;
   items.push(
     unsupported.length

@@ -7,7 +7,7 @@ import { Root } from '../install/fsops.js';
 import { planDiff, planInstall, type FileChange, type InstallPlan } from '../install/plan.js';
 import { Transaction } from '../install/transaction.js';
 import { kernelInstallEnv } from '../install/kernelinstall.js';
-import { renderVariant } from '../mkosi/render.js';
+import { hostConfig } from './variant-config.js';
 import { configKey, findRecord } from '../mkosi/records.js';
 import { mkosiTooOld } from '../mkosi/version.js';
 import { CommandFailedError, CommandNotFoundError } from '../system/run.js';
@@ -95,9 +95,8 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   }
   const crypttab = await hostCrypttab(state);
   // The exact configuration this install writes must have been built and checked.
-  const existing = new Set<string>();
-  for (const f of state.variant.hostFiles) if ((await root.state(f)).type === 'file') existing.add(f);
-  const key = configKey(renderVariant(state.variant, state.report, { mkosiMajor: mk?.major ?? 24, existing, crypttab }));
+  const hc = mk ? await hostConfig(state, mk, async (f) => (await root.state(f)).type === 'file') : null;
+  const key = hc ? configKey(hc.config) : '';
   const record = await findRecord(key);
   if (!flags.force && !flags.dryRun) {
     if (!record) problems.push('this variant has not been built and checked yet: run `initrd-wizard build` first (or pass --force)');
@@ -109,7 +108,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   if (flags.dryRun) {
     // A dry run writes nothing: no lock, no recovery, just the diff against what is there now.
     const pending = (await tx.status())?.phase;
-    const plan = await planInstall({ root, variant: state.variant, report: state.report, mkosi: mk!, layout, ukiGenerator, crypttab });
+    const plan = await planInstall({ root, variant: state.variant, report: state.report, mkosi: mk!, layout, ukiGenerator, crypttab, config: hc?.config });
     const diff = await planDiff(root, plan);
     const notes = [...(pending && pending !== 'applied' ? [`an interrupted ${pending === 'applying' ? 'install' : 'revert'} will be ${pending === 'applying' ? 'rolled back' : 'completed'} by the next real run`] : []), ...plan.notes];
     return {
@@ -121,7 +120,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   const release = await tx.lock();
   try {
     const recovered = await tx.recover();
-    const plan: InstallPlan = await planInstall({ root, variant: state.variant, report: state.report, mkosi: mk!, layout, ukiGenerator, crypttab });
+    const plan: InstallPlan = await planInstall({ root, variant: state.variant, report: state.report, mkosi: mk!, layout, ukiGenerator, crypttab, config: hc?.config });
     const diff = await planDiff(root, plan);
     const header = [...(recovered ? [`note: ${recovered}`] : []), ...plan.notes.map((n) => `note: ${n}`)];
     const jsonBase = { root: rootDir, layout, plugin: plan.plugin, generators: plan.generators, changes: plan.changes.map(({ path: p, kind, target, why }: FileChange) => ({ path: p, kind, target, why })), unchanged: plan.unchanged.map((c) => c.path), notes: plan.notes, recovered, diff };

@@ -9,7 +9,7 @@ import { WizardError } from '../errors.js';
 import type { HostReport } from '../host/report.js';
 import type { Variant } from '../variant/suggest.js';
 import type { MkosiInfo } from '../mkosi/version.js';
-import { DROP_IN_PATH, EXTRA_TREE_DIR, renderVariant } from '../mkosi/render.js';
+import { DROP_IN_PATH, EXTRA_TREE_DIR, renderVariant, type RenderedConfig } from '../mkosi/render.js';
 import { packageRoot } from '../paths.js';
 import { analyzeDracutPlugin } from './dracut.js';
 import { setInstallConfKeys } from './installconf.js';
@@ -68,6 +68,8 @@ export interface PlanInput {
   ukiGenerator?: 'ukify' | 'mkosi';
   /** The crypttab to filter into the image (the host's, or the snapshot's). */
   crypttab: string | null;
+  /** The drop-in as build rendered it for this host's mkosi (commands/variant-config.ts); rendered here from the variant when absent. */
+  config?: RenderedConfig;
 }
 
 function sameState(state: PathState, change: FileChange): boolean {
@@ -125,9 +127,12 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   });
 
   // The mkosi-initrd drop-in and the files it carries in.
-  const existing = new Set<string>();
-  for (const f of input.variant.hostFiles) if ((await root.state(f)).type === 'file') existing.add(f);
-  const rendered = renderVariant(input.variant, input.report, { mkosiMajor: input.mkosi.major, existing, crypttab: input.crypttab });
+  let rendered = input.config;
+  if (!rendered) {
+    const existing = new Set<string>();
+    for (const f of input.variant.hostFiles) if ((await root.state(f)).type === 'file') existing.add(f);
+    rendered = renderVariant(input.variant, input.report, { mkosiMajor: input.mkosi.major, existing, crypttab: input.crypttab });
+  }
   changes.push({ path: rendered.path, kind: 'file', content: rendered.text, mode: 0o644, why: `packages, modules and host files for ${input.variant.profiles.join(', ')}` });
   for (const [p, content] of rendered.files) changes.push({ path: p, kind: 'file', content, mode: 0o644, why: 'the crypttab lines the initrd needs' });
 
@@ -162,7 +167,7 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   const todo: FileChange[] = [];
   const unchanged: FileChange[] = [];
   for (const c of changes) (sameState(await root.state(c.path), c) ? unchanged : todo).push(c);
-  return { changes: todo, unchanged, notes, plugin, generators: await installedGenerators(root) };
+  return { changes: todo, unchanged, notes: [...rendered.notes, ...notes], plugin, generators: await installedGenerators(root) };
 }
 
 /** dracut and initramfs-tools, by their programs (Debian's dracut also ships an update-initramfs). */

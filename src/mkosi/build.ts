@@ -5,7 +5,7 @@
  * the same binary, the same include paths, the same arguments that
  * kernel-install's plugin will use, so what is previewed is what gets built.
  */
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile, copyFile, statfs } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile, copyFile, statfs } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
@@ -68,15 +68,30 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
       : { id: 'kernel-modules', ok: false, detail: `${modDir}/modules.dep is missing: mkosi-initrd needs the kernel's modules`, fix: `install the modules package of kernel ${k}, or pass --kernel-version for an installed kernel` },
   );
   const vmlinuz = (await fs.stat(`${modDir}/vmlinuz`).catch(() => null)) !== null;
+  const bootImage = (await fs.stat(`/boot/vmlinuz-${k}`).catch(() => null)) !== null;
+  if (input.mkosiMajor >= 25) {
+    // 25 and later are given the kernel image (--kernel-image), as kernel-install's plugin does.
+    out.push(
+      vmlinuz || bootImage
+        ? { id: 'vmlinuz', ok: true, detail: `${vmlinuz ? `${modDir}/vmlinuz` : `/boot/vmlinuz-${k}`} is passed as --kernel-image: modules are filtered to what the host needs` }
+        : { id: 'vmlinuz', ok: false, detail: `no kernel image for ${k} (${modDir}/vmlinuz or /boot/vmlinuz-${k}): mkosi filters modules only with it`, fix: `install the kernel package of ${k}` },
+    );
+  } else
+    out.push(
+      vmlinuz
+        ? { id: 'vmlinuz', ok: true, detail: `${modDir}/vmlinuz present: modules are filtered to what the host needs` }
+        : {
+            id: 'vmlinuz',
+            ok: false,
+            detail: `${modDir}/vmlinuz is missing: mkosi ${input.mkosiVersion ?? ''} filters modules and runs depmod only when it is there, so every module (~4,000, over 100 MB) would go into the image`,
+            fix: `cp /boot/vmlinuz-${k} ${modDir}/vmlinuz`,
+          },
+    );
+  const firmware = (await fs.stat('/usr/lib/firmware').catch(() => null))?.isDirectory() ?? false;
   out.push(
-    vmlinuz
-      ? { id: 'vmlinuz', ok: true, detail: `${modDir}/vmlinuz present: modules are filtered to what the host needs` }
-      : {
-          id: 'vmlinuz',
-          ok: false,
-          detail: `${modDir}/vmlinuz is missing: mkosi filters modules and runs depmod only when it is there, so every module (~4,000, over 100 MB) would go into the image`,
-          fix: `cp /boot/vmlinuz-${k} ${modDir}/vmlinuz`,
-        },
+    firmware
+      ? { id: 'firmware-dir', ok: true, detail: '/usr/lib/firmware exists (mkosi-initrd copies it in as an extra tree)' }
+      : { id: 'firmware-dir', ok: false, detail: 'mkosi-initrd copies /usr/lib/firmware into every image and stops with "Extra tree /usr/lib/firmware not found" when it is missing', fix: 'mkdir -p /usr/lib/firmware (or install the firmware packages this machine needs)' },
   );
   const procModules = (await fs.read('/proc/modules').catch(() => null)) !== null;
   if (input.liveModules !== false) out.push(
@@ -240,7 +255,10 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
       }
       throw err;
     }
-    const built = (await readdir(out)).find((f) => /^initrd\.cpio(\.\w+)?$/.test(f));
+    // 24.x writes initrd.cpio.zst (and an "initrd" symlink to it); 25 and later copy the result out as a plain "initrd" file.
+    const names = (await readdir(out)).filter((f) => /^initrd(\.cpio(\.\w+)?)?$/.test(f)).sort().reverse();
+    let built: string | undefined;
+    for (const f of names) if ((await lstat(path.join(out, f))).isFile()) built = built ?? f;
     if (!built) throw new WizardError(`mkosi-initrd finished but wrote no initrd into ${out}`, 1, `full log: ${opts.logFile}`);
     await mkdir(path.dirname(path.resolve(opts.output)), { recursive: true });
     await rename(path.join(out, built), opts.output).catch(async () => copyFile(path.join(out, built), opts.output));

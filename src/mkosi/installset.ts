@@ -80,7 +80,8 @@ export function expandSpec(pool: Pool, spec: string): string[] {
       } catch {
         return [];
       }
-      return best([...pool.names()].filter((n) => re.test(n)));
+      // apt matches the expression against virtual names too (trixie's libtss2-esys-3.0.2-0 is provided by …-0t64).
+      return [...pool.providedNames()].filter((n) => re.test(n) && pool.whatProvides({ name: n, op: null, evr: null }).length > 0).sort();
     }
     return [spec];
   }

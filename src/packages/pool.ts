@@ -345,6 +345,11 @@ export class Pool {
     return (this.byName.get(name) ?? []).map((i) => this.pkg(i));
   }
 
+  /** Every name something provides, real packages and virtual ones (apt's regular expressions select both). */
+  providedNames(): IterableIterator<string> {
+    return this.capIds.keys();
+  }
+
   /** Every package name, for fuzzy search. */
   names(): IterableIterator<string> {
     return this.byName.keys();

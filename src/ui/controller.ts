@@ -16,6 +16,7 @@ import {
   profileRows,
   toggleProfile,
   togglePackage,
+  removePackage,
   variantKey,
   type ClosureView,
   type PackageRow,
@@ -138,14 +139,16 @@ export class WizardController {
   }
   packageRows(): PackageRow[] {
     const host = this.host();
-    return host ? packageRows(host, this.variant().variant, this.state.choices) : [];
+    if (!host) return [];
+    const c = this.closure();
+    return packageRows(host, this.variant().variant, this.state.choices, c?.ok ? c.set.removals : []);
   }
   closure(): ClosureView | null {
     const pool = this.pool();
     const v = this.variant().variant;
     if (!pool || !v) return null;
-    const key = v.packages.join(' ');
-    if (this.memo.closure.key !== key || this.memo.closure.pool !== pool) this.memo.closure = { key, pool, value: deriveClosure(pool, v.packages) };
+    const key = JSON.stringify([v.packages, v.profiles, v.tweaks.remove]);
+    if (this.memo.closure.key !== key || this.memo.closure.pool !== pool) this.memo.closure = { key, pool, value: deriveClosure(pool, this.host()?.mkosi ?? null, v) };
     return this.memo.closure.value;
   }
   drops(): string[] {
@@ -498,9 +501,8 @@ export class WizardController {
           if (!c?.ok || !v) return true;
           const sel = c.rows[clamp(s.cursor.closure, c.rows.length)];
           if (!sel) return true;
-          if (!v.packages.includes(sel.name)) return this.dispatch({ type: 'notice', text: `${sel.name} is a dependency of ${sel.why[0]}: remove what needs it instead.` }), true;
-          const row = this.packageRows().find((r) => r.name === sel.name);
-          if (row) this.setChoices(togglePackage(s.choices, row), `Removed ${sel.name}: re-resolved.`);
+          // Any package may be asked to go; the preview says whether the build can remove it, and why not.
+          this.setChoices(removePackage(s.choices, sel.name), `Asked to remove ${sel.name}: re-resolved (the Packages screen shows whether the build can).`);
           return true;
         }
         return false;

@@ -5,7 +5,9 @@
  */
 import Fuse from 'fuse.js';
 import { WizardError } from '../errors.js';
-import { dropsWithout, resolve, type Closure, type ClosurePackage } from '../packages/resolve.js';
+import { dropsWithout, type Closure, type ClosurePackage } from '../packages/resolve.js';
+import { dropInPackages, previewInstall, type LoadedModel } from '../mkosi/model.js';
+import type { InstallSet, RemovalDecision } from '../mkosi/installset.js';
 import type { Pool } from '../packages/pool.js';
 import { pick } from '../variant/profiles.js';
 import { suggest, type Variant } from '../variant/suggest.js';
@@ -59,26 +61,48 @@ export function profileRows(host: HostData, variant: Variant | null, detected: V
 
 export interface PackageRow {
   name: string;
-  /** The profile that brings it, or "you" for an addition. */
+  /** The profile that brings it, "you" for an addition, or mkosi's own configuration. */
   origin: string;
   removed: boolean;
+  /** For a removed row: what the build will really do (from the preview), when known. */
+  removal?: RemovalDecision;
 }
 
-export function packageRows(host: HostData, variant: Variant | null, choices: Choices): PackageRow[] {
+/**
+ * The requested packages: the profiles', the user's, and those mkosi's own
+ * configuration installs (so they can be removed, or be told why not).
+ */
+export function packageRows(host: HostData, variant: Variant | null, choices: Choices, removals: RemovalDecision[] = []): PackageRow[] {
   if (!variant) return [];
   const rows: PackageRow[] = [];
   const seen = new Set<string>();
+  const push = (name: string, origin: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const removed = choices.remove.includes(name);
+    rows.push({ name, origin, removed, ...(removed ? { removal: removals.find((r) => r.name === name) } : {}) });
+  };
   for (const name of variant.profiles) {
     const p = host.profiles.get(name);
     if (!p) continue;
-    for (const pkg of pick(p.packages, host.distro)) {
-      if (seen.has(pkg)) continue;
-      seen.add(pkg);
-      rows.push({ name: pkg, origin: name, removed: choices.remove.includes(pkg) });
-    }
+    for (const pkg of pick(p.packages, host.distro)) push(pkg, name);
   }
-  for (const pkg of choices.add) if (!seen.has(pkg)) rows.push({ name: pkg, origin: 'you', removed: false });
+  const mk = host.mkosi;
+  if (mk) {
+    for (const pkg of dropInPackages({ ...variant, packages: [], tweaks: { add: [], remove: [] } }, mk)) push(pkg, `mkosi ${mk.mkosiVersion} profile`);
+    // Patterns (apt regular expressions, ?exact-name()) are shown as mkosi writes them: they cannot be removed by name.
+    for (const spec of mk.content.packages) if (/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(spec.spec)) push(spec.spec, `mkosi ${mk.mkosiVersion}`);
+  }
+  for (const pkg of choices.add) push(pkg, 'you');
+  // A removal of something no row lists (a dependency, from the Closure screen) still shows, with its outcome.
+  for (const name of choices.remove) push(name, 'dependency');
   return rows;
+}
+
+/** Asks for a package to go, wherever it comes from; the preview then says whether the build can remove it. */
+export function removePackage(choices: Choices, name: string): Choices {
+  if (choices.add.includes(name)) return { ...choices, add: choices.add.filter((n) => n !== name) };
+  return choices.remove.includes(name) ? choices : { ...choices, remove: [...choices.remove, name] };
 }
 
 /** Toggles one package: a profile package is removed or restored, an addition is dropped. */
@@ -105,14 +129,16 @@ export function toggleProfile(choices: Choices, row: ProfileRow): Choices {
   return choices.dropProfiles.includes(row.name) ? { ...choices, dropProfiles: without(choices.dropProfiles) } : { ...choices, addProfiles: [...without(choices.addProfiles), row.name] };
 }
 
-export type ClosureView = { ok: true; closure: Closure; rows: ClosurePackage[]; ms: number } | { ok: false; error: UiError };
+export type ClosureView = { ok: true; closure: Closure; rows: ClosurePackage[]; ms: number; set: InstallSet & { partial: boolean } } | { ok: false; error: UiError };
 
-export function deriveClosure(pool: Pool, packages: string[]): ClosureView {
+/** The preview: what mkosi-initrd will install for this variant on this machine's mkosi (or the variant's own closure without one). */
+export function deriveClosure(pool: Pool, model: LoadedModel | null, variant: Variant): ClosureView {
   const t = performance.now();
   try {
-    const closure = resolve(pool, packages);
+    const set = previewInstall(pool, model, variant);
+    const closure = set.closure;
     const rows = [...closure.packages].sort((a, b) => b.installSize - a.installSize || a.name.localeCompare(b.name));
-    return { ok: true, closure, rows, ms: performance.now() - t };
+    return { ok: true, closure, rows, ms: performance.now() - t, set };
   } catch (err) {
     const e = toUiError('The package list cannot be resolved', err);
     if (!(err instanceof WizardError)) return { ok: false, error: e };

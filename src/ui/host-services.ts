@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildCommand } from '../commands/build.js';
 import { hostMetadataSpec } from '../commands/closure.js';
+import { hostConfig } from '../commands/variant-config.js';
 import { snapshotCommand } from '../commands/snapshot.js';
 import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../commands/pipeline.js';
 import { regenerate as regenerateInitrd } from '../commands/install.js';
@@ -12,7 +13,7 @@ import { Transaction } from '../install/transaction.js';
 import { loadPoolInBackground } from '../packages/background.js';
 import { loadProfiles } from '../variant/profiles.js';
 import { hostFs } from '../system/files.js';
-import { mkosiTooOld } from '../mkosi/version.js';
+import { mkosiTooOld, type MkosiInfo } from '../mkosi/version.js';
 import type { VerifiedImage } from '../commands/build.js';
 import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
 import { confPrefs } from './prefs.js';
@@ -36,7 +37,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
   const fs = hostFs(rootDir);
   let state: PipelineState | null = null;
   // mkosi and the crypttab are read once: apply must plan from exactly what Review planned from.
-  let installInputs: Promise<Pick<PlanArgs, 'mkosi' | 'crypttab'>> | null = null;
+  let installInputs: Promise<{ mkosi: MkosiInfo; crypttab: string | null }> | null = null;
   const planArgs = async (variant: Variant, host: HostData): Promise<PlanArgs> => {
     installInputs ??= (async () => {
       const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
@@ -48,7 +49,10 @@ export function hostServices(options: HostOptions = {}): WizardServices {
       installInputs = null;
       throw err;
     });
-    return { variant, report: host.report, layout: 'bls', ...inputs };
+    // The drop-in exactly as build renders it for this mkosi (the removals it can make, its profiles, the keymap).
+    const root = new Root(rootDir);
+    const { config } = await hostConfig(state!, inputs.mkosi, async (f) => (await root.state(f)).type === 'file', { variant });
+    return { variant, report: host.report, layout: 'bls', ...inputs, config };
   };
   const imageDir = options.imageDir ?? path.join(os.homedir(), '.cache', 'initrd-wizard', 'images');
 

@@ -12,6 +12,7 @@ import type { Pool } from '../packages/pool.js';
 import type { Distro } from '../variant/distro.js';
 import type { Profile } from '../variant/profiles.js';
 import type { Variant } from '../variant/suggest.js';
+import type { LoadedModel } from '../mkosi/model.js';
 import { WizardError } from '../errors.js';
 import { CommandError, formatArgv } from '../system/run.js';
 
@@ -40,6 +41,8 @@ export interface HostData {
   source: string;
   /** Saved choices are per host and distribution. */
   prefsKey: string;
+  /** This machine's mkosi as the preview models it; null when mkosi >= 24 is not installed (the preview then shows only the variant). */
+  mkosi?: LoadedModel | null;
 }
 
 export interface BuildProgress {

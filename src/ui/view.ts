@@ -266,10 +266,19 @@ export function packageLines(s: WizardState, rows: PackageRow[], results: string
     selectable(sel, [
       { t: r.removed ? '− ' : r.origin === 'you' ? '+ ' : '  ', tone: r.removed ? 'bad' : 'good', bold: true },
       { t: r.name.padEnd(34), tone: r.removed ? 'dim' : undefined },
-      { t: r.removed ? `${r.origin} (removed by you)` : r.origin === 'you' ? 'added by you' : r.origin, tone: r.removed ? 'bad' : 'dim' },
+      { t: r.removed ? removalText(r) : r.origin === 'you' ? 'added by you' : r.origin, tone: r.removal?.outcome === 'refused' ? 'warn' : r.removed ? 'bad' : 'dim' },
     ]),
   );
   return [...out, ...exactly(list, listH)].map((l) => fitLine(l, width));
+}
+
+/** What the build will really do with a removal (the preview's decision), never more than it will do. */
+function removalText(r: PackageRow): string {
+  const d = r.removal;
+  if (!d) return `${r.origin} (removal asked; checking…)`;
+  if (d.outcome === 'refused') return `cannot remove: ${d.reason}`;
+  if (d.outcome === 'remove-packages') return `${r.origin}: removed after installation (RemovePackages=)`;
+  return `${r.origin} (removed by you)`;
 }
 
 // ─── Closure ─────────────────────────────────────────────────────────────────

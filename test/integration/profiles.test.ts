@@ -28,9 +28,10 @@ test('every Debian package name in the profiles exists in this machine\'s apt me
   const names = new Set<string>();
   for (const p of profiles.values()) {
     // Debian 12 is what CI runs; pick() applies the release overrides (debian-12) exactly as suggest does.
-    for (const n of pick(p.packages, { id: 'debian', version: '12', family: 'debian' })) names.add(n);
+    for (const n of pick(p.packages, { id: 'debian', version: '12', family: 'debian', codename: 'bookworm' })) names.add(n);
   }
-  assert.ok(names.size > 20);
+  // mkosi's own lists bring the base packages; the profiles name what a storage feature adds.
+  assert.ok(names.size >= 8, [...names].join(' '));
   const missing: string[] = [];
   for (const n of names) {
     try {

@@ -23,6 +23,8 @@ rm -rf "$dir.partial"
 INITRD=No mmdebstrap --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
   --include="$include" --skip=cleanup/apt/lists \
   "$suite" "$dir.partial" "deb $mirror $suite main" >&2
+# A real system has a firmware directory (mkosi-initrd copies it in and stops without it).
+mkdir -p "$dir.partial/usr/lib/firmware"
 touch "$dir.partial/.initrd-wizard-ready"
 mv "$dir.partial" "$dir"
 echo "$dir"

@@ -1,0 +1,54 @@
+/**
+ * The one place a variant becomes the drop-in for this host's mkosi: build,
+ * install and the wizard all call it, so the configuration that was built and
+ * checked is byte for byte the one install writes (the record key).
+ */
+import { loadMkosiModel, previewInstall, type LoadedModel } from '../mkosi/model.js';
+import type { InstallSet } from '../mkosi/installset.js';
+import { KEYMAP_FILES, renderVariant, type RenderedConfig } from '../mkosi/render.js';
+import type { MkosiInfo } from '../mkosi/version.js';
+import { loadPool } from '../packages/metadata.js';
+import { withFileLists } from '../packages/resolve.js';
+import { describeUnknown, WizardError } from '../errors.js';
+import { hostMetadataSpec } from './closure.js';
+import { hostCrypttab, type PipelineState } from './pipeline.js';
+import type { Variant } from '../variant/suggest.js';
+
+export interface HostConfig {
+  config: RenderedConfig;
+  model: LoadedModel;
+  /** The preview of exactly this configuration; null when the package metadata cannot be read (warnings say why). */
+  set: InstallSet | null;
+  warnings: string[];
+}
+
+/** The preview for this build host's package manager; null (with the reason kept) when the metadata cannot be read. */
+export async function previewFor(state: Pick<PipelineState, 'distro' | 'runner'>, model: LoadedModel, variant: Variant): Promise<{ set: InstallSet | null; warnings: string[] }> {
+  try {
+    const { pool, warnings } = await loadPool(await hostMetadataSpec(state.distro.family, state.runner), { runner: state.runner });
+    const set = await withFileLists(pool, () => previewInstall(pool, model, variant));
+    return { set, warnings: [...warnings, ...model.warnings] };
+  } catch (err) {
+    // A name that does not resolve fails the build too: say so now, before a minute of mkosi.
+    if (err instanceof WizardError) throw err;
+    return { set: null, warnings: [`the package preview failed, so removals cannot be checked and the build cannot be compared with it: ${describeUnknown(err)}`] };
+  }
+}
+
+export async function hostConfig(state: PipelineState, mk: Pick<MkosiInfo, 'version' | 'major'>, exists: (p: string) => Promise<boolean>, opts: { slim?: boolean; variant?: Variant } = {}): Promise<HostConfig> {
+  const variant = opts.variant ?? state.variant;
+  const existing = new Set<string>();
+  for (const f of [...variant.hostFiles, ...KEYMAP_FILES]) if (await exists(f)) existing.add(f);
+  const model = await loadMkosiModel(state.fs, mk, state.distro);
+  const preview = await previewFor(state, model, variant);
+  const config = renderVariant(variant, state.report, {
+    slim: opts.slim,
+    mkosiMajor: mk.major,
+    existing,
+    crypttab: await hostCrypttab(state),
+    model,
+    removePackages: preview.set?.removePackages ?? [],
+    refused: preview.set?.removals.filter((r) => r.outcome === 'refused').map((r) => r.name) ?? [],
+  });
+  return { config, model, set: preview.set, warnings: preview.warnings };
+}

@@ -1,0 +1,134 @@
+/**
+ * The product on the three toolchains people run (shared/docs/toolchains.md):
+ * Debian 12 + bookworm-backports (mkosi 24.3, systemd 254) is this machine;
+ * trixie (mkosi 25.3, systemd 257) and sid (mkosi 27.1, systemd 262) are
+ * chroots, with the product running inside them as it would on such a host.
+ * For each: detection and suggestion on a snapshot, every profile's package
+ * names installable on that release, the closure from that release's own
+ * apt, a real mkosi-initrd build whose installed packages equal the preview,
+ * the image checks, and boots of ext4, LUKS2 and LVM roots with that
+ * release's kernel (and the LUKS negative control).
+ */
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { bootTest, makeBootDisk, withTempDir, type DiskShape } from '../../src/image/boottest.js';
+import { systemRunner } from '../../src/system/run.js';
+import { loadProfiles, pick } from '../../src/variant/profiles.js';
+import { parseMkosiVersion } from '../../src/mkosi/version.js';
+import { isRoot, CLI } from '../helpers.js';
+import { ensureChroot, inChroot, type ChrootRun } from '../support/toolchain.js';
+
+const exec = promisify(execFile);
+const qemu = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status === 0;
+const hostMkosi = parseMkosiVersion(spawnSync('mkosi', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+const skip = !isRoot ? 'needs root' : !qemu ? 'qemu-system-x86_64 missing' : !hostMkosi || hostMkosi.major < 24 ? 'mkosi >= 24 missing (bash test/mkosi/setup-host.sh)' : false;
+
+interface Toolchain {
+  name: 'bookworm' | 'trixie' | 'sid';
+  mkosi: RegExp;
+  distro: { id: string; version: string; family: 'debian'; codename: string };
+}
+
+const TOOLCHAINS: Toolchain[] = [
+  { name: 'bookworm', mkosi: /^24\./, distro: { id: 'debian', version: '12', family: 'debian', codename: 'bookworm' } },
+  { name: 'trixie', mkosi: /^25\./, distro: { id: 'debian', version: '13', family: 'debian', codename: 'trixie' } },
+  { name: 'sid', mkosi: /^2[7-9]\./, distro: { id: 'debian', version: '', family: 'debian', codename: 'forky' } },
+];
+
+const FIXTURE = 'luks2-lvm-hibernate';
+
+for (const tc of TOOLCHAINS) {
+  describe(`toolchain ${tc.name}`, { skip, concurrency: 1 }, () => {
+    let root = '/';
+    let kver = '';
+    let kernel = '';
+    let image = '';
+    /** The product's CLI as a user of that release runs it. */
+    const cli = async (args: string[]): Promise<ChrootRun> => {
+      if (root === '/') return exec(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 }).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+      return inChroot(root, ['node', 'dist/bin/initrd-wizard.js', ...args]);
+    };
+    const inside = (argv: string[]) => (root === '/' ? exec(argv[0]!, argv.slice(1), { maxBuffer: 64 << 20 }).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' })) : inChroot(root, argv));
+
+    before(async () => {
+      if (tc.name !== 'bookworm') root = await ensureChroot(tc.name);
+      const modules = path.join(root, 'usr/lib/modules');
+      kver = readdirSync(modules).find((k) => existsSync(path.join(modules, k, 'modules.dep'))) ?? '';
+      kernel = [path.join(modules, kver, 'vmlinuz'), path.join(root, 'boot', `vmlinuz-${kver}`)].find((p) => existsSync(p)) ?? '';
+      assert.ok(kver && kernel, `a kernel with modules in ${root}`);
+      image = path.join(root, 'var/tmp', `iw-toolchain-${tc.name}.cpio.zst`);
+    });
+
+    test('runs the mkosi version users of this release have', async () => {
+      const v = parseMkosiVersion((await inside(['mkosi', '--version'])).stdout);
+      assert.match(v?.version ?? '', tc.mkosi);
+    });
+
+    test('detects the snapshot and suggests LUKS, LVM and hibernation profiles', async () => {
+      const r = await cli(['suggest', '--snapshot', `test/fixtures/snapshots/${FIXTURE}`, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const v = JSON.parse(r.stdout) as { variant?: { profiles: string[] }; profiles?: string[] };
+      const profiles = v.variant?.profiles ?? v.profiles ?? [];
+      for (const p of ['luks', 'lvm', 'hibernate']) assert.ok(profiles.includes(p), `${p} in ${profiles.join(' ')}`);
+    });
+
+    test("every package name any profile gives for this release installs from an empty status against the release's own lists", async () => {
+      const names = new Set<string>();
+      for (const p of (await loadProfiles()).values()) for (const n of pick(p.packages, tc.distro)) names.add(n);
+      assert.ok(names.size >= 8, [...names].join(' '));
+      const r = await inside(['apt-get', '-s', '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Install-Recommends=false', 'install', ...names]);
+      assert.equal(r.code, 0, `${r.stdout.slice(-2000)}\n${r.stderr}`);
+    });
+
+    test("preview = build: the packages the real mkosi-initrd build installs are exactly the closure's", { timeout: 1_800_000 }, async () => {
+      const preview = await cli(['closure', '--snapshot', `test/fixtures/snapshots/${FIXTURE}`, '--json']);
+      assert.equal(preview.code, 0, preview.stderr);
+      const previewed = (JSON.parse(preview.stdout) as { packages: Array<{ name: string }> }).packages.map((p) => p.name).sort();
+      const out = root === '/' ? image : image.slice(root.length);
+      const r = await cli(['build', '--snapshot', `test/fixtures/snapshots/${FIXTURE}`, '--kernel-version', kver, '-o', out, '--json']);
+      assert.equal(r.code, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+      const built = JSON.parse(r.stdout) as { ok: boolean; mkosiVersion: string; modules: string; packages: { equal: boolean; previewed: number; built: number; onlyPreviewed: string[]; onlyBuilt: string[] }; checks: Array<{ id: string; ok: boolean }> };
+      assert.match(built.mkosiVersion, tc.mkosi);
+      assert.equal(built.modules, 'snapshot', 'the snapshot machine\'s modules, not the builder\'s');
+      assert.ok(built.packages, 'the build log was compared with the preview');
+      assert.deepEqual({ onlyPreviewed: built.packages.onlyPreviewed, onlyBuilt: built.packages.onlyBuilt }, { onlyPreviewed: [], onlyBuilt: [] });
+      assert.equal(built.packages.built, previewed.length, 'the closure command shows the same count as the build installed');
+      assert.ok(built.ok, JSON.stringify(built.checks.filter((c) => !c.ok)));
+      for (const id of ['init', 'initrd-release', 'luks-cryptsetup', 'luks-dm-crypt', 'lvm-tool', 'lvm-udev-rules', 'resume-generator']) {
+        assert.ok(built.checks.find((c) => c.id === id)?.ok, `check ${id}`);
+      }
+    });
+
+    const boot = (shape: DiskShape, withoutCredential = false, timeoutMs = 300_000) =>
+      withTempDir(async (dir) => {
+        const disk = await makeBootDisk(systemRunner, dir, shape);
+        return bootTest({ runner: systemRunner, kernel, initrd: image, disk, accel: 'tcg', withoutCredential, timeoutMs });
+      });
+
+    for (const shape of [
+      { name: 'ext4', luks: false, lvm: false },
+      { name: 'LUKS2', luks: true, lvm: false },
+      { name: 'LVM', luks: false, lvm: true },
+    ]) {
+      test(`the image boots an ${shape.name} root to its init with this release's kernel`, { timeout: 600_000 }, async () => {
+        assert.ok(existsSync(image), 'built by the preview = build test');
+        const r = await boot({ fstype: 'ext4', luks: shape.luks, lvm: shape.lvm, notes: [] });
+        assert.ok(r.ok, r.log.slice(-3000));
+        assert.ok(r.switchedRoot);
+      });
+    }
+
+    test('negative control: a LUKS root without the passphrase credential does not boot', { timeout: 600_000 }, async () => {
+      assert.ok(existsSync(image), 'built by the preview = build test');
+      const r = await boot({ fstype: 'ext4', luks: true, lvm: false, notes: [] }, true, 150_000);
+      assert.equal(r.ok, false);
+      assert.equal(r.marker, false);
+    });
+  });
+}
+
+
