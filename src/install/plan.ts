@@ -159,6 +159,9 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   }
 
   // Our kernel-install plugin, where mkosi ships none.
+  if (plugin.owner === 'mkosi' && (await root.state(OUR_PLUGIN)).type === 'file') {
+    notes.push(`${OUR_PLUGIN} from an earlier install (before this mkosi shipped its own plugin) stays until revert; it steps aside whenever ${plugin.path} runs`);
+  }
   if (plugin.owner === 'initrd-wizard') {
     const content = await readFile(path.join(packageRoot(), 'libexec', '50-mkosi-initrd.install'), 'utf8');
     changes.push({ path: OUR_PLUGIN, kind: 'file', content, mode: 0o755, why: 'this mkosi has no kernel-install plugin: run mkosi-initrd for "kernel-install add"' });

@@ -107,6 +107,21 @@ test('without KERNEL_INSTALL_IMAGE_TYPE (systemd 252) the plugin finds a UKI by 
   }
 });
 
+test('the plugin steps aside when mkosi\'s own 50-mkosi.install runs too (mkosi upgraded to 25+ after the install)', async () => {
+  const { dir, cleanup } = await tempDir('iw-plugin-');
+  try {
+    await writeFile(path.join(dir, 'vmlinuz'), peImage(['.setup', '.text']));
+    const r = await runPlugin(dir, [path.join(dir, 'vmlinuz')], { KERNEL_INSTALL_IMAGE_TYPE: 'pe', KERNEL_INSTALL_PLUGINS: `/usr/lib/kernel/install.d/50-mkosi.install ${PLUGIN} /usr/lib/kernel/install.d/90-loaderentry.install` });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.built, false, 'one build, by mkosi\'s plugin');
+    assert.deepEqual(r.staged, []);
+    const alone = await runPlugin(dir, [path.join(dir, 'vmlinuz')], { KERNEL_INSTALL_IMAGE_TYPE: 'pe', KERNEL_INSTALL_PLUGINS: `${PLUGIN} /usr/lib/kernel/install.d/90-loaderentry.install` });
+    assert.equal(alone.built, true, 'without mkosi\'s plugin ours builds');
+  } finally {
+    await cleanup();
+  }
+});
+
 test('a plain kernel (PE without .linux, or not PE at all) still gets an initrd', async () => {
   for (const [name, image, env] of [
     ['pe without image type', peImage(['.setup', '.reloc', '.compat', '.text']), {}],
