@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { InputError, WizardError } from '../errors.js';
 import { loadPool, type MetadataSpec } from '../packages/metadata.js';
-import { detectDnf } from '../packages/dnf.js';
+import { detectDnf, dnfCommand } from '../packages/dnf.js';
 import { resolveClosure, withFileLists, type Closure } from '../packages/resolve.js';
 import { aptSimulation, dnfTransaction, type VerifyResult } from '../packages/verify.js';
 import { PACKAGE_NAME } from '../variant/profiles.js';
@@ -89,9 +89,9 @@ function removalLines(set: InstallSet): string[] {
 export async function hostMetadataSpec(family: string, runner: Runner): Promise<MetadataSpec> {
   if (family === 'debian') return { kind: 'apt' };
   if (family === 'fedora') {
-    const flavor = await detectDnf(runner);
-    if (!flavor) throw new WizardError('dnf is not installed, so the host repositories cannot be read', 1, 'install dnf, or pass --repo NAME=PATH with an rpm-md repository');
-    return { kind: 'dnf', flavor };
+    const dnf = await detectDnf(runner);
+    if (!dnf) throw new WizardError('neither dnf5 nor dnf is installed, so the host repositories cannot be read', 1, 'install dnf5 (or dnf), or pass --repo NAME=PATH with an rpm-md repository');
+    return { kind: 'dnf', flavor: dnf.flavor, command: dnf.command };
   }
   throw new WizardError(`reading ${family} repositories is not supported yet`, 1, 'pass --repo NAME=PATH with an rpm-md repository, or --distro fedora|debian');
 }
@@ -111,7 +111,7 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
     const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir });
     const closure = await resolveClosure(pool, packages, { weak: flags.weak });
     const verify = flags.verify ? await verifyWith(runner, spec, packages, closure, flags.weak) : null;
-    return result(closure, null, verify, warnings, []);
+    return result(closure, null, verify, warnings, [], sourceLine(spec));
   }
   const state = await pipeline({ snapshot: flags.snapshot, distro: flags.distro, runner, fs: flags.fs });
   const spec: MetadataSpec = repos.length ? { kind: 'rpm-md', repos } : await hostMetadataSpec(state.distro.family, runner);
@@ -123,14 +123,19 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
     ? [`What mkosi-initrd ${model.mkosiVersion} installs for ${model.distribution} ${model.release || '(no release)'}: the bootstrap set, mkosi's built-in configuration, then the variant (${state.variant.profiles.join(', ')}).`]
     : [`mkosi >= 24 is not installed here: this is the variant's own closure; mkosi-initrd adds the bootstrap set and its built-in packages.`];
   const verify = flags.verify ? await verifyWith(runner, spec, set.closure.requested, set.closure, flags.weak) : null;
-  return result(set.closure, set, verify, [...warnings, ...(model?.warnings ?? [])], removalLines(set), header);
+  return result(set.closure, set, verify, [...warnings, ...(model?.warnings ?? [])], removalLines(set), [...header, ...sourceLine(spec)]);
+}
+
+/** Which dnf read the host's repositories (dnf5 is preferred, as mkosi does). */
+function sourceLine(spec: MetadataSpec): string[] {
+  return spec.kind === 'dnf' ? [`Metadata: the host's repositories through ${dnfCommand(spec.flavor, spec.command)} (${spec.flavor}).`] : [];
 }
 
 async function verifyWith(runner: Runner, spec: MetadataSpec, packages: string[], closure: Closure, weak?: boolean): Promise<Verified> {
   const theirs =
     spec.kind === 'apt'
       ? await aptSimulation(runner, packages, { weak })
-      : await dnfTransaction(runner, spec.kind === 'rpm-md' ? spec.repos : [], packages, { weak, hostRepos: spec.kind === 'dnf' });
+      : await dnfTransaction(runner, spec.kind === 'rpm-md' ? spec.repos : [], packages, { weak, hostRepos: spec.kind === 'dnf', dnf: spec.kind === 'dnf' ? { flavor: spec.flavor, command: dnfCommand(spec.flavor, spec.command) } : undefined });
   const ours = closure.packages.map((p) => p.name);
   const onlyHere = ours.filter((n) => !theirs.packages.includes(n)).sort();
   const onlyThere = theirs.packages.filter((n) => !ours.includes(n)).sort();

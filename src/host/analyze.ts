@@ -321,7 +321,13 @@ function dmUuidOf(dev: BlockDevice, facts: Facts): string | null {
 
 /** The crypttab line for a mapped device: by mapping name, else by the underlying device. */
 function crypttabFor(dev: BlockDevice, lower: BlockDevice | undefined, facts: Facts): CrypttabEntry | undefined {
-  return facts.lookups.crypttabByName.get(dev.name)?.item ?? (lower ? facts.lookups.crypttabByKname.get(lower.kname)?.item : undefined);
+  const byName = facts.lookups.crypttabByName.get(dev.name)?.item;
+  if (byName || !lower) return byName;
+  const byLower = facts.lookups.crypttabByKname.get(lower.kname)?.item;
+  if (byLower || !isLuksIntegrityLayer(dev, lower, facts)) return byLower;
+  // LUKS2 with authenticated encryption: crypttab names the partition under the <name>_dif layer.
+  const below = lower.parents[0] ? facts.graph.devices.get(lower.parents[0]) : undefined;
+  return below ? facts.lookups.crypttabByKname.get(below.kname)?.item : undefined;
 }
 
 const RANDOM_KEYS = new Set(['/dev/urandom', '/dev/random', '/dev/hw_random']);
@@ -396,7 +402,11 @@ function classify(dev: BlockDevice, st: WalkState): string {
   if (uuid?.startsWith('CRYPT-')) return classifyCrypt(dev, uuid, parents, st);
   if (type === 'crypt' && !uuid) {
     // No uuid visible (captured as a normal user): trust lsblk and the header below.
-    return classifyCrypt(dev, parents[0]?.fstype === 'crypto_LUKS' ? `CRYPT-LUKS` : 'CRYPT-UNKNOWN', parents, st);
+    // LUKS2 with authenticated encryption: the _dif helper, and the crypt mapping whose header is below it.
+    const lower = parents[0];
+    const below = lower && isLuksIntegrityLayer(dev, lower, facts) ? facts.graph.devices.get(lower.parents[0] ?? '') : lower;
+    const kind = isLuksIntegrityHelper(dev, facts) ? 'CRYPT-SUBDEV' : below?.fstype === 'crypto_LUKS' ? 'CRYPT-LUKS' : 'CRYPT-UNKNOWN';
+    return classifyCrypt(dev, kind, parents, st);
   }
   if (uuid?.startsWith('LVM-') || type === 'lvm') {
     const lv = facts.lookups.lvByDmName.get(dev.name)?.item;
@@ -425,13 +435,39 @@ function classify(dev: BlockDevice, st: WalkState): string {
   return `device-mapper (${targets.join('+') || 'unknown'})`;
 }
 
+/**
+ * Whether `lower` is the helper device of LUKS2 with authenticated encryption (luksFormat --integrity)
+ * under the crypt mapping `dev`: cryptsetup names it `<name>_dif`, gives it a dm-integrity table and
+ * the dm uuid `CRYPT-INTEGRITY-<hex>-<name>_dif` (cryptsetup 2.7, seen in trixie-luks2-integrity;
+ * `CRYPT-SUBDEV-` is accepted too), and stacks the crypt mapping `<name>` directly on it.
+ */
+function isLuksIntegrityLayer(dev: BlockDevice, lower: BlockDevice, facts: Facts): boolean {
+  if (!isDm(lower, facts)) return false;
+  const uuid = dmUuidOf(lower, facts);
+  if (uuid?.startsWith('CRYPT-SUBDEV-')) return true;
+  if (lower.name !== `${dev.name}_dif`) return false;
+  const targets = facts.dmTargets.get(lower.name) ?? [];
+  // cryptsetup 2.6/2.7 give the helper a CRYPT-INTEGRITY- uuid and an integrity table; without
+  // dmsetup output (captured as a normal user) the name alone tells.
+  return targets.includes('integrity') || !!uuid?.startsWith('CRYPT-INTEGRITY-') || (!uuid && !targets.length);
+}
+
+/** Whether `dev` is a `<name>_dif` integrity helper under a crypt mapping `<name>` (isLuksIntegrityLayer seen from below). */
+function isLuksIntegrityHelper(dev: BlockDevice, facts: Facts): boolean {
+  if (!dev.name.endsWith('_dif')) return false;
+  return dev.children.some((c) => {
+    const child = facts.graph.devices.get(c);
+    return !!child && child.name === dev.name.slice(0, -'_dif'.length) && isLuksIntegrityLayer(child, dev, facts);
+  });
+}
+
 function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], st: WalkState): string {
   const { facts, findings } = st;
   const label = dev.name;
   const lower = parents[0];
   const kind = /^CRYPT-([A-Z0-9]+)/.exec(uuid)?.[1] ?? 'UNKNOWN';
   const entry = crypttabFor(dev, lower, facts);
-  if (kind === 'INTEGRITY') {
+  if (kind === 'INTEGRITY' && !isLuksIntegrityHelper(dev, facts)) {
     findings.feature('integrity', `${label}: dm-integrity volume`);
     return 'dm-integrity';
   }
@@ -439,7 +475,7 @@ function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], s
     findings.feature('verity', `${label}: dm-verity volume`);
     return 'dm-verity';
   }
-  if (kind === 'SUBDEV') {
+  if (kind === 'SUBDEV' || kind === 'INTEGRITY') {
     // The _dif helper device of LUKS2 with authenticated encryption.
     findings.feature('integrity', `${label}: integrity layer of an authenticated LUKS2 volume`);
     return 'LUKS2 integrity layer';
@@ -453,31 +489,35 @@ function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], s
     return kind === 'BITLK' ? 'BitLocker' : 'TrueCrypt';
   }
   if (kind.startsWith('LUKS')) {
-    const headerHere = lower?.fstype === 'crypto_LUKS' || (lower ? facts.luks.has(lower.kname) : false);
+    // LUKS2 with authenticated encryption: dm-crypt sits on its own <name>_dif dm-integrity device,
+    // and the LUKS header is on the device below that one.
+    const integrityLayer = lower && isLuksIntegrityLayer(dev, lower, facts) ? lower : undefined;
+    const headerDev = integrityLayer ? (facts.graph.devices.get(integrityLayer.parents[0] ?? '') ?? integrityLayer) : lower;
+    const headerHere = headerDev?.fstype === 'crypto_LUKS' || (headerDev ? facts.luks.has(headerDev.kname) : false);
     const detachedByCrypttab = entry?.options.has('header') ?? false;
     // FSTYPE comes from the udev database; when no device has one, udev was not running and a missing header proves nothing.
     // With no lower device in lsblk there is nothing to judge the header by: that is a missing fact (see chainGap), not a detached header.
     if (!headerHere && (detachedByCrypttab || (lower && facts.lookups.fstypesKnown))) {
       // Still LUKS, and still needing cryptsetup and dm-crypt: the header's location is what cannot be carried.
-      findings.feature('luks', `${label}: LUKS with a detached header over ${lower?.name ?? '?'}`);
-      findings.unsupportedAt('luks-detached-header', label, detachedByCrypttab ? `crypttab header=${String(entry!.options.get('header'))}` : `${lower?.name ?? 'the lower device'} has no LUKS header`);
+      findings.feature('luks', `${label}: LUKS with a detached header over ${headerDev?.name ?? '?'}`);
+      findings.unsupportedAt('luks-detached-header', label, detachedByCrypttab ? `crypttab header=${String(entry!.options.get('header'))}` : `${headerDev?.name ?? 'the lower device'} has no LUKS header`);
       return 'LUKS (detached header)';
     }
-    const header = lower ? facts.luks.get(lower.kname) : undefined;
-    const version = header?.version ?? (/^CRYPT-LUKS1/.test(uuid) ? 1 : /^CRYPT-LUKS2/.test(uuid) ? 2 : lower?.fsver === '1' ? 1 : 2);
-    findings.feature('luks', `${label}: LUKS${version} on ${lower?.name ?? '?'}`);
+    const header = headerDev ? facts.luks.get(headerDev.kname) : undefined;
+    const version = header?.version ?? (/^CRYPT-LUKS1/.test(uuid) ? 1 : /^CRYPT-LUKS2/.test(uuid) ? 2 : headerDev?.fsver === '1' ? 1 : 2);
+    findings.feature('luks', `${label}: LUKS${version} on ${headerDev?.name ?? '?'}${integrityLayer ? ` (through its integrity layer ${integrityLayer.name})` : ''}`);
     const tokens = header?.tokens ?? [];
-    if (lower && !header && headerHere) {
-      findings.warn(`${lower.name}: LUKS header not in the snapshot (luksDump needs root): TPM2/FIDO2/PKCS#11 tokens could not be checked`);
+    if (headerDev && !header && headerHere) {
+      findings.warn(`${headerDev.name}: LUKS header not in the snapshot (luksDump needs root): TPM2/FIDO2/PKCS#11 tokens could not be checked`);
     }
     const unlock = (feature: Feature, how: string) => findings.feature(feature, `${label}: ${how}`);
     if (tokens.includes('systemd-tpm2')) unlock('tpm2', 'LUKS2 token systemd-tpm2 (TPM2 unlock)');
     if (tokens.includes('systemd-fido2')) unlock('fido2', 'LUKS2 token systemd-fido2 (FIDO2 unlock)');
     if (tokens.includes('systemd-pkcs11')) unlock('pkcs11', 'LUKS2 token systemd-pkcs11 (smart card unlock)');
     if (tokens.some((t) => t.startsWith('clevis'))) {
-      findings.warn(`${lower?.name ?? label}: clevis token: mkosi-initrd has no clevis support; unlocking will fall back to the passphrase unless clevis packages are added`);
+      findings.warn(`${headerDev?.name ?? label}: clevis token: mkosi-initrd has no clevis support; unlocking will fall back to the passphrase unless clevis packages are added`);
     }
-    if (header?.integrity) findings.feature('integrity', `${label}: LUKS2 with authenticated encryption (dm-integrity)`);
+    if (header?.integrity || integrityLayer) findings.feature('integrity', `${label}: LUKS2 with authenticated encryption (dm-integrity)`);
     if (entry) {
       if (entry.options.has('tpm2-device')) unlock('tpm2', `crypttab ${entry.name}: tpm2-device=${String(entry.options.get('tpm2-device'))}`);
       if (entry.options.has('fido2-device')) unlock('fido2', `crypttab ${entry.name}: fido2-device=${String(entry.options.get('fido2-device'))}`);

@@ -26,9 +26,10 @@ export interface LoadedModel extends MkosiModel {
 
 const EMPTY: EffectiveContent = { packages: [], removePackages: [], profilesOffered: [], files: [], warnings: [] };
 
-export async function loadMkosiModel(fs: HostFs, info: Pick<MkosiInfo, 'version' | 'major'>, distro: Distro): Promise<LoadedModel> {
+/** `builtinDir` (inside fs's root) replaces the search for the installed mkosi: the demo reads its recorded version's resources. */
+export async function loadMkosiModel(fs: HostFs, info: Pick<MkosiInfo, 'version' | 'major'>, distro: Distro, builtinDirOverride?: string): Promise<LoadedModel> {
   const ctx = matchContextFor(distro);
-  const builtinDir = await findBuiltinDir(fs);
+  const builtinDir = builtinDirOverride ?? (await findBuiltinDir(fs));
   const warnings: string[] = [];
   let content = EMPTY;
   const profiles: LoadedModel['profiles'] = {};

@@ -15,7 +15,9 @@ import path from 'node:path';
 import { describeUnknown } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { readRegularFile } from '../system/rooted.js';
-import { loadAptMetadata } from './apt.js';
+import { loadAptMetadata, parseDebPackages } from './apt.js';
+import { decompress } from '../decompress.js';
+import { InputError } from '../errors.js';
 import { loadDnfFileOwners, loadDnfMetadata, type DnfFlavor } from './dnf.js';
 import { deserializePool, Pool, serializePool, type PackedPool, type PoolSource } from './pool.js';
 import { loadRpmMetas, readRepomd, rpmFileLoader, verifyPrimaries, type RepoRef, type RpmRepoMeta } from './rpmmd.js';
@@ -23,8 +25,10 @@ import type { Runner } from '../system/run.js';
 
 export type MetadataSpec =
   | { kind: 'rpm-md'; repos: RepoRef[] }
-  | { kind: 'dnf'; flavor: DnfFlavor; extraArgs?: string[] }
-  | { kind: 'apt' };
+  | { kind: 'dnf'; flavor: DnfFlavor; extraArgs?: string[]; /** 'dnf5' or 'dnf'; the flavour's own name when absent. */ command?: string }
+  | { kind: 'apt' }
+  /** A Debian Packages file (plain or compressed): the demo's recorded Debian release. */
+  | { kind: 'deb-file'; file: string };
 
 export interface LoadedPool {
   pool: Pool;
@@ -70,6 +74,10 @@ async function cacheKey(spec: MetadataSpec, metas: RpmRepoMeta[] | null): Promis
       const sum = (e: RpmRepoMeta['primary'] | null) => (e ? `${e.checksum.type}:${e.checksum.value}` : '');
       h.update(`${meta.repo.name}\0${path.resolve(meta.repo.dir)}\0${sum(meta.primary)}\0${sum(meta.filelists)}\0`);
     }
+  } else if (spec.kind === 'deb-file') {
+    const stamps = await fileStamps([path.resolve(spec.file)]);
+    if (!stamps.length) return null;
+    h.update(stamps.join('\n'));
   } else if (spec.kind === 'apt') {
     const stamps = await fileStamps(await listDeep('/var/lib/apt/lists', /_Packages(\.\w+)?$/, 0));
     if (!stamps.length) return null;
@@ -152,9 +160,16 @@ async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMe
     case 'rpm-md':
       return loadRpmMetas(metas!);
     case 'dnf':
-      return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs });
+      return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs, command: spec.command });
     case 'apt':
       return loadAptMetadata(runner);
+    case 'deb-file': {
+      const raw = await readRegularFile(spec.file, { maxBytes: LIMITS.metadataCompressedBytes, what: 'the Packages file' });
+      if (!raw) throw new InputError(`${spec.file} does not exist`, 'reinstall initrd-wizard (the demo carries its Debian package list)');
+      const text = (await decompress(raw, spec.file, { maxBytes: LIMITS.metadataBytes, purpose: 'a Packages file' })).toString('utf8');
+      const { data, warnings } = parseDebPackages(text, 'amd64', 'demo');
+      return { source: { data }, warnings };
+    }
   }
 }
 
@@ -182,7 +197,7 @@ export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Pr
   // File-list loaders are functions: re-attached after a cache hit.
   const attach = (source: PoolSource): PoolSource => {
     if (metas) return { ...source, loadFiles: rpmFileLoader(metas) };
-    if (spec.kind === 'dnf') return { ...source, loadFiles: loadDnfFileOwners(options.runner, spec.flavor, spec.extraArgs ?? []) };
+    if (spec.kind === 'dnf') return { ...source, loadFiles: loadDnfFileOwners(options.runner, spec.flavor, spec.extraArgs ?? [], spec.command) };
     return source;
   };
   if (dir && file && key) {

@@ -1,6 +1,6 @@
 /**
  * The distro's own resolver, for `closure --verify` and for our tests: dnf's
- * transaction into an empty install root (weak dependencies off), or apt's
+ * (dnf5's or dnf4's) transaction into an empty install root (weak dependencies off), or apt's
  * simulation from an empty dpkg status.
  */
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -9,18 +9,30 @@ import path from 'node:path';
 import { CommandFailedError, type Runner } from '../system/run.js';
 import { WizardError } from '../errors.js';
 import type { RepoRef } from './rpmmd.js';
+import { detectDnf, fileListArgs, type DnfTool } from './dnf.js';
 
 export interface VerifyResult {
-  resolver: 'dnf' | 'apt';
+  /** The tool that answered: dnf (dnf4), dnf5 or apt. */
+  resolver: 'dnf' | 'dnf5' | 'apt';
   packages: string[];
 }
 
-/** Package names from dnf's "Installing…:" sections (names too long for their column wrap onto a line of their own). */
+const ARCHES = /^(noarch|x86_64|i686|i586|i386|aarch64|armv7hl|ppc64le|ppc64|s390x|riscv64|loongarch64)$/;
+
+/**
+ * Package names from the transaction table's "Installing…:" sections, dnf4's and dnf5's:
+ *   dnf4: "Installing:" / "Installing dependencies:" / "Installing weak dependencies:", rows
+ *         " name  arch  version  repo  size"; a name too long for its column wraps onto a line of its
+ *         own (the next line starts with the arch); obsoletes add "     replacing  old.arch  evr" rows.
+ *   dnf5: a "Package  Arch  Version  Repository  Size" header, the same section titles, rows
+ *         " name  arch  epoch:version  repo  size" (never wrapped), "   replacing old …" rows, then
+ *         "Transaction Summary:" whose " Installing:  N packages" lines are not rows.
+ */
 export function parseDnfTransaction(out: string): string[] {
   const names: string[] = [];
   let inSection = false;
   for (const line of out.split('\n')) {
-    if (/^(Installing|Upgrading|Reinstalling)( dependencies| weak dependencies)?:\s*$/.test(line) || /^Installing group\/module packages:/.test(line)) {
+    if (/^(Installing|Upgrading|Reinstalling|Downgrading)( dependencies| weak dependencies)?:\s*$/.test(line) || /^Installing group\/module packages:/.test(line)) {
       inSection = true;
       continue;
     }
@@ -30,39 +42,70 @@ export function parseDnfTransaction(out: string): string[] {
     }
     if (!inSection) continue;
     const fields = line.trim().split(/\s+/);
+    const first = fields[0];
     // A wrapped row: the name alone, the rest on the next line (which starts with the arch).
-    if (fields.length >= 1 && fields[0] && !/^(noarch|x86_64|i686|aarch64|ppc64le|s390x)$/.test(fields[0]) ) names.push(fields[0]);
+    if (!first || ARCHES.test(first) || first === 'replacing') continue;
+    names.push(first);
   }
   return [...new Set(names)].sort();
 }
 
-export async function dnfTransaction(runner: Runner, repos: RepoRef[], packages: string[], opts: { weak?: boolean; hostRepos?: boolean } = {}): Promise<VerifyResult> {
+export interface DnfTransactionOptions {
+  weak?: boolean;
+  /** The host's own repositories (dnf's configuration) instead of `repos`. */
+  hostRepos?: boolean;
+  /** Which dnf to ask; detected (dnf5 first, like mkosi) when not given. */
+  dnf?: DnfTool;
+}
+
+/** The argv of `install --assumeno PKGS` into the empty root `root`, spelled for the flavour. */
+export function dnfTransactionArgv(dnf: DnfTool, root: string, tmp: string, conf: string, repos: RepoRef[], packages: string[], opts: DnfTransactionOptions = {}): string[] {
+  const weak = `--setopt=install_weak_deps=${opts.weak ? 'True' : 'False'}`;
+  const install = ['install', '--assumeno', ...packages];
+  const repoArgs = [...repos.flatMap((r) => [`--repofrompath=${r.name},${path.resolve(r.dir)}`, `--setopt=${r.name}.gpgcheck=0`]), `--repo=${repos.map((r) => r.name).join(',')}`];
+  if (dnf.flavor === 'dnf5') {
+    // dnf5 reads its configuration, repositories and variables from the install root unless told
+    // --use-host-config (an empty root has none: "No repositories were loaded from the installroot").
+    // Its default reposdir also covers /usr/share/dnf5/repos.d, where newer Fedora ships its repositories:
+    // the host's configuration as the repoquery dump saw it. File lists as mkosi loads them for dnf5.
+    if (opts.hostRepos) return [dnf.command, `--installroot=${root}`, '--use-host-config', weak, ...fileListArgs('dnf5'), ...install];
+    return [dnf.command, `--config=${conf}`, '--releasever=39', `--installroot=${root}`, `--setopt=cachedir=${path.join(tmp, 'cache')}`, weak, ...fileListArgs('dnf5'), '--no-plugins', ...repoArgs, ...install];
+  }
+  // Host repositories: dnf's own configuration; test and --repo repositories: a private one.
+  if (opts.hostRepos) return [dnf.command, `--installroot=${root}`, weak, '--setopt=reposdir=/etc/yum.repos.d,/etc/distro.repos.d', ...install];
+  return [dnf.command, '-c', conf, '--releasever=39', `--installroot=${root}`, `--setopt=cachedir=${path.join(tmp, 'cache')}`, weak, '--disableplugin=*', ...repoArgs, ...install];
+}
+
+export async function dnfTransaction(runner: Runner, repos: RepoRef[], packages: string[], opts: DnfTransactionOptions = {}): Promise<VerifyResult> {
   if (process.getuid?.() !== 0) {
     throw new WizardError('--verify with dnf needs root (dnf resolves into an empty install root)', 1, 'run it with sudo, or leave out --verify');
   }
+  const dnf = opts.dnf ?? (await detectDnf(runner));
+  if (!dnf) throw new WizardError('--verify needs dnf5 or dnf, and neither is installed', 1, 'install dnf5 (or dnf), or leave out --verify');
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'initrd-wizard-dnf-'));
   try {
     const conf = path.join(tmp, 'dnf.conf');
     const root = path.join(tmp, 'root');
     await mkdir(root);
     await writeFile(conf, `[main]\ngpgcheck=0\nreposdir=/dev/null\ninstall_weak_deps=${opts.weak ? 'True' : 'False'}\nkeepcache=0\n`);
-    // Host repositories: dnf's own configuration; test and --repo repositories: a private one.
-    const argv = opts.hostRepos ? ['dnf', `--installroot=${root}`, '--setopt=install_weak_deps=' + (opts.weak ? 'True' : 'False'), '--setopt=reposdir=/etc/yum.repos.d,/etc/distro.repos.d', 'install', '--assumeno', ...packages] : ['dnf', '-c', conf, '--releasever=39', `--installroot=${root}`, `--setopt=cachedir=${path.join(tmp, 'cache')}`, '--setopt=install_weak_deps=' + (opts.weak ? 'True' : 'False'), '--disableplugin=*'];
-    if (!opts.hostRepos) {
-      for (const r of repos) argv.push(`--repofrompath=${r.name},${path.resolve(r.dir)}`, `--setopt=${r.name}.gpgcheck=0`);
-      argv.push(`--repo=${repos.map((r) => r.name).join(',')}`, 'install', '--assumeno', ...packages);
-    }
+    const argv = dnfTransactionArgv(dnf, root, tmp, conf, repos, packages, opts);
     let out: string;
+    let err = '';
     try {
-      out = (await runner.run(argv, { timeoutMs: 300_000, okExitCodes: [1], env: { COLUMNS: '200', LC_ALL: 'C.UTF-8' } })).stdout;
-    } catch (err) {
-      throw err instanceof CommandFailedError ? new WizardError(`dnf could not resolve the request: ${err.stderr.trim().split('\n').slice(-4).join(' ')}`) : err;
+      const r = await runner.run(argv, { timeoutMs: 300_000, okExitCodes: [1], env: { COLUMNS: '200', LC_ALL: 'C.UTF-8' } });
+      out = r.stdout;
+      err = r.stderr;
+    } catch (e) {
+      throw e instanceof CommandFailedError ? new WizardError(`${dnf.command} could not resolve the request: ${e.stderr.trim().split('\n').slice(-4).join(' ')}`) : e;
     }
-    if (!/Operation aborted|Transaction Summary/.test(out) ) {
-      const why = out.split('\n').filter((l) => /Problem|nothing provides|conflicts|No match/.test(l)).join(' ').trim();
-      throw new WizardError(`dnf could not resolve the request${why ? `: ${why}` : ''}`);
+    // dnf4 ends with "Operation aborted." on stdout; dnf5 prints its table and "Transaction Summary:" on
+    // stdout and "Operation aborted by the user." on stderr. A failed resolution has neither table nor
+    // summary (dnf5: "Failed to resolve the transaction:" and the problems on stderr).
+    if (!/Operation aborted|Transaction Summary/.test(out)) {
+      const why = `${out}\n${err}`.split('\n').filter((l) => /Problem|nothing provides|conflicts|No match/.test(l)).map((l) => l.trim()).join(' ').trim();
+      throw new WizardError(`${dnf.command} could not resolve the request${why ? `: ${why}` : ''}`);
     }
-    return { resolver: 'dnf', packages: parseDnfTransaction(out) };
+    return { resolver: dnf.flavor === 'dnf5' ? 'dnf5' : 'dnf', packages: parseDnfTransaction(out) };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

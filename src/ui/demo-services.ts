@@ -1,6 +1,7 @@
 /**
- * The demo: the bundled snapshot (a real capture), the bundled repository
- * (Debian's real package graph as rpm-md), a replay of a real recorded build,
+ * The demo: the bundled snapshot (a real capture), Debian 12's real package
+ * list (demo/debian/Packages.xz), the recording machine's mkosi version's
+ * built-in configuration, a replay of a real recorded build,
  * and a throwaway install root. Nothing on the machine is read or changed
  * outside that temporary directory.
  */
@@ -14,6 +15,10 @@ import { loadPoolInBackground } from '../packages/background.js';
 import { DEMO_SNAPSHOT, fixtureSnapshot, packageRoot } from '../paths.js';
 import { systemRunner } from '../system/run.js';
 import { loadProfiles } from '../variant/profiles.js';
+import { loadMkosiModel, previewInstall } from '../mkosi/model.js';
+import { renderVariant } from '../mkosi/render.js';
+import type { Pool } from '../packages/pool.js';
+import { hostFs } from '../system/files.js';
 import { resolveDistro } from '../commands/context.js';
 import { WizardError } from '../errors.js';
 import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
@@ -33,6 +38,7 @@ const record = z.object({
   current: z.object({ path: z.string(), size: z.number() }).nullable().optional(),
   checks: z.array(z.object({ id: z.string(), ok: z.boolean(), detail: z.string() })),
   ok: z.boolean(),
+  packages: z.object({ previewed: z.number(), built: z.number(), equal: z.boolean(), onlyPreviewed: z.array(z.string()), onlyBuilt: z.array(z.string()) }).nullable().optional(),
 });
 
 /** An older upstream dracut plugin that always builds: the case install must mask. */
@@ -77,13 +83,23 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
 
   const rec = record.parse(JSON.parse(await readFile(path.join(packageRoot(), 'demo', 'build-record.json'), 'utf8')));
   const speed = options.replaySpeed ?? 8;
-  const planArgs = (variant: Variant, host: HostData): PlanArgs => ({
-    variant,
-    report: host.report,
-    mkosi: { major: Number((rec.mkosiVersion ?? '24').split('.')[0]) || 24, kernelInstallPlugin: null },
-    layout: 'bls',
-    crypttab: file('crypttab'),
-  });
+  let poolLoad: Promise<Pool> | null = null;
+  const loadDemoPool = () =>
+    (poolLoad ??= loadPoolInBackground({ kind: 'deb-file', file: path.join(packageRoot(), 'demo', 'debian', 'Packages.xz') }, { runner: systemRunner, cacheDir: options.cacheDir }).then((l) => l.pool));
+  const planArgs = async (variant: Variant, host: HostData): Promise<PlanArgs> => {
+    const major = Number((rec.mkosiVersion ?? '24').split('.')[0]) || 24;
+    // The drop-in as the real services render it: the removals the preview decided, the recorded mkosi's profiles.
+    const set = previewInstall(await loadDemoPool(), host.mkosi ?? null, variant);
+    const config = renderVariant(variant, host.report, {
+      mkosiMajor: major,
+      existing: new Set(),
+      crypttab: file('crypttab'),
+      model: host.mkosi ?? null,
+      removePackages: set.removePackages,
+      refused: set.removals.filter((r) => r.outcome === 'refused').map((r) => r.name),
+    });
+    return { variant, report: host.report, mkosi: { major, kernelInstallPlugin: null }, layout: 'bls', crypttab: file('crypttab'), config };
+  };
 
   return {
     mode: 'demo',
@@ -92,6 +108,9 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
     async loadHost() {
       const report = analyze(snapshot);
       const distro = resolveDistro(report);
+      // The preview models the recording machine's mkosi: its version's built-in configuration, as shipped.
+      const version = rec.mkosiVersion ?? '24.3';
+      const mkosi = await loadMkosiModel(hostFs(packageRoot()), { version, major: Number(version.split('.')[0]) }, distro, `/test/fixtures/mkosi-resources/${version}`);
       return {
         report,
         distro,
@@ -99,6 +118,7 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
         profiles: await loadProfiles(),
         source: `demo: snapshot ${DEMO_SNAPSHOT} (captured in a QEMU guest)`,
         prefsKey: `demo/${DEMO_SNAPSHOT}/${distro.id}`,
+        mkosi,
       };
     },
     async saveSnapshot() {
@@ -106,10 +126,7 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
       await writeSnapshot(snapshot, out);
       return out;
     },
-    async loadPackages() {
-      const spec = { kind: 'rpm-md' as const, repos: [{ name: 'demo', dir: path.join(packageRoot(), 'demo', 'repo') }] };
-      return (await loadPoolInBackground(spec, { runner: systemRunner, cacheDir: options.cacheDir })).pool;
-    },
+    loadPackages: loadDemoPool,
     async build(_variant, _host, progress, signal): Promise<BuildOutcome> {
       // A replay of a real build: the stages and log lines as recorded, faster.
       const events = [...rec.stages.map((s) => ({ at: s.atMs, stage: s.stage })), ...rec.lines.map((l) => ({ at: l.atMs, line: l.text }))].sort((a, b) => a.at - b.at);
@@ -132,8 +149,8 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
         replay: `replay of a real mkosi-initrd ${rec.mkosiVersion ?? ''} build of the suggested variant, recorded ${rec.recordedAt} (kernel ${rec.kernelVersion}); your package changes are not built in the demo`,
       };
     },
-    plan: (variant, host) => reviewInstall(root, planArgs(variant, host)),
-    apply: (review, variant, host) => applyReviewed(review, planArgs(variant, host)),
+    plan: async (variant, host) => reviewInstall(root, await planArgs(variant, host)),
+    apply: async (review, variant, host) => applyReviewed(review, await planArgs(variant, host)),
     regenerate: null,
     regenerateUnavailable: 'the demo root has no kernel to regenerate an initrd for',
     exitNote: `Demo files: ${workDir}`,

@@ -25,6 +25,7 @@ test('a complete root passes every item', async () => {
     await writeFile(path.join(dir, 'proc/modules'), 'dm_mod 184320 0 - Live 0x0\n');
     await mkdir(path.join(dir, 'var/lib/apt/lists'), { recursive: true });
     await mkdir(path.join(dir, 'var/tmp'), { recursive: true });
+    await mkdir(path.join(dir, 'usr/lib/firmware'), { recursive: true });
     await writeFile(path.join(dir, 'var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages'), '');
     const items = await buildPreflight({ ...base, fs: hostFs(dir) });
     assert.deepEqual(items.filter((i) => !i.ok), []);
@@ -50,6 +51,8 @@ test('each missing piece fails with its own fix', async () => {
     assert.match(byId.vmlinuz!.detail, /every module/);
     assert.equal(byId.vmlinuz!.fix, 'cp /boot/vmlinuz-6.1.0-99-amd64 /usr/lib/modules/6.1.0-99-amd64/vmlinuz');
     assert.match(byId['proc-modules']!.detail, /no loadable modules/);
+    assert.match(byId['proc-modules']!.fix!, /--snapshot|--generic/);
+    assert.match(byId['firmware-dir']!.fix!, /mkdir -p \/usr\/lib\/firmware/);
     assert.match(byId.metadata!.detail, /30 days old/);
     assert.match(byId.metadata!.fix!, /apt-get update/);
   } finally {

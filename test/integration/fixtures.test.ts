@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { fixture, runCli } from '../helpers.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fixture, fixtureNames, runCli } from '../helpers.js';
 
 interface Expect {
   features: string[];
@@ -41,7 +43,36 @@ const TABLE: Record<string, Expect> = {
   imsm: { features: ['raid'], unsupported: [] },
   integrity: { features: ['integrity'], unsupported: [] },
   'verity-usr': { features: ['plain', 'verity'], unsupported: [], mounts: ['/', '/usr'] },
+  // LUKS2 --integrity hmac-sha256 with cryptsetup 2.6: the same shape as with 2.7 (its _dif helper has a CRYPT-INTEGRITY- uuid).
+  'luks2-integrity': {
+    features: ['luks', 'integrity'],
+    unsupported: [],
+    rootChainIncludes: [/^vda3$/, /^luks-6d7e8f90-0001-4a1b-8c2d-3e4f5a6b7c8d_dif$/, /^luks-6d7e8f90-0001-4a1b-8c2d-3e4f5a6b7c8d$/],
+  },
+  // Captured with the Debian 13 guest (IW_GUEST_SUITE=trixie): util-linux 2.41 (mountpoints [], new
+  // columns), cryptsetup 2.7, lvm2 2.03.31, mdadm 4.4 (--detail --scan without name=), kernel 6.12.
+  'trixie-luks2-ext4': { features: ['luks'], unsupported: [] },
+  'trixie-luks2-integrity': {
+    features: ['luks', 'integrity'],
+    unsupported: [],
+    rootChainIncludes: [/^vda3$/, /^luks-6d7e8f90-0001-4a1b-8c2d-3e4f5a6b7c8d_dif$/, /^luks-6d7e8f90-0001-4a1b-8c2d-3e4f5a6b7c8d$/],
+  },
+  'trixie-luks2-lvm-hibernate': { features: ['luks', 'lvm', 'hibernate'], unsupported: [], mounts: ['/', 'swap'] },
+  'trixie-raid1': { features: ['raid'], unsupported: [] },
+  'trixie-btrfs-luks': { features: ['luks', 'btrfs'], unsupported: [] },
 };
+
+test('every captured fixture is in the table, and the table agrees with its scenario.json', async () => {
+  const names = await fixtureNames();
+  assert.deepEqual(names.filter((n) => !(n in TABLE)), [], 'fixtures without an expected answer here');
+  for (const name of names) {
+    const file = path.join(fixture(name), 'scenario.json');
+    if (!existsSync(file)) continue;
+    const scenario = JSON.parse(await readFile(file, 'utf8')) as { expected: { features: string[]; unsupported: string[] } };
+    assert.deepEqual([...scenario.expected.features].sort(), [...TABLE[name]!.features].sort(), `${name}: features`);
+    assert.deepEqual([...scenario.expected.unsupported].sort(), [...TABLE[name]!.unsupported].sort(), `${name}: unsupported`);
+  }
+});
 
 for (const [name, want] of Object.entries(TABLE)) {
   test(`detect on the ${name} capture`, async () => {
@@ -58,6 +89,7 @@ for (const [name, want] of Object.entries(TABLE)) {
     const root = report.mounts.find((m: { target: string }) => m.target === '/');
     assert.ok(root, 'the root mount is reported');
     if (!want.unsupported.includes('nbd')) assert.ok(root.chain.length >= 1, 'the root has a device chain');
+    for (const re of want.rootChainIncludes ?? []) assert.ok(root.chain.some((d: string) => re.test(d)), `the root chain ${root.chain.join(' > ')} has ${re}`);
     if (want.mounts) assert.deepEqual(report.mounts.map((m: { target: string }) => m.target), want.mounts);
     const suggest = await runCli(['suggest', '--json', '--snapshot', dir]);
     const variant = JSON.parse(suggest.stdout);

@@ -15,13 +15,11 @@ import { hostServices } from '../../src/ui/host-services.js';
 import { memoryPrefs } from '../../src/ui/prefs.js';
 import { makeRoot } from '../support/roots.js';
 import { KEY, mountWizard } from '../support/tui.js';
-import { ROOT, fixture, isRoot } from '../helpers.js';
+import { fixture, isRoot } from '../helpers.js';
 
 const kver = existsSync('/usr/lib/modules') ? readdirSync('/usr/lib/modules').find((k) => existsSync(`/usr/lib/modules/${k}/vmlinuz`)) : undefined;
 const mkosiOk = existsSync('/usr/bin/mkosi');
 const skip = !isRoot ? 'needs root' : !kver ? 'no kernel with vmlinuz in /usr/lib/modules (test/mkosi/setup-host.sh)' : !mkosiOk ? 'mkosi missing' : false;
-const env = existsSync('/proc/modules') ? undefined : { PATH: `${path.join(ROOT, 'test/mkosi/shim')}:${process.env.PATH}` };
-const ignorePreflight = existsSync('/proc/modules') ? [] : ['proc-modules'];
 const tmp: string[] = [];
 after(async () => {
   for (const d of tmp) await rm(d, { recursive: true, force: true });
@@ -34,7 +32,7 @@ test('host mode: a real build of the tweaked variant (cancel leaves nothing), re
   tmp.push(work);
   const root = path.join(work, 'root');
   await makeRoot(root, 'commented-install-conf');
-  const services = hostServices({ snapshot: fixture('btrfs-luks-tpm2-hibernate'), root, kernelVersion: kver, env, ignorePreflight, imageDir: path.join(work, 'images'), prefs: memoryPrefs() });
+  const services = hostServices({ snapshot: fixture('btrfs-luks-tpm2-hibernate'), root, kernelVersion: kver, imageDir: path.join(work, 'images'), prefs: memoryPrefs() });
   const before = buildDirs();
   const m = await mountWizard(services);
   try {

@@ -5,7 +5,9 @@
  * fixtures under test/fixtures/snapshots/ are made by the same command.
  *
  * Needs root and the packages in test/vm/host-packages.txt; builds the guest on first use (cached in
- * test/vm/work/). Skipped only when qemu-system-x86_64 is missing.
+ * test/vm/work/). Skipped only when qemu-system-x86_64 is missing. The second test does the same with
+ * the Debian 13 guest (IW_GUEST_SUITE=trixie, luks2-ext4): about 3 minutes, plus a minute to build
+ * that guest the first time.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,9 +40,9 @@ interface FindmntFs {
   children?: FindmntFs[];
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number; output: string }> {
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -82,6 +84,32 @@ test(
       const top = mounted.ancestors[0] ?? mounted.dev;
       assert.ok(isVirtio(top), `/ is on ${mounted.dev.kname} under ${top.kname}, not on the virtio disk`);
       assert.match(root.source ?? '', /^\/dev\/vd[a-z]+\d+$/, `/ comes from ${root.source}`);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'capture.sh with the trixie guest (IW_GUEST_SUITE=trixie) captures Debian 13 tools on kernel 6.12, and detection reads them',
+  { skip: haveQemu ? false : 'qemu-system-x86_64 is not installed (apt-get install $(cat test/vm/host-packages.txt))', timeout: 40 * 60 * 1000 },
+  async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'iw-vm-capture-trixie-'));
+    try {
+      const r = await run('bash', [CAPTURE, 'luks2-ext4', out], { IW_GUEST_SUITE: 'trixie' });
+      assert.equal(r.code, 0, `capture.sh failed:\n${r.output.slice(-4000)}`);
+      const meta = JSON.parse(await readFile(path.join(out, 'snapshot.json'), 'utf8'));
+      assert.match(meta.kernel, /^6\.12\./, `the trixie kernel: ${meta.kernel}`);
+      assert.match(await readFile(path.join(out, 'os-release'), 'utf8'), /^VERSION_CODENAME=trixie$/m);
+      const scenario = JSON.parse(await readFile(path.join(out, 'scenario.json'), 'utf8'));
+      assert.equal(scenario.guest.suite, 'trixie');
+      // util-linux 2.41: an unmounted device has "mountpoints": [] (2.38 printed [null]).
+      assert.match(await readFile(path.join(out, 'lsblk.json'), 'utf8'), /"mountpoints": \[\]/);
+      const detect = await run(process.execPath, [path.join(ROOT, 'dist', 'bin', 'initrd-wizard.js'), 'detect', '--json', '--snapshot', out]);
+      assert.equal(detect.code, 0, detect.output.slice(-2000));
+      const report = JSON.parse(detect.output);
+      assert.deepEqual(report.features, ['luks']);
+      assert.deepEqual(report.unsupported, []);
     } finally {
       await rm(out, { recursive: true, force: true });
     }

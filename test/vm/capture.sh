@@ -2,13 +2,16 @@
 # Capture a host snapshot of a real storage stack built inside a QEMU guest (see test/vm/README.md).
 #
 #   bash test/vm/capture.sh <scenario> [OUTDIR]   one scenario (default OUTDIR test/fixtures/snapshots/<scenario>)
-#   bash test/vm/capture.sh --all                 every scenario in test/vm/scenarios/, into the fixtures
-#   bash test/vm/capture.sh --list                the scenario names
+#   bash test/vm/capture.sh --all                 every scenario of the guest suite, into the fixtures
+#   bash test/vm/capture.sh --list                the scenario names of the guest suite
+# IW_GUEST_SUITE=trixie selects the Debian 13 guest (userland and kernel 6.12, test/vm/work/guest-trixie);
+# its fixtures default to test/fixtures/snapshots/trixie-<scenario>, and --all/--list take the scenarios
+# whose "#@suites:" header names trixie. The default suite is bookworm (scenarios without the header).
 # The snapshot command run in the guest is `node <package.json bin> snapshot --output DIR`, from a copy
 # of the host's node, dist/, production node_modules/, profiles/ and package.json in /opt/initrd-wizard.
 # Options (before the scenario): --no-build  do not run `npm run build` first
 #                                --keep      keep the temporary directory (disks, console log)
-# Environment: IW_VM_TIMEOUT (seconds per guest run, default 420),
+# Environment: IW_VM_TIMEOUT (seconds per guest run, default the scenario's "#@timeout:" or 420),
 #              IW_VM_RETRIES (reruns of a guest that timed out, default 1), IW_VM_WORK (default test/vm/work),
 #              IW_SNAPSHOT_STANDIN (a shell script run in the guest instead of the project's command;
 #              for developing the harness only, never for fixtures).
@@ -19,26 +22,37 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 WORK=${IW_VM_WORK:-$HERE/work}
-GUEST=$WORK/guest
+SUITE=${IW_GUEST_SUITE:-bookworm}
+case "$SUITE" in
+  bookworm) GUEST=$WORK/guest; PREFIX= ;;
+  trixie) GUEST=$WORK/guest-$SUITE; PREFIX=$SUITE- ;;
+  *) echo "capture.sh: IW_GUEST_SUITE must be bookworm or trixie, not '$SUITE'" >&2; exit 2 ;;
+esac
+export IW_GUEST_SUITE=$SUITE
 TIMEOUT=${IW_VM_TIMEOUT:-420}
 BUILD=1
 KEEP=0
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) BUILD=0; shift ;;
     --keep) KEEP=1; shift ;;
-    --list) ls "$HERE/scenarios" | sed -n 's/\.sh$//p'; exit 0 ;;
+    --list) LIST=1; shift ;;
     -h|--help) usage ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || usage
-
 # Header lines of a scenario script: "#@key: value".
 header() { sed -n "s/^#@$2:[[:space:]]*//p" "$1" | head -n1; }
+
+# The suites a scenario is captured with ("#@suites:", default bookworm).
+in_suite() { local s; s=$(header "$1" suites); case " ${s:-bookworm} " in *" $SUITE "*) return 0 ;; esac; return 1; }
+suite_scenarios() { local s; for s in "$HERE"/scenarios/*.sh; do in_suite "$s" && basename "$s" .sh; done; return 0; }
+
+if [ "${LIST:-0}" = 1 ]; then suite_scenarios; exit 0; fi
+[ $# -ge 1 ] || usage
 
 json_str() { node -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }
 json_list() { local out="" w; for w in $1; do out+="${out:+, }\"$w\""; done; echo "[$out]"; }
@@ -91,13 +105,14 @@ capture_one() {
   disks=$(header "$script" disks)
   cmdline=$(header "$script" cmdline)
   memory=$(header "$script" memory); memory=${memory:-2048}
+  local limit; limit=${IW_VM_TIMEOUT:-$(header "$script" timeout)}; limit=${limit:-$TIMEOUT}
   description=$(header "$script" description)
   features=$(header "$script" expect-features)
   unsupported=$(header "$script" expect-unsupported)
 
   local t0; t0=$(date +%s)
   local T; T=$(mktemp -d "${TMPDIR:-/tmp}/iw-capture-$name.XXXXXX")
-  echo "capture.sh: [$name] $description"
+  echo "capture.sh: [$name] ($SUITE guest) $description"
 
   # Per-scenario payload: the stage scripts, the scenario, the project.
   local root=$T/root
@@ -133,7 +148,7 @@ capture_one() {
     for sz in "${sizes[@]}"; do rm -f "${sz%%=*}"; truncate -s "${sz#*=}" "${sz%%=*}"; done
     rm -f "$T/console.log" "$T/out.txt"
     rc=0
-    timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
+    timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
       -nodefaults -display none -vga none -no-reboot -monitor none \
       -kernel "$GUEST/vmlinuz" -initrd "$T/initrd.cpio" \
       -append "console=ttyS0,115200 panic=-1 loglevel=4 $cmdline" \
@@ -143,7 +158,7 @@ capture_one() {
     if [ $rc = 124 ] && [ $attempt -lt "$retries" ]; then
       attempt=$((attempt + 1))
       cp "$T/console.log" "$WORK/logs/$name.hung-$attempt.console.log" 2>/dev/null || true
-      echo "capture.sh: [$name] the guest hung (no result in ${TIMEOUT}s); console kept in $WORK/logs/$name.hung-$attempt.console.log; retrying" >&2
+      echo "capture.sh: [$name] the guest hung (no result in ${limit}s); console kept in $WORK/logs/$name.hung-$attempt.console.log; retrying" >&2
       continue
     fi
     # The snapshot command gives each probe a fixed timeout; under TCG on a busy host one can run
@@ -161,7 +176,7 @@ capture_one() {
 
   local secs=$(( $(date +%s) - t0 ))
   if [ $rc = 124 ]; then
-    echo "capture.sh: [$name] TIMEOUT after ${TIMEOUT}s; console: $WORK/logs/$name.console.log" >&2
+    echo "capture.sh: [$name] TIMEOUT after ${limit}s; console: $WORK/logs/$name.console.log" >&2
     tail -n 30 "$T/console.log" >&2 || true
     [ $KEEP = 1 ] || rm -rf "$T"
     return 1
@@ -181,12 +196,13 @@ capture_one() {
   [ -f "$new/snapshot.json" ] || { echo "capture.sh: [$name] no snapshot.json in the result" >&2; return 1; }
 
   local kver; kver=$(cat "$GUEST/kver")
+  local suitejson=""; [ "$SUITE" = bookworm ] || suitejson="\"suite\": \"$SUITE\", "
   cat > "$new/scenario.json" <<EOF
 {
   "scenario": "$name",
   "description": $(json_str "$description"),
   "expected": {"features": $(json_list "$features"), "unsupported": $(json_list "$unsupported")},
-  "guest": {"kernel": "$kver", "disks": $(json_list "$disks"), "cmdline": $(json_str "$cmdline")},
+  "guest": {${suitejson}"kernel": "$kver", "disks": $(json_list "$disks"), "cmdline": $(json_str "$cmdline")},
   "producedBy": "test/vm/capture.sh (do not edit by hand)"
 }
 EOF
@@ -203,16 +219,16 @@ trap cleanup EXIT
 if [ "$1" = "--all" ]; then
   prepare_once
   failed=() ok=()
-  for s in "$HERE"/scenarios/*.sh; do
-    n=$(basename "$s" .sh)
-    if capture_one "$n" "$REPO/test/fixtures/snapshots/$n"; then ok+=("$n"); else failed+=("$n"); fi
+  for n in $(suite_scenarios); do
+    if capture_one "$n" "$REPO/test/fixtures/snapshots/$PREFIX$n"; then ok+=("$n"); else failed+=("$n"); fi
   done
   echo "capture.sh: ${#ok[@]} captured, ${#failed[@]} failed${failed:+: ${failed[*]}}"
   [ ${#failed[@]} = 0 ]
 else
   name=$1
-  out=${2:-$REPO/test/fixtures/snapshots/$name}
+  out=${2:-$REPO/test/fixtures/snapshots/$PREFIX$name}
   [ -f "$HERE/scenarios/$name.sh" ] || { echo "capture.sh: no scenario $name; try --list" >&2; exit 2; }
+  in_suite "$HERE/scenarios/$name.sh" || echo "capture.sh: note: $name is not marked for the $SUITE guest (#@suites:); capturing anyway" >&2
   prepare_once
   capture_one "$name" "$out"
 fi

@@ -3,6 +3,7 @@
 #@cmdline: root=UUID=1b2c3d4e-0002-4e4f-9a6b-7c8d9e0f1a2b ro rootflags=subvol=root rd.luks.uuid=luks-1b2c3d4e-0001-4e4f-9a6b-7c8d9e0f1a2b rhgb quiet
 #@expect-features: luks btrfs
 #@expect-unsupported:
+#@suites: bookworm trixie
 LUKS_UUID=1b2c3d4e-0001-4e4f-9a6b-7c8d9e0f1a2b
 BTRFS_UUID=1b2c3d4e-0002-4e4f-9a6b-7c8d9e0f1a2b
 BOOT_UUID=1b2c3d4e-0003-4e4f-9a6b-7c8d9e0f1a2b

@@ -3,6 +3,7 @@
 #@cmdline: root=/dev/mapper/iw--guest--vg-root ro resume=UUID=5b0c1d2e-0002-4f3a-8b9c-0d1e2f3a4b5c quiet
 #@expect-features: luks lvm hibernate
 #@expect-unsupported:
+#@suites: bookworm trixie
 LUKS_UUID=5b0c1d2e-0001-4f3a-8b9c-0d1e2f3a4b5c
 SWAP_UUID=5b0c1d2e-0002-4f3a-8b9c-0d1e2f3a4b5c
 ROOT_UUID=5b0c1d2e-0003-4f3a-8b9c-0d1e2f3a4b5c

@@ -3,6 +3,7 @@
 #@cmdline: root=UUID=7c1d2e3f-0001-4a5b-8c9d-0e1f2a3b4c5d ro quiet
 #@expect-features: raid
 #@expect-unsupported:
+#@suites: bookworm trixie
 ROOT_UUID=7c1d2e3f-0001-4a5b-8c9d-0e1f2a3b4c5d
 MD_UUID=7c1d2e3f:00024a5b:8c9d0e1f:2a3b4c5d
 
