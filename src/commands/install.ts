@@ -82,6 +82,11 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
     problems.push(`${e.message} (${e.hint})`);
   }
   if (!(await which(runner, ['kernel-install', '--version']))) problems.push('kernel-install is not installed: nothing would use the configuration');
+  // mkosi-initrd (24.3 to 27 at least) passes --extra-tree=/usr/lib/firmware, and mkosi stops with
+  // "Extra tree /usr/lib/firmware not found" when it is missing: every kernel-install would fail.
+  if (mk && !(await hostFs('/').stat('/usr/lib/firmware').catch(() => null))?.isDirectory()) {
+    problems.push(`/usr/lib/firmware does not exist: mkosi-initrd hands it to mkosi ${mk.version} as an extra tree, and the build stops with "Extra tree /usr/lib/firmware not found" (create it with mkdir -p /usr/lib/firmware, or install your firmware packages)`);
+  }
   let ukiGenerator: 'ukify' | 'mkosi' | undefined;
   if (layout === 'uki') {
     if (await which(runner, ['ukify', '--version'])) ukiGenerator = 'ukify';
@@ -107,7 +112,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
     const diff = await planDiff(root, plan);
     const notes = [...(pending && pending !== 'applied' ? [`an interrupted ${pending === 'applying' ? 'install' : 'revert'} will be ${pending === 'applying' ? 'rolled back' : 'completed'} by the next real run`] : []), ...plan.notes];
     return {
-      json: { root: rootDir, layout, dryRun: true, applied: false, changes: plan.changes.map(({ path: p, kind, target, why }: FileChange) => ({ path: p, kind, target, why })), unchanged: plan.unchanged.map((c) => c.path), notes, diff },
+      json: { root: rootDir, layout, dryRun: true, applied: false, plugin: plan.plugin, generators: plan.generators, changes: plan.changes.map(({ path: p, kind, target, why }: FileChange) => ({ path: p, kind, target, why })), unchanged: plan.unchanged.map((c) => c.path), notes, diff },
       text: [...notes.map((n) => `note: ${n}`), diff, plan.changes.length ? `Dry run: ${plan.changes.length} file(s) would change.` : 'Dry run: nothing would change.'].join('\n'),
       exitCode: 0,
     };
@@ -118,7 +123,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
     const plan: InstallPlan = await planInstall({ root, variant: state.variant, report: state.report, mkosi: mk!, layout, ukiGenerator, crypttab, config: hc?.config });
     const diff = await planDiff(root, plan);
     const header = [...(recovered ? [`note: ${recovered}`] : []), ...plan.notes.map((n) => `note: ${n}`)];
-    const jsonBase = { root: rootDir, layout, changes: plan.changes.map(({ path: p, kind, target, why }: FileChange) => ({ path: p, kind, target, why })), unchanged: plan.unchanged.map((c) => c.path), notes: plan.notes, recovered, diff };
+    const jsonBase = { root: rootDir, layout, plugin: plan.plugin, generators: plan.generators, changes: plan.changes.map(({ path: p, kind, target, why }: FileChange) => ({ path: p, kind, target, why })), unchanged: plan.unchanged.map((c) => c.path), notes: plan.notes, recovered, diff };
     if (!plan.changes.length) {
       return { json: { ...jsonBase, applied: false }, text: [...header, `Nothing to change: ${root.at('/etc')} already has this configuration.`].join('\n'), exitCode: 0 };
     }
@@ -128,13 +133,20 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
       if (!(await flags.confirm(`Apply these ${plan.changes.length} change(s)?`))) return { json: { ...jsonBase, applied: false }, text: 'Nothing was changed.', exitCode: 1 };
     }
     await tx.apply(plan);
-    const lines = [...header, ...(flags.yes ? [diff] : []), `Installed: ${plan.changes.map((c) => c.path).join(', ')}.`, `dracut stays installed as the fallback. Undo everything with: initrd-wizard revert${rootDir !== '/' ? ` --root ${rootDir}` : ''}`];
+    const lines = [...header, ...(flags.yes ? [diff] : []), `Installed: ${plan.changes.map((c) => c.path).join(', ')}.`, fallbackLine(plan), `Undo everything with: initrd-wizard revert${rootDir !== '/' ? ` --root ${rootDir}` : ''}`];
     let regenerated: unknown = null;
     if (flags.regenerate) regenerated = await regenerate(root, tx, state.kernelVersion, runner, lines, flags.env);
     return { json: { ...jsonBase, applied: true, regenerated }, text: lines.join('\n'), exitCode: 0 };
   } finally {
     await tx.cleanup(release);
   }
+}
+
+/** What stays installed besides mkosi-initrd, as it is on this root. */
+function fallbackLine(plan: InstallPlan): string {
+  const g = plan.generators;
+  if (!g.length) return 'No other initrd generator is installed here: mkosi-initrd is the only one kernel-install will run.';
+  return `${g.join(' and ')} ${g.length > 1 ? 'stay' : 'stays'} installed as the fallback; kernel-install no longer uses ${g.length > 1 ? 'them' : 'it'}.`;
 }
 
 /** kernel-install add for the kernel, keeping the previous initrd and a boot entry that uses it (layout bls). */
@@ -164,7 +176,7 @@ export async function regenerate(root: Root, tx: Transaction, kver: string, runn
         why: 'a boot entry that still uses the previous initrd',
       },
     ];
-    await tx.apply({ changes: fallback, unchanged: [], notes: [] });
+    await tx.apply({ changes: fallback });
     lines.push(`Kept the previous initrd as ${entryDir}/initrd.previous with its own boot entry.`);
   }
   // For another root, kernel-install and the mkosi-initrd it calls must read that root's /etc.

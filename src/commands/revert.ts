@@ -27,7 +27,7 @@ export async function revertCommand(flags: RevertFlags): Promise<CommandResult> 
     const { restored } = await tx.revert(Boolean(flags.force));
     return {
       json: { root: rootDir, recovered, restored },
-      text: [...(recovered ? [`note: ${recovered}`] : []), `Reverted: ${restored.join(', ')} are as they were before the install; kernel-install uses the previous initrd generator again.`].join('\n'),
+      text: [...(recovered ? [`note: ${recovered}`] : []), `Reverted: ${restored.join(', ')} are as they were before the install; kernel-install runs as it did before.`].join('\n'),
       exitCode: 0,
     };
   } finally {

@@ -13,6 +13,7 @@ import { DROP_IN_PATH, EXTRA_TREE_DIR, renderVariant, type RenderedConfig } from
 import { packageRoot } from '../paths.js';
 import { analyzeDracutPlugin } from './dracut.js';
 import { setInstallConfKeys } from './installconf.js';
+import { readInstallConf } from './dracut.js';
 import type { PathState, Root } from './fsops.js';
 
 export const INSTALL_CONF = '/etc/kernel/install.conf';
@@ -39,8 +40,20 @@ export interface FileChange {
   why: string;
 }
 
+/** The kernel-install plugin that builds the initrd after the install. */
+export interface PluginChoice {
+  path: string;
+  owner: 'mkosi' | 'initrd-wizard';
+}
+
+/** An initrd generator that stays installed after the switch (what revert falls back to). */
+export type Generator = 'dracut' | 'initramfs-tools';
+
 export interface InstallPlan {
   changes: FileChange[];
+  plugin: PluginChoice;
+  /** The other initrd generators installed in the root: they stay, unused by kernel-install. */
+  generators: Generator[];
   /** Changes already in place (re-running install with the same variant). */
   unchanged: FileChange[];
   notes: string[];
@@ -69,6 +82,16 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   const changes: FileChange[] = [];
   const notes: string[] = [];
 
+  // Who builds the initrd for kernel-install: mkosi's own plugin where this mkosi ships one (25+), else ours.
+  const plugin: PluginChoice = input.mkosi.kernelInstallPlugin
+    ? { path: input.mkosi.kernelInstallPlugin, owner: 'mkosi' }
+    : { path: OUR_PLUGIN, owner: 'initrd-wizard' };
+  notes.push(
+    plugin.owner === 'mkosi'
+      ? `kernel-install builds the initrd with mkosi's own plugin ${plugin.path}; initrd-wizard installs no plugin of its own`
+      : `this mkosi ships no kernel-install plugin: initrd-wizard installs ${OUR_PLUGIN} to run mkosi-initrd`,
+  );
+
   // install.conf: kernel-install reads /etc's or /usr/lib's, never both.
   const etc = await root.state(INSTALL_CONF);
   if (etc.type === 'symlink') {
@@ -81,14 +104,26 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   if (etc.type === 'dir') throw new WizardError(`${INSTALL_CONF} is a directory`);
   const vendor = await root.state(VENDOR_INSTALL_CONF);
   const base = etc.type === 'file' ? etc.content.toString('utf8') : vendor.type === 'file' ? vendor.content.toString('utf8') : '';
+  const effective = readInstallConf(base);
   const keys: Array<[string, string]> = [['initrd_generator', 'mkosi-initrd']];
-  if (input.layout === 'uki') keys.push(['layout', 'uki'], ['uki_generator', input.ukiGenerator ?? 'ukify']);
+  const whys = [`initrd_generator=mkosi-initrd: kernel-install runs ${plugin.path} to build the initrd`];
+  if (input.layout === 'uki') {
+    keys.push(['layout', 'uki'], ['uki_generator', input.ukiGenerator ?? 'ukify']);
+    whys.push(`layout=uki, uki_generator=${input.ukiGenerator ?? 'ukify'}: the kernel, initrd and command line go into one UKI under $BOOT/EFI/Linux`);
+  } else if (effective.get('layout') !== 'bls') {
+    keys.push(['layout', 'bls']);
+    whys.push(
+      effective.has('layout')
+        ? `layout=bls (was ${effective.get('layout')}): kernel-install copies the initrd to $BOOT/ENTRY-TOKEN/KVER/ and writes a boot loader entry for it`
+        : 'layout=bls: left unset, kernel-install picks "other" unless $BOOT/ENTRY-TOKEN already exists, and with "other" it installs neither the initrd nor a boot loader entry; with bls it copies the initrd to $BOOT/ENTRY-TOKEN/KVER/ and writes $BOOT/loader/entries/ENTRY-TOKEN-KVER.conf',
+    );
+  }
   changes.push({
     path: INSTALL_CONF,
     kind: 'file',
     content: setInstallConfKeys(base, keys),
     mode: etc.type === 'file' ? etc.mode : 0o644,
-    why: etc.type === 'file' ? 'kernel-install builds initrds with mkosi-initrd' : vendor.type === 'file' ? `starts from ${VENDOR_INSTALL_CONF} so the effective settings only gain initrd_generator` : 'kernel-install builds initrds with mkosi-initrd',
+    why: [...(etc.type !== 'file' && vendor.type === 'file' ? [`starts from ${VENDOR_INSTALL_CONF} (kernel-install reads only one of the two)`] : []), ...whys].join('; '),
   });
 
   // The mkosi-initrd drop-in and the files it carries in.
@@ -101,26 +136,33 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   changes.push({ path: rendered.path, kind: 'file', content: rendered.text, mode: 0o644, why: `packages, modules and host files for ${input.variant.profiles.join(', ')}` });
   for (const [p, content] of rendered.files) changes.push({ path: p, kind: 'file', content, mode: 0o644, why: 'the crypttab lines the initrd needs' });
 
-  // dracut (or initramfs-tools) stays installed as the fallback; its plugin is masked only when it would not step aside.
+  // Plugins that would make or link another initrd: masked only when they do not step aside for initrd_generator.
   for (const name of OTHER_INITRD_PLUGINS) {
     const vendorPlugin = await root.state(`/usr/lib/kernel/install.d/${name}`);
     if (vendorPlugin.type !== 'file') continue;
     const mask = `/etc/kernel/install.d/${name}`;
+    const current = await root.state(mask);
+    if (current.type === 'symlink' && current.target === '/dev/null') {
+      changes.push({ path: mask, kind: 'symlink', target: '/dev/null', why: `${name} is already masked` });
+      continue;
+    }
     const a = analyzeDracutPlugin(`/usr/lib/kernel/install.d/${name}`, vendorPlugin.content.toString('utf8'));
     if (a.yields) {
       notes.push(`${name}: ${a.reason}`);
       continue;
     }
-    const current = await root.state(mask);
     if (current.type === 'file') {
-      notes.push(`${mask} is a local copy of the plugin: left alone (mask it yourself if it still runs dracut)`);
+      notes.push(`${mask} is a local copy of the plugin: left alone (mask it yourself if it still makes an initrd)`);
       continue;
     }
     changes.push({ path: mask, kind: 'symlink', target: '/dev/null', why: `mask ${name}: ${a.reason}` });
   }
 
   // Our kernel-install plugin, where mkosi ships none.
-  if (!input.mkosi.kernelInstallPlugin) {
+  if (plugin.owner === 'mkosi' && (await root.state(OUR_PLUGIN)).type === 'file') {
+    notes.push(`${OUR_PLUGIN} from an earlier install (before this mkosi shipped its own plugin) stays until revert; it steps aside whenever ${plugin.path} runs`);
+  }
+  if (plugin.owner === 'initrd-wizard') {
     const content = await readFile(path.join(packageRoot(), 'libexec', '50-mkosi-initrd.install'), 'utf8');
     changes.push({ path: OUR_PLUGIN, kind: 'file', content, mode: 0o755, why: 'this mkosi has no kernel-install plugin: run mkosi-initrd for "kernel-install add"' });
   }
@@ -128,7 +170,19 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   const todo: FileChange[] = [];
   const unchanged: FileChange[] = [];
   for (const c of changes) (sameState(await root.state(c.path), c) ? unchanged : todo).push(c);
-  return { changes: todo, unchanged, notes: [...rendered.notes, ...notes] };
+  return { changes: todo, unchanged, notes: [...rendered.notes, ...notes], plugin, generators: await installedGenerators(root) };
+}
+
+/** dracut and initramfs-tools, by their programs (Debian's dracut also ships an update-initramfs). */
+export async function installedGenerators(root: Root): Promise<Generator[]> {
+  const has = async (paths: string[]) => {
+    for (const p of paths) if ((await root.state(p)).type === 'file') return true;
+    return false;
+  };
+  const out: Generator[] = [];
+  if (await has(['/usr/bin/dracut', '/usr/sbin/dracut'])) out.push('dracut');
+  if (await has(['/usr/sbin/mkinitramfs', '/usr/bin/mkinitramfs'])) out.push('initramfs-tools');
+  return out;
 }
 
 function describe(state: PathState): string {

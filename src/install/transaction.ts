@@ -317,7 +317,7 @@ export class Transaction {
     return (await this.root.state(STATE_DIR)).type !== 'absent';
   }
 
-  async apply(plan: InstallPlan): Promise<{ changed: string[] }> {
+  async apply(plan: Pick<InstallPlan, 'changes'>): Promise<{ changed: string[] }> {
     const steps = { n: 0 };
     const previous = await this.readJournal();
     if (previous && previous.phase !== 'applied') throw new WizardError('internal: recover() must run before apply()');

@@ -86,7 +86,7 @@ for (const kind of TREES) {
       const mask = path.join(root, 'etc/kernel/install.d/50-dracut.install');
       if (kind === 'yielding-dracut') assert.equal(existsSync(mask), false, 'a yielding dracut plugin is left alone');
       else assert.equal(await readlink(mask), '/dev/null');
-      assert.match(await readFile(path.join(root, 'etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf'), 'utf8'), /^Packages=systemd$/m);
+      assert.match(await readFile(path.join(root, 'etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf'), 'utf8'), /^Packages=(\S+\n\s+)*lvm2$/m, 'the variant\'s packages (lvm2 for this LVM snapshot)');
       for (const f of ['etc/mkosi-initrd', 'etc/mkosi-initrd/mkosi.conf.d']) assert.equal((await lstat(path.join(root, f))).mode & 0o777, 0o755);
       assert.equal((await lstat(path.join(root, 'etc/mkosi-initrd/mkosi.conf.d/50-initrd-wizard.conf'))).mode & 0o777, 0o644);
       assert.equal((await lstat(path.join(root, 'var/lib/initrd-wizard'))).mode & 0o777, 0o700, 'the journal directory is root-only');
@@ -115,6 +115,33 @@ for (const kind of TREES) {
     }
   });
 }
+
+test('where kernel-install would pick layout=other, install writes layout=bls and the initrd lands in a BLS entry (our plugin on this mkosi)', { skip }, async () => {
+  const { dir, cleanup } = await tempDir('iw-root-');
+  try {
+    const root = path.join(dir, 'root');
+    await mkdir(root);
+    await makeRoot(root, 'no-install-conf');
+    const { rm } = await import('node:fs/promises');
+    // No $BOOT/<entry token> and no loader entries yet, as on a Debian machine without systemd-boot.
+    await rm(path.join(root, 'boot'), { recursive: true });
+    await mkdir(path.join(root, 'boot'));
+    const stub = await stubMkosiInitrd(dir);
+    const r = await install(root);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { plugin: { path: string; owner: string }; changes: Array<{ path: string; why: string }> };
+    const mkosiPlugin = existsSync('/usr/lib/kernel/install.d/50-mkosi.install');
+    assert.deepEqual(out.plugin, mkosiPlugin ? { path: '/usr/lib/kernel/install.d/50-mkosi.install', owner: 'mkosi' } : { path: '/etc/kernel/install.d/50-mkosi-initrd.install', owner: 'initrd-wizard' });
+    assert.match(await readFile(path.join(root, 'etc/kernel/install.conf'), 'utf8'), /^layout=bls$/m);
+    assert.match(out.changes.find((c) => c.path === '/etc/kernel/install.conf')!.why, /layout=bls: left unset, kernel-install picks "other"/);
+    const booted = await kernelInstall(root, stub);
+    assert.equal(booted.initrd, 'built by mkosi-initrd\n', 'the initrd is in $BOOT/<token>/<kver>/');
+    assert.deepEqual(booted.entries, ['0123456789abcdef0123456789abcdef-6.1.0-99-amd64.conf']);
+    assert.equal((await revert(root)).code, 0);
+  } finally {
+    await cleanup();
+  }
+});
 
 test('install.conf as a symlink is refused with an explanation, nothing changed', { skip }, async () => {
   await withRoot('symlinked-install-conf', async (dir) => {

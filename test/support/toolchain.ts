@@ -4,9 +4,9 @@
  * are made once by test/toolchains/make-chroot.sh and reused.
  *
  * `inChroot` runs a command inside with /proc, /sys and /dev mounted, the
- * project bind-mounted at /proj and the host's node on PATH, and undoes the
- * mounts afterwards, so nothing of the chroot leaks into the host's mount
- * table between tests.
+ * project bind-mounted at /proj and the host's node on PATH, all in a private
+ * mount namespace, so nothing of the chroot leaks into the host's mount table.
+ * `copyChroot` makes a throwaway copy for a test that changes the chroot.
  */
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, stat } from 'node:fs/promises';
@@ -34,29 +34,78 @@ export async function ensureChroot(suite: Suite, dir = `/var/tmp/tc-${suite}`): 
 
 const mounted = (root: string) => exec('findmnt', ['-rn', '-o', 'TARGET']).then(({ stdout }) => stdout.split('\n').filter((t) => t === root || t.startsWith(root + '/')));
 
-async function mountAll(root: string, project: string): Promise<void> {
+/**
+ * Inside a private mount namespace (`unshare --mount`): the chroot's own
+ * directory bind-mounted onto itself (mkosi 25's sandbox remounts "/" as a
+ * slave, which fails with EINVAL when the chroot's root is no mount point),
+ * the project at /proj, proc, sys, dev and a tmpfs /run.
+ */
+const SETUP = `set -eu
+r=$ROOT
+mount --bind "$r" "$r"
+mount --bind "$PROJECT" "$r/proj"
+mount -t proc proc "$r/proc"
+mount --rbind /sys "$r/sys"
+mount --make-rslave "$r/sys"
+mount --rbind /dev "$r/dev"
+mount --make-rslave "$r/dev"
+mkdir -p "$r/run"
+mount -t tmpfs tmpfs "$r/run"
+if [ -n "\${PROC_MODULES:-}" ]; then
+  mkdir -p "$r/run/initrd-wizard-test/bin"
+  cat "$PROC_MODULES" > "$r/run/initrd-wizard-test/bin/modules"
+  cat "$MKOSI_WRAPPER" > "$r/run/initrd-wizard-test/bin/mkosi"
+  chmod 0755 "$r/run/initrd-wizard-test/bin/mkosi"
+fi
+exec chroot "$r" "$@"
+`;
+
+/**
+ * This machine's kernel has no loadable modules, so it has no /proc/modules,
+ * which mkosi reads for host-only module selection (every version: 24.3's
+ * and 25.3's --kernel-modules-include=host, 26+'s --kernel-modules=host
+ * unless mkosi-initrd --generic, which kernel-install's 50-mkosi.install
+ * never passes) and dies with FileNotFoundError without. procfs takes no new
+ * files and no bind mount where no file exists, overlayfs refuses procfs as a
+ * lower layer, and a tmpfs /proc of symlinks into the real one breaks the
+ * systemd tools inside mkosi's sandbox ("/proc/ is not mounted"). So with
+ * `procModules`, the mkosi that mkosi-initrd runs (first on PATH, in the
+ * namespace's own /run) is the product's libexec/target-modules/mkosi: the
+ * real mkosi, whose loaded_modules() parses the snapshot's copy of
+ * /proc/modules placed beside it. 25.3's 50-mkosi.install passes PATH on.
+ */
+const TARGET_MODULES_MKOSI = path.join(ROOT, 'libexec/target-modules/mkosi');
+
+async function prepare(root: string): Promise<void> {
   await mkdir(path.join(root, 'proj'), { recursive: true });
   await mkdir(path.join(root, 'usr/local/bin'), { recursive: true });
   const node = path.join(root, 'usr/local/bin/node');
   if (!(await stat(node).catch(() => null))) await copyFile(process.execPath, node);
-  const m = (args: string[]) => exec('mount', args);
-  // The chroot's / must be a mount point, as on a real machine: unshare --propagation and mkosi's sandbox need it.
-  await m(['--bind', root, root]);
-  await m(['--make-private', root]);
-  await m(['--bind', project, path.join(root, 'proj')]);
-  await m(['-t', 'proc', 'proc', path.join(root, 'proc')]);
-  await m(['--rbind', '/sys', path.join(root, 'sys')]);
-  await m(['--make-rslave', path.join(root, 'sys')]);
-  await m(['--rbind', '/dev', path.join(root, 'dev')]);
-  await m(['--make-rslave', path.join(root, 'dev')]);
-  await mkdir(path.join(root, 'run'), { recursive: true });
-  await m(['-t', 'tmpfs', 'tmpfs', path.join(root, 'run')]);
 }
 
+/** Unmounts what an earlier version of this module mounted in the host's namespace (or a killed run left there): lazily, deepest first. */
 async function unmountAll(root: string): Promise<void> {
-  // Deepest first; lazily, so a straggling process cannot keep the host's /dev pinned under the chroot.
   const targets = (await mounted(root)).sort((a, b) => b.length - a.length);
   for (const t of targets) await exec('umount', ['-l', t]).catch(() => undefined);
+}
+
+/**
+ * A fresh copy of a chroot for one test run (`cp -a`, about half a minute),
+ * so that the source stays as make-chroot.sh made it. Copy from a chroot
+ * nobody runs commands in (its own ensureChroot directory): a chroot in use
+ * has files coming and going under var/tmp. Mounts inside the source (another
+ * run's /proc) are not copied. Remove the copy with removeChroot.
+ */
+export async function copyChroot(src: string, dst: string): Promise<string> {
+  await removeChroot(dst);
+  await exec('cp', ['-a', '--reflink=auto', '--one-file-system', src, dst], { timeout: 600_000 });
+  return dst;
+}
+
+export async function removeChroot(dir: string): Promise<void> {
+  await unmountAll(dir);
+  if ((await mounted(dir)).length) throw new Error(`${dir} still has mounts: not removing it`);
+  await exec('rm', ['-rf', '--one-file-system', dir], { timeout: 600_000 });
 }
 
 export interface ChrootRun {
@@ -65,22 +114,22 @@ export interface ChrootRun {
   stderr: string;
 }
 
-/** Runs `argv` inside the chroot (cwd /proj) and returns its output; never throws on a non-zero exit. */
-export async function inChroot(root: string, argv: string[], opts: { project?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ChrootRun> {
+/**
+ * Runs `argv` inside the chroot (cwd /proj) and returns its output; never
+ * throws on a non-zero exit. The mounts live in a private mount namespace and
+ * go away with the command. `procModules`: a host file that mkosi reads as
+ * /proc/modules (see TARGET_MODULES_MKOSI).
+ */
+export async function inChroot(root: string, argv: string[], opts: { project?: string; env?: Record<string, string>; timeoutMs?: number; procModules?: string } = {}): Promise<ChrootRun> {
   await unmountAll(root);
-  await mountAll(root, opts.project ?? ROOT);
-  try {
-    const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', TERM: 'dumb', ...opts.env };
-    const r = await exec('chroot', [root, 'env', '-C', '/proj', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv], {
-      maxBuffer: 256 << 20,
-      timeout: opts.timeoutMs ?? 1_800_000,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-    }).then(
-      (x) => ({ code: 0, stdout: x.stdout, stderr: x.stderr }),
-      (e: { code?: number | string; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 127, stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}${typeof e.code === 'number' ? '' : String(e)}` }),
-    );
-    return r;
-  } finally {
-    await unmountAll(root);
-  }
+  await prepare(root);
+  const env = { PATH: `${opts.procModules ? '/run/initrd-wizard-test/bin:' : ''}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/root', LANG: 'C.UTF-8', TERM: 'dumb', ...opts.env };
+  return exec('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', SETUP, 'setup', 'env', '-C', '/proj', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv], {
+    maxBuffer: 256 << 20,
+    timeout: opts.timeoutMs ?? 1_800_000,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ROOT: root, PROJECT: path.resolve(opts.project ?? ROOT), PROC_MODULES: opts.procModules ? path.resolve(opts.procModules) : '', MKOSI_WRAPPER: TARGET_MODULES_MKOSI },
+  }).then(
+    (x) => ({ code: 0, stdout: x.stdout, stderr: x.stderr }),
+    (e: { code?: number | string; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 127, stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}${typeof e.code === 'number' ? '' : String(e)}` }),
+  );
 }
