@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
 import { ExitCode, InputError, WizardError } from '../errors.js';
 import { Root } from '../install/fsops.js';
-import { planDiff, planInstall, type FileChange, type InstallPlan } from '../install/plan.js';
+import { fallbackLine, planDiff, planInstall, type FileChange, type InstallPlan } from '../install/plan.js';
 import { Transaction } from '../install/transaction.js';
 import { kernelInstallEnv } from '../install/kernelinstall.js';
 import { hostConfig } from './variant-config.js';
@@ -133,20 +133,13 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
       if (!(await flags.confirm(`Apply these ${plan.changes.length} change(s)?`))) return { json: { ...jsonBase, applied: false }, text: 'Nothing was changed.', exitCode: 1 };
     }
     await tx.apply(plan);
-    const lines = [...header, ...(flags.yes ? [diff] : []), `Installed: ${plan.changes.map((c) => c.path).join(', ')}.`, fallbackLine(plan), `Undo everything with: initrd-wizard revert${rootDir !== '/' ? ` --root ${rootDir}` : ''}`];
+    const lines = [...header, ...(flags.yes ? [diff] : []), `Installed: ${plan.changes.map((c) => c.path).join(', ')}.`, fallbackLine(plan.generators), `Undo everything with: initrd-wizard revert${rootDir !== '/' ? ` --root ${rootDir}` : ''}`];
     let regenerated: unknown = null;
     if (flags.regenerate) regenerated = await regenerate(root, tx, state.kernelVersion, runner, lines, flags.env);
     return { json: { ...jsonBase, applied: true, regenerated }, text: lines.join('\n'), exitCode: 0 };
   } finally {
     await tx.cleanup(release);
   }
-}
-
-/** What stays installed besides mkosi-initrd, as it is on this root. */
-function fallbackLine(plan: InstallPlan): string {
-  const g = plan.generators;
-  if (!g.length) return 'No other initrd generator is installed here: mkosi-initrd is the only one kernel-install will run.';
-  return `${g.join(' and ')} ${g.length > 1 ? 'stay' : 'stays'} installed as the fallback; kernel-install no longer uses ${g.length > 1 ? 'them' : 'it'}.`;
 }
 
 /** kernel-install add for the kernel, keeping the previous initrd and a boot entry that uses it (layout bls). */

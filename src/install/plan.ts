@@ -167,6 +167,9 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
     changes.push({ path: OUR_PLUGIN, kind: 'file', content, mode: 0o755, why: 'this mkosi has no kernel-install plugin: run mkosi-initrd for "kernel-install add"' });
   }
 
+  const runner = await whoRunsKernelInstall(root);
+  if (runner) notes.push(runner);
+
   const todo: FileChange[] = [];
   const unchanged: FileChange[] = [];
   for (const c of changes) (sameState(await root.state(c.path), c) ? unchanged : todo).push(c);
@@ -203,4 +206,26 @@ export async function planDiff(root: Root, plan: InstallPlan): Promise<string> {
     parts.push(createTwoFilesPatch(before.type === 'absent' ? '/dev/null' : c.path, c.path, describe(before), after, header, c.why, { context: 3 }));
   }
   return parts.join('\n');
+}
+
+/** What stays installed besides mkosi-initrd, as it is on this root (the one sentence both faces print after an install). */
+export function fallbackLine(generators: Generator[]): string {
+  const g = generators;
+  if (!g.length) return 'No other initrd generator is installed here: mkosi-initrd is the only one kernel-install will run.';
+  return `${g.join(' and ')} ${g.length > 1 ? 'stay' : 'stays'} installed as the fallback; kernel-install no longer uses ${g.length > 1 ? 'them' : 'it'}.`;
+}
+
+/**
+ * Debian's kernel packages run the hooks in /etc/kernel/postinst.d, not
+ * kernel-install; only a hook that calls it (systemd-boot's zz-systemd-boot)
+ * makes a kernel update build with mkosi-initrd. Said when no hook does.
+ */
+async function whoRunsKernelInstall(root: Root): Promise<string | null> {
+  const dir = '/etc/kernel/postinst.d';
+  if ((await root.state(dir)).type !== 'dir') return null;
+  for (const name of await root.list(dir)) {
+    const text = await root.readText(`${dir}/${name}`).catch(() => null);
+    if (text?.includes('kernel-install')) return null;
+  }
+  return `no hook in ${dir} runs kernel-install (Debian's systemd-boot package adds one), so kernel updates keep running the other hooks there and the boot loader keeps reading /boot/initrd.img-KVER: mkosi-initrd builds when kernel-install runs (\`kernel-install add KVER\`, or install --regenerate)`;
 }

@@ -1,7 +1,7 @@
 /** Review and apply for the TUI: the install command's steps, with the reviewed diff as the contract. */
 import { WizardError } from '../errors.js';
 import { Root } from '../install/fsops.js';
-import { planDiff, planInstall, type PlanInput } from '../install/plan.js';
+import { fallbackLine, planDiff, planInstall, type PlanInput } from '../install/plan.js';
 import { Transaction } from '../install/transaction.js';
 import type { AppliedInstall, ReviewPlan } from './services.js';
 
@@ -30,6 +30,7 @@ export async function applyReviewed(review: ReviewPlan, args: PlanArgs): Promise
       notes: [...(recovered ? [recovered] : []), ...plan.notes],
       root: review.root,
       revertCommand: `initrd-wizard revert${review.root !== '/' ? ` --root ${review.root}` : ''}`,
+      fallback: fallbackLine(plan.generators),
     };
   } finally {
     await tx.cleanup(release);

@@ -73,6 +73,8 @@ export interface AppliedInstall {
   notes: string[];
   root: string;
   revertCommand: string;
+  /** What stays installed besides mkosi-initrd on that root. */
+  fallback: string;
 }
 
 export interface Prefs {

@@ -420,7 +420,7 @@ export function installLines(s: WizardState, regenerateNote: string | null, heig
     for (const c of r.changed) out.push(L(`  ${c}`));
     for (const n of r.notes) out.push(L(`  note: ${n}`, 'dim'));
     out.push([]);
-    out.push(L('The next kernel-install (kernel update) builds the initrd with mkosi-initrd; dracut stays installed as the fallback.'));
+    out.push(L(`The next kernel-install builds the initrd with mkosi-initrd. ${r.fallback}`));
     out.push([{ t: 'Undo everything: ', tone: 'title' }, { t: r.revertCommand, tone: 'key', bold: true }]);
     out.push([]);
     if (i.regenerate === 'idle') out.push(regenerateNote ? L(`Regenerate now: not offered — ${regenerateNote}.`, 'dim') : [{ t: 'r', tone: 'key', bold: true }, { t: ' regenerate the initrd for the running kernel now (the previous one is kept with its own boot entry)' }]);
