@@ -31,7 +31,6 @@ import { buildRpmRepo, type TestRpm } from '../support/rpmrepo.js';
 
 const exec = promisify(execFile);
 const ROOT = process.env.IW_DNF5_CHROOT || '/var/tmp/iw-dnf5-sid';
-const SHARED = '/var/tmp/tc-sid';
 const skip = !isRoot ? 'needs root (chroot, mounts, dnf transactions)' : !existsSync(CLI) ? 'dist/ missing: node scripts/build.mjs' : false;
 
 /** Where the repository lives inside the chroot, and the host repository file (b) adds. */
@@ -100,9 +99,8 @@ const show = (r: ChrootRun) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 before(async () => {
   if (skip) return;
   if (!existsSync(path.join(ROOT, '.initrd-wizard-ready'))) {
-    // A copy of the shared chroot when there is one (seconds), else a fresh sid (about 2 minutes).
-    if (existsSync(path.join(SHARED, '.initrd-wizard-ready'))) await exec('cp', ['-a', SHARED, ROOT]);
-    else await ensureChroot('sid', ROOT);
+    // A copy of the shared sid chroot, made first when missing (about 2 minutes, once for every toolchain test).
+    await exec('cp', ['-a', await ensureChroot('sid'), ROOT]);
   }
   await rm(path.join(ROOT, REPO), { recursive: true, force: true });
   await rm(path.join(ROOT, REPO_FILE), { force: true });

@@ -42,8 +42,8 @@ interface PlanJson {
 describe('kernel-install with mkosi-initrd on trixie and sid', { concurrency: true }, () => {
   for (const suite of ['trixie', 'sid'] as Suite[]) {
     test(`${suite}: install, a real kernel-install add, revert`, { skip, timeout: 900_000 }, async () => {
-      // A base of its own (made once by make-chroot.sh), never chrooted into: the shared /var/tmp/tc-* are in use by other runs.
-      const dir = await copyChroot(await ensureChroot(suite, `/var/tmp/ki-base-${suite}`), `/var/tmp/ki-${suite}-${process.pid}`);
+      // A throwaway copy of the shared toolchain chroot (made once by make-chroot.sh; slow test files run one at a time).
+      const dir = await copyChroot(await ensureChroot(suite), `/var/tmp/ki-${suite}-${process.pid}`);
       const run = (argv: string[], timeoutMs = 120_000) => inChroot(dir, argv, { procModules: path.join(ROOT, SNAP, 'modules'), timeoutMs });
       try {
         // mkosi-initrd installs from the chroot's own apt lists (--cache-only=metadata); mmdebstrap leaves none.
