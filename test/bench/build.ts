@@ -7,9 +7,11 @@
  * Where each runs:
  *  - the product: bookworm on the host itself; trixie and sid inside private copies of the shared toolchain
  *    chroots (/var/tmp/bench-trixie, /var/tmp/bench-sid), the way test/slow/toolchains.test.ts runs it;
- *  - initramfs-tools and dracut: inside those copies (trixie, sid) and inside a bookworm chroot holding the
- *    host's kernel modules (/var/tmp/bench-bookworm), never on the host: they conflict with each other, and the
- *    host's generator is left alone. Each is installed with the fixture's storage stack (cryptsetup, lvm2).
+ *  - initramfs-tools and dracut: inside second copies (/var/tmp/bench-trixie-gen, /var/tmp/bench-sid-gen) and
+ *    inside a bookworm chroot holding the host's kernel modules and /boot/config (/var/tmp/bench-bookworm), never
+ *    on the host or in the product's copies: they conflict with each other, and what apt brings with them
+ *    changes the host the product sees. Each is installed (recommends included, as apt does by default) with the
+ *    fixture's storage stack (cryptsetup, lvm2); one replaces the other between measurements.
  *
  * Modes measured (a chroot on a build machine sees the build machine's disks, not the fixture's):
  *  - initramfs-tools: Debian's default MODULES=most, CRYPTSETUP=y (the fixture's root is LUKS2);
@@ -18,7 +20,7 @@
  *    product's host-only build for the snapshot.
  *
  * Environment: BENCH_TOOLCHAINS=bookworm,trixie,sid (default all), BENCH_FIXTURE (default luks2-lvm-hibernate),
- * BENCH_JSON=FILE (write the numbers as JSON), BENCH_NO_HOSTONLY_ONLY=1 (skip dracut --hostonly).
+ * BENCH_JSON=FILE (write the numbers as JSON), BENCH_SKIP_HOSTONLY=1 (skip dracut --hostonly).
  * Exits non-zero when a build's previewed and built packages differ, or anything could not be measured.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -33,7 +35,7 @@ const mib = (n: number) => (n / 1048576).toFixed(1);
 const FIXTURE = process.env.BENCH_FIXTURE ?? 'luks2-lvm-hibernate';
 const snapshotRel = path.relative(ROOT, fixture(FIXTURE));
 const wanted = (process.env.BENCH_TOOLCHAINS ?? 'bookworm,trixie,sid').split(',').map((s) => s.trim()).filter(Boolean);
-const withHostonly = !process.env.BENCH_NO_HOSTONLY_ONLY;
+const withHostonly = !process.env.BENCH_SKIP_HOSTONLY;
 
 type Name = 'bookworm' | 'trixie' | 'sid';
 
@@ -82,6 +84,7 @@ async function productBuild(root: string, kver: string, slim: boolean, outDir: s
   } catch {
     throw new Error(`initrd-wizard ${args.join(' ')} (exit ${r.code}) gave no JSON:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-3000)}`);
   }
+  if (!j.image || !Array.isArray(j.checks)) throw new Error(`initrd-wizard ${args.join(' ')} (exit ${r.code}) did not build:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
   const name = `mkosi-initrd${slim ? ' --slim' : ''}`;
   if (!j.ok) failures.push(`${name}: checks failed: ${j.checks.filter((c) => !c.ok).map((c) => `${c.id} (${c.detail})`).join('; ')}`);
   const m = await measure(path.join(root, out));
@@ -99,28 +102,44 @@ async function generatorRow(root: string, name: string, argv: string[], out: str
   return { name, seconds: r.seconds, compressed: m.compressed, unpacked: m.unpacked, compression: m.compression };
 }
 
-async function generators(root: string, kver: string, versions: Record<string, string>, notes: string[]): Promise<Row[]> {
+/** Runs one measurement; a failure is recorded (the bench exits non-zero) and the rest of the table still printed. */
+async function attempt<T>(label: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (e) {
+    failures.push(`${label}: ${(e as Error).message}`);
+    console.log(`(${label} FAILED: ${(e as Error).message.split('\n').slice(0, 8).join(' | ')})`);
+    return null;
+  }
+}
+
+async function generators(name: Name, root: string, kver: string, versions: Record<string, string>, notes: string[]): Promise<Row[]> {
   const outDir = '/var/tmp/iw-bench';
   await mkdir(path.join(root, outDir), { recursive: true });
   const rows: Row[] = [];
+  const push = (r: Row | null) => r && rows.push(r);
   // Whichever is installed goes first: one apt transaction per run instead of two.
   const order: Generator[] = (await installed(root, 'dracut')) ? ['dracut', 'initramfs-tools'] : ['initramfs-tools', 'dracut'];
   const drivers = await fixtureDrivers();
   for (const gen of order) {
-    versions[gen] = await ensureGenerator(root, gen);
+    const version = await attempt(`${name} install ${gen}`, () => ensureGenerator(root, gen));
+    if (!version) continue;
+    versions[gen] = version;
     if (gen === 'initramfs-tools') {
-      rows.push(await generatorRow(root, 'initramfs-tools (MODULES=most)', ['mkinitramfs', '-o', `${outDir}/initramfs-tools.img`, kver], `${outDir}/initramfs-tools.img`));
+      push(await attempt(`${name} mkinitramfs`, () => generatorRow(root, 'initramfs-tools (MODULES=most)', ['mkinitramfs', '-o', `${outDir}/initramfs-tools.img`, kver], `${outDir}/initramfs-tools.img`)));
     } else {
       const conf = await run(root, ['sh', '-c', 'grep -hs "^[^#]*hostonly" /etc/dracut.conf /etc/dracut.conf.d/*.conf /usr/lib/dracut/dracut.conf.d/*.conf || true']);
-      notes.push(`dracut ${versions[gen]} configuration's hostonly setting: ${conf.stdout.trim().replace(/\n/g, '; ') || 'none (dracut\'s built-in default: no)'}`);
-      rows.push(await generatorRow(root, 'dracut --no-hostonly', ['dracut', '--force', '--no-hostonly', `${outDir}/dracut-generic.img`, kver], `${outDir}/dracut-generic.img`));
+      notes.push(`dracut ${version}: active configuration sets ${conf.stdout.trim().replace(/\n/g, '; ') || 'no hostonly= (so dracut builds --no-hostonly images by default)'}`);
+      push(await attempt(`${name} dracut --no-hostonly`, () => generatorRow(root, 'dracut --no-hostonly', ['dracut', '--force', '--no-hostonly', `${outDir}/dracut-generic.img`, kver], `${outDir}/dracut-generic.img`)));
       if (withHostonly) {
-        rows.push(
-          await generatorRow(
-            root,
-            'dracut --hostonly (fixture)',
-            ['dracut', '--force', '--hostonly', '--add', 'crypt lvm resume', '--add-drivers', drivers.join(' '), `${outDir}/dracut-hostonly.img`, kver],
-            `${outDir}/dracut-hostonly.img`,
+        push(
+          await attempt(`${name} dracut --hostonly`, () =>
+            generatorRow(
+              root,
+              'dracut --hostonly (fixture)',
+              ['dracut', '--force', '--hostonly', '--add', 'crypt lvm resume', '--add-drivers', drivers.join(' '), `${outDir}/dracut-hostonly.img`, kver],
+              `${outDir}/dracut-hostonly.img`,
+            ),
           ),
         );
       }
@@ -158,12 +177,19 @@ async function toolchain(name: Name): Promise<void> {
   const notes: string[] = [];
   let productRoot = '/';
   let genRoot: string;
-  const kver = kernelIn(name === 'bookworm' ? '/' : await copyChroot(await ensureChroot(name), `/var/tmp/bench-${name}`));
+  let kver: string;
   if (name === 'bookworm') {
+    kver = kernelIn('/');
     genRoot = await ensureBookwormChroot('/var/tmp/bench-bookworm', kver, ['kmod', 'cpio', 'zstd', 'udev', 'systemd']);
-    notes.push(`initramfs-tools and dracut ran in a bookworm chroot (/var/tmp/bench-bookworm) with this host's ${kver} modules; the product on the host`);
+    notes.push(`the product ran on this host; initramfs-tools and dracut in a bookworm chroot (/var/tmp/bench-bookworm) with this host's ${kver} modules`);
   } else {
-    productRoot = genRoot = `/var/tmp/bench-${name}`;
+    // Two copies: the product builds in one as the toolchain tests build in the shared chroot; the generators
+    // (and what apt brings with them, e.g. console-setup's /etc/default/keyboard) go into the other.
+    const shared = await ensureChroot(name);
+    productRoot = await copyChroot(shared, `/var/tmp/bench-${name}`);
+    genRoot = await copyChroot(shared, `/var/tmp/bench-${name}-gen`);
+    kver = kernelIn(productRoot);
+    notes.push(`the product ran in ${productRoot}, initramfs-tools and dracut in ${genRoot} (copies of ${shared})`);
   }
   const versions: Record<string, string> = {
     mkosi: firstLine((await run(productRoot, ['mkosi', '--version'])).stdout).replace(/^mkosi\s+/, ''),
@@ -172,8 +198,11 @@ async function toolchain(name: Name): Promise<void> {
   const outDir = '/var/tmp/iw-bench';
   await mkdir(path.join(productRoot, outDir), { recursive: true });
   const rows: Row[] = [];
-  for (const slim of [false, true]) rows.push(await productBuild(productRoot, kver, slim, outDir));
-  rows.push(...(await generators(genRoot, kver, versions, notes)));
+  for (const slim of [false, true]) {
+    const row = await attempt(`${name} mkosi-initrd${slim ? ' --slim' : ''}`, () => productBuild(productRoot, kver, slim, outDir));
+    if (row) rows.push(row);
+  }
+  rows.push(...(await generators(name, genRoot, kver, versions, notes)));
   for (const o of rows.filter((x) => x.name.startsWith('mkosi-initrd'))) {
     if (!o.packages) failures.push(`${name} ${o.name}: packages not compared`);
     else if (!o.packages.equal || o.packages.previewed !== o.packages.built) failures.push(`${name} ${o.name}: previewed ${o.packages.previewed} != built ${o.packages.built}`);

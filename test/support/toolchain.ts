@@ -130,5 +130,10 @@ export async function ensureBookwormChroot(dir: string, kver: string, include: s
     await mkdir(path.dirname(modules), { recursive: true });
     await exec('cp', ['-a', `/usr/lib/modules/${kver}`, path.dirname(modules) + '/']);
   }
+  // initramfs-tools reads the kernel's configuration (which compressors it can unpack) from /boot.
+  await mkdir(path.join(dir, 'boot'), { recursive: true });
+  for (const f of [`config-${kver}`, `System.map-${kver}`]) {
+    if (!(await stat(path.join(dir, 'boot', f)).catch(() => null)) && (await stat(`/boot/${f}`).catch(() => null))) await copyFile(`/boot/${f}`, path.join(dir, 'boot', f));
+  }
   return dir;
 }
