@@ -9,7 +9,7 @@
  * `copyChroot` makes a throwaway copy for a test that changes the chroot.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers.js';
@@ -132,4 +132,57 @@ export async function inChroot(root: string, argv: string[], opts: { project?: s
     (x) => ({ code: 0, stdout: x.stdout, stderr: x.stderr }),
     (e: { code?: number | string; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 127, stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}${typeof e.code === 'number' ? '' : String(e)}` }),
   );
+}
+
+/**
+ * A private, writable copy of a toolchain chroot (the bench installs initramfs-tools and dracut into it, which
+ * must not happen to the shared chroots other tests use). Made once and reused: the copy is assembled in
+ * DST.partial and renamed when complete. Whatever is mounted in the source (another test's /proc, /sys, /dev,
+ * /run, /proj) is not copied; those directories are created empty.
+ */
+export async function copyChroot(src: string, dst: string): Promise<string> {
+  if (await stat(path.join(dst, 'etc/os-release')).catch(() => null)) return dst;
+  const partial = `${dst}.partial`;
+  if ((await mounted(partial)).length) throw new Error(`${partial} has mounts; unmount them first`);
+  await exec('rm', ['-rf', '--one-file-system', partial]);
+  await mkdir(partial, { recursive: true });
+  const busy = new Set((await mounted(src)).filter((t) => t !== src).map((t) => t.slice(src.length + 1).split('/')[0]!));
+  for (const d of ['proc', 'sys', 'dev', 'run', 'proj']) busy.add(d);
+  for (const e of await readdir(src)) {
+    if (busy.has(e)) await mkdir(path.join(partial, e), { recursive: true });
+    else await exec('cp', ['-a', path.join(src, e), partial + '/'], { maxBuffer: 64 << 20 });
+  }
+  await exec('mv', ['-T', partial, dst]);
+  return dst;
+}
+
+/**
+ * A plain bookworm chroot (for generators that must not be installed on the host, such as bookworm's dracut,
+ * which conflicts with its initramfs-tools) holding the host's kernel modules for `kver`. Made once and reused.
+ */
+export async function ensureBookwormChroot(dir: string, kver: string, include: string[]): Promise<string> {
+  if (!(await stat(path.join(dir, 'etc/os-release')).catch(() => null))) {
+    const partial = `${dir}.partial`;
+    if ((await mounted(partial)).length) throw new Error(`${partial} has mounts; unmount them first`);
+    await exec('rm', ['-rf', '--one-file-system', partial]);
+    const sources = await exec('awk', ['/^URIs:/{print $2; exit}', '/etc/apt/sources.list.d/debian.sources']).then((r) => r.stdout.trim(), () => '');
+    const mirror = sources || 'http://deb.debian.org/debian';
+    await exec('mmdebstrap', ['--variant=apt', '--aptopt=Acquire::Check-Valid-Until "false"', `--include=${include.join(',')}`, '--skip=cleanup/apt/lists', 'bookworm', partial, `deb ${mirror} bookworm main`], {
+      maxBuffer: 64 << 20,
+      timeout: 1_800_000,
+      env: { ...process.env, INITRD: 'No' },
+    });
+    await exec('mv', ['-T', partial, dir]);
+  }
+  const modules = path.join(dir, 'usr/lib/modules', kver);
+  if (!(await stat(path.join(modules, 'modules.dep')).catch(() => null))) {
+    await mkdir(path.dirname(modules), { recursive: true });
+    await exec('cp', ['-a', `/usr/lib/modules/${kver}`, path.dirname(modules) + '/']);
+  }
+  // initramfs-tools reads the kernel's configuration (which compressors it can unpack) from /boot.
+  await mkdir(path.join(dir, 'boot'), { recursive: true });
+  for (const f of [`config-${kver}`, `System.map-${kver}`]) {
+    if (!(await stat(path.join(dir, 'boot', f)).catch(() => null)) && (await stat(`/boot/${f}`).catch(() => null))) await copyFile(`/boot/${f}`, path.join(dir, 'boot', f));
+  }
+  return dir;
 }
