@@ -28,7 +28,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fixture, CLI, ROOT } from '../helpers.js';
-import { copyChroot, ensureBookwormChroot, ensureChroot } from '../support/toolchain.js';
+import { reusableCopy, ensureBookwormChroot, ensureChroot } from '../support/toolchain.js';
 import { ensureGenerator, installed, measure, run, type Generator } from './generators.js';
 
 const mib = (n: number) => (n / 1048576).toFixed(1);
@@ -186,8 +186,8 @@ async function toolchain(name: Name): Promise<void> {
     // Two copies: the product builds in one as the toolchain tests build in the shared chroot; the generators
     // (and what apt brings with them, e.g. console-setup's /etc/default/keyboard) go into the other.
     const shared = await ensureChroot(name);
-    productRoot = await copyChroot(shared, `/var/tmp/bench-${name}`);
-    genRoot = await copyChroot(shared, `/var/tmp/bench-${name}-gen`);
+    productRoot = await reusableCopy(shared, `/var/tmp/bench-${name}`);
+    genRoot = await reusableCopy(shared, `/var/tmp/bench-${name}-gen`);
     kver = kernelIn(productRoot);
     notes.push(`the product ran in ${productRoot}, initramfs-tools and dracut in ${genRoot} (copies of ${shared})`);
   }

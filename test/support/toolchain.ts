@@ -140,7 +140,7 @@ export async function inChroot(root: string, argv: string[], opts: { project?: s
  * DST.partial and renamed when complete. Whatever is mounted in the source (another test's /proc, /sys, /dev,
  * /run, /proj) is not copied; those directories are created empty.
  */
-export async function copyChroot(src: string, dst: string): Promise<string> {
+export async function reusableCopy(src: string, dst: string): Promise<string> {
   if (await stat(path.join(dst, 'etc/os-release')).catch(() => null)) return dst;
   const partial = `${dst}.partial`;
   if ((await mounted(partial)).length) throw new Error(`${partial} has mounts; unmount them first`);
