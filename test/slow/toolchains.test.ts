@@ -125,7 +125,7 @@ for (const tc of TOOLCHAINS) {
       });
     }
 
-    test('build --generic keeps no host-specific modules: mkosi\'s default list (ahci, nvme …) plus the storage stack\'s, and it boots', { timeout: 1_800_000 }, async () => {
+    test('build --generic keeps no host-specific modules: mkosi\'s default list (ahci, nvme …) plus the storage stack\'s (and boots, on trixie)', { timeout: 1_800_000 }, async () => {
       const generic = image.replace(/\.cpio\.zst$/, '-generic.cpio.zst');
       const out = root === '/' ? generic : generic.slice(root.length);
       const r = await cli(['build', '--snapshot', `test/fixtures/snapshots/${FIXTURE}`, '--kernel-version', kver, '--generic', '-o', out, '--json']);
@@ -139,6 +139,8 @@ for (const tc of TOOLCHAINS) {
       const hostOnly = [...(await readInitrd(await readFile(image), image)).entries.keys()].filter((n) => /\.ko(\.\w+)?$/.test(n)).map((n) => path.basename(n).replace(/\.ko(\.\w+)?$/, ''));
       const left = hostOnly.filter((m) => !names.includes(m));
       assert.ok(left.length > 0, `the host's own modules are not in the generic image (host-only ${hostOnly.length}, generic ${names.length})`);
+      // One boot of a generic image (trixie's) keeps the tier inside its time budget; the host-only images boot on every toolchain.
+      if (tc.name !== 'trixie') return;
       const booted = await withTempDir(async (dir) => {
         const disk = await makeBootDisk(systemRunner, dir, { fstype: 'ext4', luks: false, lvm: false, notes: [] });
         return bootTest({ runner: systemRunner, kernel, initrd: generic, disk, accel: 'tcg', timeoutMs: 300_000 });
