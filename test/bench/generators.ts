@@ -26,7 +26,13 @@ export async function run(root: string, argv: string[], env: Record<string, stri
       (e: { code?: number | string; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 127, stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}${typeof e.code === 'number' ? '' : String(e)}` }),
     );
   } else {
-    r = await inChroot(root, wrapped, { env });
+    // Setting up the chroot's mounts has failed once in a while on a busy machine ("not mount point" right
+    // after the rbind): one retry, after inChroot's own clean-up of what it mounted.
+    r = await inChroot(root, wrapped, { env }).catch(async (e: Error) => {
+      console.log(`(retrying in ${root}: ${e.message.split('\n')[0]})`);
+      await new Promise((res) => setTimeout(res, 3000));
+      return inChroot(root, wrapped, { env });
+    });
   }
   const m = /IW_BENCH_NS (\d+)/.exec(r.stderr);
   return { ...r, stderr: r.stderr.replace(/IW_BENCH_NS \d+\n?/, ''), seconds: m ? Number(m[1]) / 1e9 : NaN };
