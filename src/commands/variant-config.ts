@@ -13,6 +13,7 @@ import { describeUnknown, WizardError } from '../errors.js';
 import { hostMetadataSpec } from './closure.js';
 import { hostCrypttab, type PipelineState } from './pipeline.js';
 import type { Variant } from '../variant/suggest.js';
+import type { HostFs } from '../system/files.js';
 
 export interface HostConfig {
   config: RenderedConfig;
@@ -35,10 +36,23 @@ export async function previewFor(state: Pick<PipelineState, 'distro' | 'runner'>
   }
 }
 
+/**
+ * The keymap files a drop-in may carry (mkosi < 26 copies none). A link
+ * (Debian: vconsole.conf → default/keyboard) would be copied over the image's
+ * own dangling link and stop the build ("not writing through dangling
+ * symlink"): only real files are carried.
+ */
+export async function carriedKeymapFiles(fs: Pick<HostFs, 'readlink'>, exists: (p: string) => Promise<boolean>): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of KEYMAP_FILES) if ((await exists(f)) && (await fs.readlink(f)) === null) out.push(f);
+  return out;
+}
+
 export async function hostConfig(state: PipelineState, mk: Pick<MkosiInfo, 'version' | 'major'>, exists: (p: string) => Promise<boolean>, opts: { slim?: boolean; variant?: Variant } = {}): Promise<HostConfig> {
   const variant = opts.variant ?? state.variant;
   const existing = new Set<string>();
-  for (const f of [...variant.hostFiles, ...KEYMAP_FILES]) if (await exists(f)) existing.add(f);
+  for (const f of variant.hostFiles) if (await exists(f)) existing.add(f);
+  for (const f of await carriedKeymapFiles(state.fs, exists)) existing.add(f);
   const model = await loadMkosiModel(state.fs, mk, state.distro);
   const preview = await previewFor(state, model, variant);
   const config = renderVariant(variant, state.report, {

@@ -51,7 +51,8 @@ export function moduleRegex(name: string): string {
 // Files mkosi-initrd handles itself, or that this renderer writes filtered.
 const HANDLED = new Set(['/etc/crypttab', '/etc/kernel/cmdline', '/etc/vconsole.conf', '/etc/default/keyboard']);
 /** The console keymap the passphrase prompt uses: mkosi copies these itself from 26 on. */
-export const KEYMAP_FILES = ['/etc/vconsole.conf', '/etc/default/keyboard'];
+// Debian's /etc/vconsole.conf is a link to default/keyboard: the real file goes first, and a link is never carried (see hostConfig).
+export const KEYMAP_FILES = ['/etc/default/keyboard', '/etc/vconsole.conf'];
 
 /**
  * Slim removes what nothing in an initrd reads: documentation and locales,

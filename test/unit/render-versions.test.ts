@@ -127,3 +127,19 @@ test('preflight follows the version: --kernel-image from 25 on, vmlinuz beside t
     await t.cleanup();
   }
 });
+
+test("a keymap file that is a link (Debian's vconsole.conf → default/keyboard) is not carried: only the real file", async () => {
+  const { carriedKeymapFiles } = await import('../../src/commands/variant-config.js');
+  const { symlink } = await import('node:fs/promises');
+  const t = await tempDir('iw-keymap-');
+  try {
+    await mkdir(path.join(t.dir, 'etc/default'), { recursive: true });
+    await writeFile(path.join(t.dir, 'etc/default/keyboard'), 'XKBLAYOUT="de"\n');
+    await symlink('default/keyboard', path.join(t.dir, 'etc/vconsole.conf'));
+    const fs = hostFs(t.dir);
+    const files = await carriedKeymapFiles(fs, async (p) => (await fs.stat(p)) !== null);
+    assert.deepEqual(files, ['/etc/default/keyboard']);
+  } finally {
+    await t.cleanup();
+  }
+});
