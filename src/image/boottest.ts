@@ -157,6 +157,7 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
   let askedPassphrase = false;
   let timedOut = false;
   const stop = new AbortController();
+  let agentTimer: NodeJS.Timeout | undefined;
   try {
     await opts.runner.run(argv, {
       timeoutMs: opts.timeoutMs ?? 300_000,
@@ -167,9 +168,15 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
           askedPassphrase = true;
           if (opts.stopAtPassphrase) stop.abort();
         }
+        // The prompt itself ends in no newline, so it only arrives as a line when QEMU stops: once the agent that
+        // shows it has started, give it a few seconds, then stop (the prompt then comes through as the last line).
+        if (opts.stopAtPassphrase && !agentTimer && /Started .*Password Requests to (Console|Wall)/.test(line)) {
+          agentTimer = setTimeout(() => stop.abort(), 10_000);
+        }
       },
     });
   } catch (err) {
+    clearTimeout(agentTimer);
     if (err instanceof CommandCancelledError && stop.signal.aborted && !opts.signal?.aborted) {
       // Stopped at the passphrase prompt, as asked.
     } else if (err instanceof CommandTimeoutError) timedOut = true;
