@@ -158,6 +158,7 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
   let timedOut = false;
   const stop = new AbortController();
   let agentTimer: NodeJS.Timeout | undefined;
+  let asking = false;
   try {
     await opts.runner.run(argv, {
       timeoutMs: opts.timeoutMs ?? 300_000,
@@ -168,10 +169,17 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
           askedPassphrase = true;
           if (opts.stopAtPassphrase) stop.abort();
         }
-        // The prompt itself ends in no newline, so it only arrives as a line when QEMU stops: once the agent that
-        // shows it has started, give it a few seconds, then stop (the prompt then comes through as the last line).
-        if (opts.stopAtPassphrase && !agentTimer && /Started .*Password Requests to (Console|Wall)/.test(line)) {
-          agentTimer = setTimeout(() => stop.abort(), 10_000);
+        // The prompt itself ends in no newline, so it only arrives as a line when QEMU stops. Once the unit that asks
+        // has started, stop a few seconds after the agent that shows the prompt starts (not its early directory
+        // watch), or 40 s after the unit at the latest: the prompt then comes through as the last line.
+        if (opts.stopAtPassphrase) {
+          if (!asking && /Starting .*(systemd-cryptsetu|Cryptography Setup)/.test(line)) {
+            asking = true;
+            agentTimer = setTimeout(() => stop.abort(), 40_000);
+          } else if (asking && /Started .*Password Requests to (Console|Wall)/.test(line) && !/Directory Watch/.test(line)) {
+            clearTimeout(agentTimer);
+            agentTimer = setTimeout(() => stop.abort(), 5_000);
+          }
         }
       },
     });
