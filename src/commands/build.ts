@@ -81,6 +81,12 @@ export function preflightError(failed: Preflight[]): WizardError {
   );
 }
 
+const MODULES_TEXT = {
+  generic: "Modules: generic (mkosi-initrd's default list and the storage stack's).",
+  snapshot: "Modules: the snapshot's loaded modules (the target machine's), not this machine's.",
+  'snapshot-without-modules': "Modules: the snapshot has no module list; only mkosi-initrd's default list and the storage stack's.",
+};
+
 export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const suggested = await pipeline(flags);
   const state = flags.variant ? { ...suggested, variant: flags.variant } : suggested;
@@ -103,6 +109,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const log = path.resolve(flags.log ?? `${output}.log`);
   const started = performance.now();
   const targetModules = state.snapshotFiles?.get('modules');
+  const moduleSource = flags.generic ? 'generic' : state.snapshotFiles ? (targetModules ? 'snapshot' : 'snapshot-without-modules') : 'live';
   const built = await buildInitrd({
     runner: state.runner,
     kernelVersion: state.kernelVersion,
@@ -113,7 +120,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     env: flags.env,
     mkosiMajor: mk.major,
     // For a snapshot, the image is for that machine: its loaded modules, not this one's.
-    modules: flags.generic ? 'generic' : state.snapshotFiles ? { procModules: targetModules ?? '' } : 'live',
+    modules: moduleSource === 'generic' || moduleSource === 'live' ? moduleSource : { procModules: targetModules ?? '' },
     kernelImage: await kernelImage(state.fs, state.kernelVersion),
     onStage: (s) => flags.onStage?.(s, performance.now() - started),
     onLine: flags.onLine,
@@ -138,7 +145,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     checks: verified.checks,
     ok: verified.ok,
     mkosiVersion: mk.version,
-    modules: flags.generic ? 'generic' : state.snapshotFiles ? (targetModules ? 'snapshot' : 'snapshot-without-modules') : 'live',
+    modules: moduleSource,
     packages: comparison,
     notes: config.notes,
     warnings: previewWarnings,
@@ -152,7 +159,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     json,
     text: [
       `Built ${output} for ${state.kernelVersion} with mkosi ${mk.version} in ${(built.durationMs / 1000).toFixed(0)} s (log: ${log})`,
-      ...(state.snapshotFiles ? [flags.generic ? 'Modules: generic (mkosi-initrd\'s default list and the storage stack\'s).' : targetModules ? 'Modules: the snapshot\'s loaded modules (the target machine\'s), not this machine\'s.' : 'Modules: the snapshot has no module list; only mkosi-initrd\'s default list and the storage stack\'s.'] : []),
+      ...(state.snapshotFiles && moduleSource !== 'live' ? [MODULES_TEXT[moduleSource]] : []),
       previewLine,
       ...config.notes.map((n) => `Note: ${n}`),
       ...formatVerified(verified),

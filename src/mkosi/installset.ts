@@ -7,8 +7,7 @@
  * the configuration in, a Closure and the decisions out.
  */
 import type { Family } from '../variant/distro.js';
-import { closureOf, resolve, type Closure } from '../packages/resolve.js';
-import { formatEvr } from '../packages/version.js';
+import { closureMembers, closureOf, resolve, type Closure } from '../packages/resolve.js';
 import type { Package, Pool } from '../packages/pool.js';
 import type { Req } from '../packages/deps.js';
 import type { EffectiveContent, Sourced } from './builtin.js';
@@ -175,14 +174,14 @@ export function planInstallSet(pool: Pool, model: MkosiModel, opts: PlanOptions)
   if (!cached) byPool.set(key, (cached = { roots: roots1, closure: resolve(pool, roots1) }));
   const first = cached.closure;
   for (const p of first.packages) origin.set(p.name, 'bootstrap');
-  const installed = first.packages.map((c) => pool.named(c.name).find((p) => p.arch === c.arch && formatMatches(pool, p, c.evr))!).filter(Boolean);
+  const installed = closureMembers(pool, first);
 
   // Transaction 2: configuration order — mkosi's resources, the system's drop-ins, then ours.
   const configured = expandAll(pool, model.content.packages, unmatched);
   const variantNames = opts.packages.flatMap((s) => expandSpec(pool, s));
   const roots2 = [...configured.map((c) => c.name), ...variantNames];
   const second = resolve(pool, roots2, { installed });
-  const resolvedMembers = second.packages.map((c) => pool.named(c.name).find((p) => p.arch === c.arch && formatMatches(pool, p, c.evr))!).filter(Boolean);
+  const resolvedMembers = closureMembers(pool, second);
   for (const c of configured) if (!origin.has(c.name)) origin.set(c.name, model.builtinDir && c.source.startsWith(model.builtinDir + '/') ? 'mkosi' : 'system');
   for (const n of variantNames) if (!origin.has(n)) origin.set(n, 'variant');
   for (const p of resolvedMembers) if (!origin.has(p.name)) origin.set(p.name, 'dependency');
@@ -228,9 +227,6 @@ export function planInstallSet(pool: Pool, model: MkosiModel, opts: PlanOptions)
   return { closure, origin, removedByMkosi, removals, unmatched, removePackages };
 }
 
-function formatMatches(_pool: Pool, p: Package, evr: string): boolean {
-  return formatEvr(p.evr) === evr;
-}
 
 function originText(o: Origin): string {
   switch (o) {

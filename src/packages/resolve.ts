@@ -532,9 +532,14 @@ export function whyTree(pool: Pool, requested: string[], members: readonly Packa
   };
 }
 
+/** A closure's packages as the pool's own objects (name, version and architecture as reported). */
+export function closureMembers(pool: Pool, closure: Closure): Package[] {
+  return closure.packages.map((c) => pool.named(c.name).find((p) => formatEvr(p.evr) === c.evr && p.arch === c.arch)!).filter(Boolean);
+}
+
 /** Packages that only `name` pulls in: unreachable from the other requested packages once it is removed. */
 export function dropsWithout(pool: Pool, closure: Closure, name: string, options: ResolveOptions = {}): string[] {
-  const members = closure.packages.map((c) => pool.named(c.name).find((p) => formatEvr(p.evr) === c.evr && p.arch === c.arch)!).filter(Boolean);
+  const members = closureMembers(pool, closure);
   const removed = members.find((p) => p.name === name);
   if (!removed) return [];
   const rest = members.filter((p) => p !== removed);
