@@ -164,22 +164,28 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--slim', 'also remove docs, locales and other files an initrd never reads')
     .option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware')
     .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
+    .addOption(new Option('--format <format>', 'cpio: an initrd; uki: a unified kernel image (kernel, initrd, command line, os-release)').choices(['cpio', 'uki']).default('cpio'))
+    .option('--check-reproducible', 'build twice and compare the images member by member')
     .addOption(jsonOption())
     .action(
       run(async (o) => {
+        const flags = (signal: AbortSignal) => ({
+          snapshot: o.snapshot as string | undefined,
+          kernelVersion: o.kernelVersion as string | undefined,
+          output: o.output as string | undefined,
+          slim: Boolean(o.slim),
+          generic: Boolean(o.generic),
+          distro: o.distro as string | undefined,
+          format: o.format as 'cpio' | 'uki',
+          signal,
+          onStage: progress(Boolean(o.json)),
+        });
+        if (o.checkReproducible) {
+          const { reproducibleCommand } = await import('./commands/reproducible.js');
+          return cancellable((signal) => reproducibleCommand(flags(signal)));
+        }
         const { buildCommand } = await import('./commands/build.js');
-        return cancellable((signal) =>
-          buildCommand({
-            snapshot: o.snapshot as string | undefined,
-            kernelVersion: o.kernelVersion as string | undefined,
-            output: o.output as string | undefined,
-            slim: Boolean(o.slim),
-            generic: Boolean(o.generic),
-            distro: o.distro as string | undefined,
-            signal,
-            onStage: progress(Boolean(o.json)),
-          }),
-        );
+        return cancellable((signal) => buildCommand(flags(signal)));
       }),
     );
 

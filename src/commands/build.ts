@@ -31,6 +31,8 @@ export interface BuildFlags extends PipelineFlags {
   ignorePreflight?: string[];
   /** No host-specific modules (see BuildOptions.modules). */
   generic?: boolean;
+  /** cpio (default): the initrd kernel-install's mkosi plugin builds; uki: that initrd in a unified kernel image. */
+  format?: 'cpio' | 'uki';
 }
 
 export interface VerifiedImage {
