@@ -23,7 +23,14 @@ export interface UkiToolchain {
   family: string;
   /** Architecture as `uname -m` spells it. */
   arch?: string;
+  /** The release's codename (Debian): some releases have no ukify package at all. */
+  codename?: string;
 }
+
+/** Releases without any ukify package, where the only fix is a newer release. */
+const NO_UKIFY: Record<string, string> = {
+  bookworm: 'Debian 12 ships no ukify, not even in bookworm-backports (its systemd 254 there has the stub but not systemd-ukify): UKIs need Debian 13 or later',
+};
 
 export type GeneratorChoice =
   | { ok: true; generator: UkiGenerator; why: string }
@@ -57,7 +64,10 @@ export function ukiPrerequisites(t: UkiToolchain): { detail: string; fix?: strin
   const out: { detail: string; fix?: string }[] = [];
   if (t.systemd !== null && t.systemd < 254)
     out.push({ detail: `kernel-install of systemd ${t.systemd} cannot build a UKI: its plugins get no image type and there is no 60-ukify.install before systemd 254`, fix: 'upgrade systemd to 254 or later (Debian 12: bookworm-backports), or keep layout=bls' });
-  if (!t.ukify) out.push({ detail: 'ukify is not installed; both systemd\'s and mkosi\'s UKI generators run it', fix: installCmd(t.family, ukifyPackage(t.family)) });
+  if (!t.ukify) {
+    const none = t.codename ? NO_UKIFY[t.codename] : undefined;
+    out.push(none ? { detail: `ukify is not installed and cannot be: ${none}`, fix: 'keep layout=bls (a cpio initrd) on this release' } : { detail: 'ukify is not installed; both systemd\'s and mkosi\'s UKI generators run it', fix: installCmd(t.family, ukifyPackage(t.family)) });
+  }
   if (!t.stub) out.push({ detail: `the EFI stub (${stubPath(t.arch)}) is missing: a UKI is that stub with the kernel, initrd and command line added`, fix: installCmd(t.family, stubPackage(t.family)) });
   return out;
 }
