@@ -20,7 +20,6 @@ import { renderVariant } from '../mkosi/render.js';
 import type { Pool } from '../packages/pool.js';
 import { hostFs } from '../system/files.js';
 import { resolveDistro } from '../commands/context.js';
-import { ukiPrerequisites } from '../uki/generator.js';
 import { WizardError } from '../errors.js';
 import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
 import { confPrefs } from './prefs.js';
@@ -153,8 +152,8 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
         replay: `replay of a real mkosi-initrd ${rec.mkosiVersion ?? ''} build of the suggested variant, recorded ${rec.recordedAt} (kernel ${rec.kernelVersion}); your package changes are not built in the demo`,
       };
     },
-    // The recording was made on Debian 12 with backports (systemd 254, mkosi 24.3), which has no ukify.
-    ukiUnavailable: async () => `the demo replays one recorded cpio build from Debian 12, and there ${ukiPrerequisites({ systemd: 254, ukify: null, stub: null, mkosiMajor: 24, family: 'debian', codename: 'bookworm' })[0]!.detail}`,
+    // The demo has one recorded build, a cpio one: a UKI would be a build nobody ran.
+    ukiUnavailable: async () => 'the demo replays one recorded cpio build; run the wizard as root on a host with ukify and the systemd-boot stub to build a UKI',
     reproducibleUnavailable: 'the demo replays one recorded build; comparing two needs two real builds (as root: initrd-wizard build --check-reproducible)',
     plan: async (variant, host) => reviewInstall(root, await planArgs(variant, host)),
     apply: async (review, variant, host) => applyReviewed(review, await planArgs(variant, host)),

@@ -242,7 +242,7 @@ test('Build: progress with stage, elapsed time and log tail; ctrl-c cancels; a f
 });
 
 test('Build: u switches to a UKI only where one can be built, and the result shows its sections; r compares two builds', async () => {
-  // The demo host (Debian 12) has no ukify: the switch is refused with the reason, and nothing else changes.
+  // The demo replays one recorded cpio build: the switch is refused with the reason, and nothing else changes.
   const m = await mountWizard(await demo());
   try {
     await m.until('Supported');
@@ -252,7 +252,7 @@ test('Build: u switches to a UKI only where one can be built, and the result sho
     assert.match(m.frame(), /format: +cpio initrd/);
     await m.press('u');
     await m.settle();
-    assert.match(m.frame(), /No UKI here: the demo replays one recorded cpio build from Debian 12/);
+    assert.match(m.frame(), /No UKI here: the demo replays one recorded cpio build; run the wizard as root on a host with ukify/);
     assert.equal(m.controller.state.build.format, 'cpio');
     await m.press('r');
     assert.match(m.frame(), /No reproducibility check here: the demo replays one recorded build/);
