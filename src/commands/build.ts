@@ -20,7 +20,7 @@ import { looksLikePe } from '../image/pe.js';
 import { formatArgv } from '../system/run.js';
 import { configuredUkiGenerator, detectUkiToolchain, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
 import { pickUkiGenerator, ukiPrerequisites, type UkiGenerator } from '../uki/generator.js';
-import { cmdlineChecks, readUki, sectionCheck, type UkiSummary } from '../image/uki.js';
+import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck, type UkiSummary } from '../image/uki.js';
 
 export interface BuildFlags extends PipelineFlags {
   output?: string;
@@ -79,7 +79,9 @@ export async function verifyImage(file: string, report: HostReport, fs: HostFs, 
       crypttab = image.read('etc/crypttab')?.toString('utf8') ?? null;
     }
     if (uki.uname !== null && uki.uname !== kver) checks.push({ id: 'uki-uname', ok: false, detail: `the UKI's .uname says ${uki.uname}, not ${kver}` });
-    checks.push(...cmdlineChecks((uki.cmdline ?? '').split(/\s+/).filter(Boolean), report, opts.graph ?? null, crypttab));
+    const options = (uki.cmdline ?? '').split(/\s+/).filter(Boolean);
+    checks.splice(0, checks.length, ...checks.map((c) => crypttabThroughCmdline(c, options, report, crypttab)));
+    checks.push(...cmdlineChecks(options, report, opts.graph ?? null, crypttab));
   } else {
     const image = await readInitrd(raw, file);
     const r = checkImage(image, report);

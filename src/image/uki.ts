@@ -170,3 +170,39 @@ export function cmdlineChecks(options: readonly string[], report: HostReport, gr
   }
   return checks;
 }
+
+/** crypttab options that say nothing beyond "this is LUKS, unlock it" (as checks.ts's luks-crypttab treats them). */
+const PLAIN_OPTION = /^(luks|discard|nofail|x-initrd\.attach)$/;
+
+/**
+ * A UKI carries its command line: crypttab lines the initrd lacks are still
+ * honoured when rd.luks.uuid=/rd.luks.name= open that device and
+ * rd.luks.options= give it every option that matters (systemd-cryptsetup-
+ * generator applies them). Returns the luks-crypttab check re-judged, or the
+ * check unchanged.
+ */
+export function crypttabThroughCmdline(check: ImageCheck, options: readonly string[], report: HostReport, initrdCrypttab: string | null): ImageCheck {
+  if (check.id !== 'luks-crypttab' || check.ok) return check;
+  const opened = new Set([
+    ...options.filter((o) => o.startsWith('rd.luks.uuid=')).map((o) => luksId(o.slice(13))),
+    ...options.filter((o) => o.startsWith('rd.luks.name=')).map((o) => luksId(o.slice(13).split('=')[0]!)),
+  ]);
+  const perUuid = new Map<string, string[]>();
+  let global: string[] = [];
+  for (const o of options.filter((x) => x.startsWith('rd.luks.options='))) {
+    const v = o.slice(16);
+    const m = /^((?:luks-)?[0-9a-fA-F-]{36})=(.*)$/.exec(v);
+    if (m) perUuid.set(luksId(m[1]!), m[2]!.split(','));
+    else global = v.split(',');
+  }
+  const tab = initrdCrypttab ?? '';
+  const missing = report.crypttab.filter((c) => !tab.split('\n').some((l) => l.trim().split(/\s+/)[0] === c.name));
+  const uncovered = missing.filter((c) => {
+    const uuid = /^UUID=(.*)$/i.exec(c.device)?.[1]?.toLowerCase() ?? /^luks-([0-9a-f-]{36})$/i.exec(c.name)?.[1]?.toLowerCase();
+    if (!uuid || !opened.has(uuid)) return true;
+    const given = perUuid.get(uuid) ?? global;
+    return !c.options.filter((o) => !PLAIN_OPTION.test(o)).every((o) => given.includes(o));
+  });
+  if (uncovered.length) return check;
+  return { ...check, ok: true, detail: `${missing.map((c) => `${c.name} (${c.options.join(',')})`).join('; ')} not in the image's crypttab, but the UKI's command line opens ${missing.length > 1 ? 'them' : 'it'} with the same options (rd.luks.uuid/name + rd.luks.options)` };
+}

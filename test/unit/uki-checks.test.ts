@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { analyze } from '../../src/host/analyze.js';
 import { loadSnapshot } from '../../src/host/snapshot.js';
 import { parseLsblk, type BlockGraph } from '../../src/host/parse/lsblk.js';
-import { cmdlineChecks, readUki, sectionCheck } from '../../src/image/uki.js';
+import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck } from '../../src/image/uki.js';
 import { findSection, readPe, sectionData, PeFormatError } from '../../src/image/pe.js';
 import { readInitrd } from '../../src/image/cpio.js';
 import { verifyImage, formatVerified } from '../../src/commands/build.js';
@@ -186,4 +186,20 @@ test('the UKI preflight names the true reason on a systemd 252 or a backports 25
   assert.equal(bpo[2]!.fix, 'apt-get install -t bookworm-backports systemd-boot-efi');
   const good = ukiPreflight({ systemd: 257, systemdVersion: 'systemd 257 (257.13-1~deb13u1)', ukify: '/usr/bin/ukify', ukifyBroken: null, stub: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub', mkosiMajor: 25, family: 'debian' });
   assert.deepEqual(good.filter((p) => !p.ok), []);
+});
+
+test("crypttab options the initrd lacks count as carried when the UKI's command line opens the device with them", async () => {
+  const { report, files } = await host('btrfs-luks-tpm2');
+  const options = filterProcCmdline(files.get('cmdline')!);
+  const failing = { id: 'luks-crypttab', ok: false, detail: 'crypttab lines with options that matter are not in the image' };
+  const judged = crypttabThroughCmdline(failing, options, report, null);
+  assert.ok(judged.ok, judged.detail);
+  assert.match(judged.detail, /tpm2-device=auto.*rd\.luks\.options/);
+  // Without rd.luks.options= (or with other options) tpm2-device=auto is lost: the failure stands.
+  assert.equal(crypttabThroughCmdline(failing, options.filter((o) => !o.startsWith('rd.luks.options=')), report, null).ok, false);
+  assert.equal(crypttabThroughCmdline(failing, options.map((o) => (o.startsWith('rd.luks.options=') ? 'rd.luks.options=discard' : o)), report, null).ok, false);
+  // A global rd.luks.options= applies to every rd.luks.uuid= device.
+  assert.ok(crypttabThroughCmdline(failing, options.map((o) => (o.startsWith('rd.luks.options=') ? 'rd.luks.options=tpm2-device=auto' : o)), report, null).ok);
+  // Not opened by rd.luks.uuid=: options alone do nothing.
+  assert.equal(crypttabThroughCmdline(failing, options.filter((o) => !o.startsWith('rd.luks.uuid=')), report, null).ok, false);
 });
