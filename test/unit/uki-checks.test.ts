@@ -83,6 +83,9 @@ test('verifyImage tells a UKI from a cpio by its bytes and runs the initrd check
     // Its root= is another machine's.
     assert.equal(byId(v.checks, 'cmdline-root').ok, false);
     assert.equal(v.ok, false);
+    // Without the host's block devices a UUID= cannot be resolved: reported as not compared, not as a mismatch.
+    const blind = await verifyImage(file, report, hostFs(dir), '6.12.0-fixture');
+    assert.match(byId(blind.checks, 'cmdline-root').detail, /not compared.*no block device list/);
     assert.equal(v.image.files, 1, "etc/os-release is its one file");
     const text = formatVerified(v).join('\n');
     assert.match(text, /^UKI .*x\.efi: x86_64/m);
