@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
 import { checkImage, type ImageCheck } from '../image/checks.js';
@@ -18,7 +18,7 @@ import type { Variant } from '../variant/suggest.js';
 import type { BlockGraph } from '../host/parse/lsblk.js';
 import { looksLikePe } from '../image/pe.js';
 import { formatArgv } from '../system/run.js';
-import { configuredUkiGenerator, detectUkiToolchain, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
+import { configuredUkiGenerator, detectUkiToolchain, hostMicrocode, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
 import { pickUkiGenerator, ukiPrerequisites, type UkiGenerator } from '../uki/generator.js';
 import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck, type UkiSummary } from '../image/uki.js';
 
@@ -188,6 +188,8 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const moduleSource = flags.generic ? 'generic' : state.snapshotFiles ? (targetModules ? 'snapshot' : 'snapshot-without-modules') : 'live';
   // ukify wraps an initrd built first into a scratch directory; mkosi builds the UKI itself.
   const scratch = uki?.generator === 'ukify' ? await mkdtemp(path.join('/var/tmp', 'initrd-wizard-uki-')) : null;
+  // 50-mkosi.install writes the microcode archive only beside a cpio initrd, i.e. for ukify, not for mkosi --format uki.
+  const microcode = uki?.generator === 'ukify' ? await hostMicrocode(state.fs, !!state.snapshotFiles) : null;
   let built: { durationMs: number };
   let ukifyMs = 0;
   try {
@@ -211,9 +213,10 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     if (uki && scratch) {
       flags.onStage?.('Wrapping the initrd into a UKI with ukify', performance.now() - started);
       const lines: string[] = [];
+      if (microcode && 'cpio' in microcode) await writeFile(path.join(scratch, 'microcode'), microcode.cpio, { mode: 0o644 });
       const r = await runUkify(
         state.runner,
-        { ukify: uki.ukify, stub: uki.stub, kernel: uki.kernel, initrds: [path.join(scratch, 'initrd')], cmdline: uki.cmdline.options, kernelVersion: state.kernelVersion, output, config: uki.config },
+        { ukify: uki.ukify, stub: uki.stub, kernel: uki.kernel, initrds: [...(microcode && 'cpio' in microcode ? [path.join(scratch, 'microcode')] : []), path.join(scratch, 'initrd')], cmdline: uki.cmdline.options, kernelVersion: state.kernelVersion, output, config: uki.config },
         { signal: flags.signal, env: flags.env, logFile: log, onLine: (l) => { lines.push(l); flags.onLine?.(l); } },
       );
       ukifyMs = r.durationMs;
@@ -232,8 +235,6 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   }
   const durationMs = built.durationMs + ukifyMs;
   const notes = [...config.notes];
-  if (uki && !state.snapshotFiles && (await state.fs.list('/usr/lib/firmware/intel-ucode').catch(() => null) || await state.fs.list('/usr/lib/firmware/amd-ucode').catch(() => null)))
-    notes.push("kernel-install's mkosi plugin would also put this CPU's microcode (from /usr/lib/firmware) in front of the initrd; this UKI carries none");
   const json = {
     format,
     kernelVersion: state.kernelVersion,
@@ -254,6 +255,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
             cmdlineFromSnapshot: uki.cmdline.fromSnapshot,
             stub: uki.stub,
             config: uki.config,
+            microcode: microcode ? ('cpio' in microcode ? { vendor: microcode.vendor, source: microcode.source } : { vendor: microcode.vendor, source: null, why: microcode.why }) : null,
             arch: verified.uki.arch,
             uname: verified.uki.uname,
             osRelease: verified.uki.osRelease,
@@ -278,6 +280,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const ukiLines = uki
     ? [
         `UKI: ${uki.generator === 'ukify' ? `mkosi-initrd's initrd wrapped by ${uki.ukify}` : 'built by mkosi-initrd --format uki'} (${uki.why}).`,
+        ...(microcode ? ['cpio' in microcode ? `Microcode: ${microcode.vendor} from ${microcode.source}, first in .initrd.` : `Microcode: ${microcode.why}.`] : []),
         `Command line from ${uki.cmdline.fromSnapshot ? "the snapshot's " : ''}${uki.cmdline.source}${uki.cmdline.source === '/proc/cmdline' ? ' (without BOOT_IMAGE= and initrd=)' : ''}${uki.config ? `; options from ${uki.config}` : ''}.`,
       ]
     : [];

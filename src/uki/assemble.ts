@@ -14,6 +14,9 @@ import { parseKeyValue } from '../host/parse/keyvalue.js';
 import { CommandCancelledError, CommandFailedError, CommandNotFoundError, type Runner } from '../system/run.js';
 import type { HostFs } from '../system/files.js';
 import { filterProcCmdline, kernelCmdline, parseCmdlineFile, type CmdlineSource } from './cmdline.js';
+import { identifyCpu, microcodeCandidates, microcodeCpio } from './microcode.js';
+import { readBeneath } from '../system/rooted.js';
+import { LIMITS } from '../limits.js';
 import { stubPath, UKIFY_PATHS, ukifyPackage, ukiPrerequisites, type UkiGenerator, type UkiToolchain } from './generator.js';
 
 /** systemd's version as `systemctl --version` (or kernel-install's) prints it: "systemd 257 (257.13-1~deb13u1)". */
@@ -186,4 +189,23 @@ export async function storageGraph(runner: Runner, snapshotFiles: Map<string, st
   if (!text) return null;
   const r = parseLsblk(text);
   return r.ok ? r.value : null;
+}
+
+export type Microcode = { vendor: string; source: string; cpio: Buffer } | { vendor: string | null; source: null; why: string };
+
+/**
+ * This machine's microcode archive, as 50-mkosi.install builds it for the
+ * UKI 60-ukify.install then makes. Not for a snapshot: the CPU of the
+ * machine that will boot is not recorded, and this one's may differ.
+ */
+export async function hostMicrocode(fs: HostFs, snapshot: boolean, arch = archOf()): Promise<Microcode> {
+  if (snapshot) return { vendor: null, source: null, why: "the snapshot does not record the target's CPU, so no microcode is added (kernel-install on that machine adds its own)" };
+  if (!/^(x86_64|i[3-6]86)$/.test(arch)) return { vendor: null, source: null, why: `no early microcode on ${arch}` };
+  const cpu = identifyCpu((await fs.read('/proc/cpuinfo').catch(() => null)) ?? '');
+  if (!cpu) return { vendor: null, source: null, why: 'the CPU vendor is unknown (/proc/cpuinfo), as for kernel-install: no microcode added' };
+  for (const p of microcodeCandidates(cpu)) {
+    const data = await readBeneath(fs.root, p, { maxBytes: LIMITS.configFileBytes, follow: 'in-root', what: p }).catch(() => null);
+    if (data) return { vendor: cpu.vendor, source: p, cpio: microcodeCpio(cpu.vendor, data) };
+  }
+  return { vendor: cpu.vendor, source: null, why: `no microcode for this ${cpu.vendor} CPU in /usr/lib/firmware (${microcodeCandidates(cpu).join(', ') || 'none known for this vendor'}), as for kernel-install: none added` };
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { analyze } from '../../src/host/analyze.js';
@@ -16,7 +16,8 @@ import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck } from '..
 import { findSection, readPe, sectionData, PeFormatError } from '../../src/image/pe.js';
 import { readInitrd } from '../../src/image/cpio.js';
 import { verifyImage, formatVerified } from '../../src/commands/build.js';
-import { ukifyArgv, parseSystemdVersion, ukiPreflight, ukiCmdline } from '../../src/uki/assemble.js';
+import { ukifyArgv, parseSystemdVersion, ukiPreflight, ukiCmdline, hostMicrocode } from '../../src/uki/assemble.js';
+import { identifyCpu, microcodeCandidates, microcodeCpio } from '../../src/uki/microcode.js';
 import { filterProcCmdline } from '../../src/uki/cmdline.js';
 import { hostFs } from '../../src/system/files.js';
 import { tempDir } from '../helpers.js';
@@ -205,4 +206,36 @@ test("crypttab options the initrd lacks count as carried when the UKI's command 
   assert.ok(crypttabThroughCmdline(failing, options.map((o) => (o.startsWith('rd.luks.options=') ? 'rd.luks.options=tpm2-device=auto' : o)), report, null).ok);
   // Not opened by rd.luks.uuid=: options alone do nothing.
   assert.equal(crypttabThroughCmdline(failing, options.filter((o) => !o.startsWith('rd.luks.uuid=')), report, null).ok, false);
+});
+
+test("this CPU's microcode goes first into .initrd as kernel-install's mkosi plugin builds it; none for a snapshot", async () => {
+  const amd = 'processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nstepping\t: 1\n\nprocessor\t: 1\n';
+  assert.deepEqual(identifyCpu(amd), { vendor: 'AuthenticAMD', family: 25, model: 1, stepping: 1 });
+  assert.deepEqual(microcodeCandidates(identifyCpu(amd)!), ['/usr/lib/firmware/amd-ucode/microcode_amd_fam19h.bin']);
+  assert.deepEqual(microcodeCandidates({ vendor: 'GenuineIntel', family: 6, model: 142, stepping: 12 }), ['/usr/lib/firmware/intel-ucode/06-8e-0c', '/usr/lib/firmware/intel-ucode/06-8e-0c.initramfs']);
+  assert.equal(identifyCpu('processor : 0\nvendor_id : X\n'), null);
+  const { dir, cleanup } = await tempDir();
+  try {
+    await mkdir(path.join(dir, 'proc'));
+    await writeFile(path.join(dir, 'proc/cpuinfo'), amd);
+    const fs = hostFs(dir);
+    const none = await hostMicrocode(fs, false, 'x86_64');
+    assert.ok(!('cpio' in none) && /no microcode for this AuthenticAMD CPU/.test(none.why));
+    await mkdir(path.join(dir, 'usr/lib/firmware/amd-ucode'), { recursive: true });
+    const blob = Buffer.from([0x44, 0x4d, 0x41, 0x00, 1, 2, 3]);
+    await writeFile(path.join(dir, 'usr/lib/firmware/amd-ucode/microcode_amd_fam19h.bin'), blob);
+    const found = await hostMicrocode(fs, false, 'x86_64');
+    assert.ok('cpio' in found);
+    assert.equal(found.cpio.length % 512, 0);
+    // The archive reads back, and in front of a compressed initrd (as ukify concatenates them) both are seen.
+    const main = sectionData(tiny, findSection(readPe(tiny), '.initrd')!);
+    const image = await readInitrd(Buffer.concat([found.cpio, gzipSync(main)]), 'ucode+initrd');
+    assert.deepEqual(image.read('kernel/x86/microcode/AuthenticAMD.bin'), blob);
+    assert.ok(image.read('etc/os-release'));
+    assert.deepEqual(microcodeCpio('AuthenticAMD', blob), found.cpio, 'the same bytes every time');
+    assert.match((await hostMicrocode(fs, true, 'x86_64') as { why: string }).why, /snapshot does not record/);
+    assert.match((await hostMicrocode(fs, false, 'aarch64') as { why: string }).why, /no early microcode on aarch64/);
+  } finally {
+    await cleanup();
+  }
 });
