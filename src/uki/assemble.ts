@@ -5,7 +5,7 @@
  * /etc/kernel/uki.conf it finds as --config), or mkosi-initrd --format uki
  * when install.conf says uki_generator=mkosi.
  */
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
 import type { Preflight } from '../mkosi/build.js';
@@ -167,6 +167,7 @@ export async function runUkify(runner: Runner, input: UkifyInput, opts: { signal
   const started = performance.now();
   const tmp = path.join(path.dirname(input.output), `.${path.basename(input.output)}.${process.pid}.tmp`);
   const argv = ukifyArgv({ ...input, output: tmp });
+  await mkdir(path.dirname(input.output), { recursive: true });
   try {
     await runner.run(argv, { timeoutMs: 600_000, signal: opts.signal, env: opts.env, onLine: opts.onLine });
     await rename(tmp, input.output);
