@@ -148,6 +148,13 @@ export function explainBuildFailure(log: string): { message: string; hint: strin
       hint: `refresh the metadata (apt-get update / dnf makecache), then check the name; remove it with the package list if it does not exist for this release`,
     };
   }
+  const stub = /sd-stub not found at (\S+) in the image/.exec(log);
+  if (stub) {
+    return {
+      message: `mkosi-initrd --format uki (uki_generator=mkosi) takes the EFI stub from the image it builds, and ${stub[1]} is not in it`,
+      hint: 'add the stub package to the initrd (Packages=systemd-boot-efi on Debian, systemd-boot-unsigned on Fedora, in /etc/mkosi-initrd/mkosi.conf.d/), or use uki_generator=ukify in /etc/kernel/install.conf',
+    };
+  }
   if (/No space left on device/.test(log)) return { message: 'the build ran out of disk space', hint: 'free space in /var/tmp and the output directory (a build needs ~2 GiB)' };
   if (/(404\s+Not Found|Failed to fetch|Cannot download|Curl error|Status code: 404)/.test(log)) {
     return { message: 'downloading packages failed: the package metadata is stale or the mirror is unreachable', hint: 'refresh the metadata (apt-get update / dnf makecache) and check the network' };

@@ -72,6 +72,10 @@ test('known build failures are explained, with their fix', () => {
   assert.match(explainBuildFailure("error: target not found: mdadmx")!.message, /"mdadmx"/);
   assert.match(explainBuildFailure('write error: No space left on device')!.hint, /free space/);
   assert.match(explainBuildFailure('Err:1 http://deb.debian.org/debian bookworm/main amd64 lvm2 amd64 2.03.16-2\n  404  Not Found [IP: 1.2.3.4 80]')!.message, /stale/);
+  // mkosi 25.3's words (27.1 has the same die()) when install.conf says uki_generator=mkosi and the image lacks the stub.
+  const stub = explainBuildFailure('‣ sd-stub not found at /usr/lib/systemd/boot/efi/linuxx64.efi.stub in the image')!;
+  assert.match(stub.message, /takes the EFI stub from the image it builds/);
+  assert.match(stub.hint, /systemd-boot-efi.*uki_generator=ukify/);
   assert.equal(explainBuildFailure('something nobody has seen'), null);
 });
 
