@@ -178,7 +178,8 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const uki = format === 'uki' ? await planUki(state, mk.major, preflight) : null;
   const failed = preflight.filter((p) => !p.ok && !(flags.ignorePreflight ?? []).includes(p.id));
   if (failed.length) throw preflightError(failed);
-  if (format === 'uki' && !uki) throw new WizardError('internal: a UKI build passed its preflight without a plan');
+  // Skipping a UKI prerequisite cannot make a UKI: those refusals stand.
+  if (format === 'uki' && !uki) throw preflightError(preflight.filter((p) => !p.ok && p.id.startsWith('uki-')));
   const { config, set: previewSet, warnings: previewWarnings } = await hostConfig(state, mk, async (f) => (await state.fs.stat(f).catch(() => null)) !== null, { slim: flags.slim });
   const suffix = `${flags.slim ? '-slim' : ''}${flags.generic ? '-generic' : ''}`;
   const output = path.resolve(flags.output ?? (uki ? `uki-${state.kernelVersion}${suffix}.efi` : `initrd-${state.kernelVersion}${suffix}.cpio.zst`));
