@@ -21,6 +21,7 @@ import { identifyCpu, microcodeCandidates, microcodeCpio } from '../../src/uki/m
 import { filterProcCmdline } from '../../src/uki/cmdline.js';
 import { hostFs } from '../../src/system/files.js';
 import { tempDir } from '../helpers.js';
+import { InputError } from '../../src/errors.js';
 
 const tiny = readFileSync(new URL('../fixtures/uki/tiny.efi', import.meta.url));
 const fixture = (name: string) => new URL(`../fixtures/snapshots/${name}`, import.meta.url).pathname;
@@ -92,6 +93,11 @@ test('verifyImage tells a UKI from a cpio by its bytes and runs the initrd check
     assert.match(text, /^UKI .*x\.efi: x86_64/m);
     assert.match(text, /^Sections: .*\.linux 4\.0 KiB/m);
     assert.match(text, /FAIL cmdline-root/);
+    // A UKI whose embedded initrd is corrupted is refused naming the section, not checked as if it were fine.
+    const corrupt = Buffer.from(tiny);
+    corrupt.write('XXXXXX', findSection(readPe(tiny), '.initrd')!.rawOffset, 'latin1');
+    await writeFile(file, corrupt);
+    await assert.rejects(verifyImage(file, report, hostFs(dir), 'x', { graph }), (e: unknown) => e instanceof InputError && /not a newc cpio header/.test((e as Error).message));
     // A truncated UKI is refused with the reason, not read out of bounds.
     await writeFile(file, tiny.subarray(0, tiny.length - 4096));
     await assert.rejects(verifyImage(file, report, hostFs(dir), 'x', { graph }), (e: unknown) => e instanceof PeFormatError && /truncated/.test((e as Error).message));
