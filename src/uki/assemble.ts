@@ -1,0 +1,212 @@
+/**
+ * Builds a UKI the way kernel-install would on this host: mkosi-initrd's
+ * initrd wrapped by ukify with the arguments systemd's 60-ukify.install
+ * gives it (kernel, initrds, the command line it finds, --uname, the
+ * /etc/kernel/uki.conf it finds as --config), or mkosi-initrd --format uki
+ * when install.conf says uki_generator=mkosi.
+ */
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { WizardError } from '../errors.js';
+import type { Preflight } from '../mkosi/build.js';
+import { parseLsblk, type BlockGraph } from '../host/parse/lsblk.js';
+import { parseKeyValue } from '../host/parse/keyvalue.js';
+import { CommandCancelledError, CommandFailedError, CommandNotFoundError, type Runner } from '../system/run.js';
+import type { HostFs } from '../system/files.js';
+import { filterProcCmdline, kernelCmdline, parseCmdlineFile, type CmdlineSource } from './cmdline.js';
+import { identifyCpu, microcodeCandidates, microcodeCpio } from './microcode.js';
+import { readBeneath } from '../system/rooted.js';
+import { LIMITS } from '../limits.js';
+import { stubPath, UKIFY_PATHS, ukifyPackage, ukiPrerequisites, type UkiGenerator, type UkiToolchain } from './generator.js';
+
+/** systemd's version as `systemctl --version` (or kernel-install's) prints it: "systemd 257 (257.13-1~deb13u1)". */
+export function parseSystemdVersion(text: string): number | null {
+  const m = /^systemd (\d+)/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+async function exists(fs: HostFs, p: string): Promise<boolean> {
+  return (await fs.stat(p).catch(() => null))?.isFile() ?? false;
+}
+
+/** The versions and files that decide whether and how a UKI can be built here. */
+export interface DetectedUkiToolchain extends UkiToolchain {
+  systemdVersion: string | null;
+  /** Why the installed ukify does not run (`ukify --version` failed), e.g. its Python modules are missing. */
+  ukifyBroken: string | null;
+}
+
+export async function detectUkiToolchain(runner: Runner, fs: HostFs, mkosiMajor: number | null, family: string, arch = archOf()): Promise<DetectedUkiToolchain> {
+  let systemdVersion: string | null = null;
+  for (const argv of [['systemctl', '--version'], ['kernel-install', '--version']]) {
+    const out = await runner.run(argv, { timeoutMs: 30_000 }).then((r) => r.stdout, () => null);
+    if (out && parseSystemdVersion(out) !== null) {
+      systemdVersion = out.split('\n')[0]!.trim();
+      break;
+    }
+  }
+  let ukify: string | null = null;
+  for (const p of UKIFY_PATHS) if (!ukify && (await exists(fs, p))) ukify = p;
+  const stub = (await exists(fs, stubPath(arch))) ? stubPath(arch) : null;
+  // Debian 12's systemd 254 from backports ships /usr/lib/systemd/ukify without python3-pefile, which it imports first thing.
+  let ukifyBroken: string | null = null;
+  if (ukify) {
+    await runner.run([fs.resolve(ukify), '--version'], { timeoutMs: 60_000 }).catch((err: unknown) => {
+      const stderr = err instanceof CommandFailedError ? err.stderr.trim().split('\n').pop() ?? '' : '';
+      ukifyBroken = stderr || (err instanceof Error ? err.message : String(err));
+    });
+  }
+  return { systemd: systemdVersion ? parseSystemdVersion(systemdVersion) : null, systemdVersion, ukify, ukifyBroken, stub, mkosiMajor, family, arch };
+}
+
+function archOf(): string {
+  return ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', riscv64: 'riscv64', loong64: 'loongarch64', arm: 'armv7l' } as Record<string, string>)[process.arch] ?? process.arch;
+}
+
+/** One preflight line per prerequisite, the failing ones with ukiPrerequisites' reason and fix. */
+export function ukiPreflight(t: DetectedUkiToolchain): Preflight[] {
+  const problems = ukiPrerequisites(t);
+  const problem = (re: RegExp) => problems.find((p) => re.test(p.detail));
+  const item = (id: string, re: RegExp, okDetail: string): Preflight => {
+    const p = problem(re);
+    return p ? { id, ok: false, detail: p.detail, ...(p.fix ? { fix: p.fix } : {}) } : { id, ok: true, detail: okDetail };
+  };
+  const items: Preflight[] = [
+    item('uki-systemd', /^kernel-install of systemd/, t.systemdVersion ? `${t.systemdVersion}: kernel-install builds UKIs (>= 254)` : 'systemd version unknown (neither systemctl nor kernel-install answered --version)'),
+    t.ukify && t.ukifyBroken
+      ? { id: 'uki-ukify', ok: false, detail: `${t.ukify} does not run (${t.ukifyBroken})`, fix: `${t.family === 'debian' ? 'apt-get install' : t.family === 'fedora' ? 'dnf install' : 'install'} ${ukifyPackage(t.family)} (it brings ukify's Python modules, e.g. pefile)` }
+      : item('uki-ukify', /^ukify is not installed/, `ukify: ${t.ukify ?? ''}`),
+    item('uki-stub', /EFI stub/, `EFI stub: ${t.stub ?? ''}`),
+  ];
+  // systemd from backports wants its ukify and stub from backports too (the release's stub is older than the ukify).
+  const bpo = /~bpo(\d+)/.exec(t.systemdVersion ?? '')?.[1];
+  const suite = bpo ? BACKPORTS[bpo] : undefined;
+  return suite ? items.map((i) => (i.fix?.startsWith('apt-get install ') ? { ...i, fix: i.fix.replace('apt-get install ', `apt-get install -t ${suite} `) } : i)) : items;
+}
+
+const BACKPORTS: Record<string, string> = { '11': 'bullseye-backports', '12': 'bookworm-backports', '13': 'trixie-backports' };
+
+/** The generator install.conf asks for (kernel-install reads /etc/kernel first, then /usr/lib/kernel). */
+export async function configuredUkiGenerator(fs: HostFs): Promise<UkiGenerator | undefined> {
+  for (const f of ['/etc/kernel/install.conf', '/usr/lib/kernel/install.conf']) {
+    const text = await fs.read(f).catch(() => null);
+    if (text === null) continue;
+    const g = parseKeyValue(text).get('uki_generator');
+    return g === 'mkosi' ? 'mkosi' : g === 'ukify' ? 'ukify' : undefined;
+  }
+  return undefined;
+}
+
+export interface UkiCmdline {
+  options: string[];
+  source: CmdlineSource;
+  /** Read from the snapshot of the target machine, not from this one. */
+  fromSnapshot: boolean;
+}
+
+/**
+ * The command line the UKI gets. For a snapshot, the target machine's
+ * (its /etc/kernel/cmdline, else its /proc/cmdline filtered): this machine's
+ * files say nothing about that one's root.
+ */
+export async function ukiCmdline(fs: HostFs, snapshotFiles: Map<string, string> | null): Promise<UkiCmdline> {
+  if (snapshotFiles) {
+    const file = snapshotFiles.get('kernel-cmdline');
+    if (file !== undefined) return { options: parseCmdlineFile(file), source: '/etc/kernel/cmdline', fromSnapshot: true };
+    const proc = snapshotFiles.get('cmdline');
+    if (proc !== undefined) return { options: filterProcCmdline(proc), source: '/proc/cmdline', fromSnapshot: true };
+    throw new WizardError('the snapshot records no kernel command line (neither /etc/kernel/cmdline nor /proc/cmdline)', 1, 'capture the snapshot again with `initrd-wizard snapshot` on that machine');
+  }
+  const found = await kernelCmdline(fs);
+  if (!found) throw new WizardError('no kernel command line: neither /etc/kernel/cmdline, /usr/lib/kernel/cmdline nor /proc/cmdline could be read', 1, 'write the command line the UKI should carry (root=…) to /etc/kernel/cmdline');
+  return { ...found, fromSnapshot: false };
+}
+
+/** uki.conf where 60-ukify.install looks for it, first found wins. */
+export const UKI_CONF_PATHS = ['/etc/kernel/uki.conf', '/run/kernel/uki.conf', '/usr/local/lib/kernel/uki.conf', '/usr/lib/kernel/uki.conf'] as const;
+
+export async function ukiConf(fs: HostFs): Promise<string | null> {
+  for (const p of UKI_CONF_PATHS) if (await exists(fs, p)) return p;
+  return null;
+}
+
+export interface UkifyInput {
+  ukify: string;
+  stub: string;
+  kernel: string;
+  /** In order: microcode first, then the initrd (as 60-ukify.install orders them). */
+  initrds: string[];
+  cmdline: readonly string[];
+  kernelVersion: string;
+  output: string;
+  config: string | null;
+}
+
+/**
+ * ukify's command line for what 60-ukify.install sets in ukify's namespace:
+ * config, uname, linux, initrds, output and the command line (prefixed with
+ * a space, as the plugin does, so an option starting with "@" is not read as
+ * a file name). os-release is left to ukify's default (/etc/os-release), as
+ * the plugin leaves it; the stub is the one the plugin's ukify finds.
+ */
+export function ukifyArgv(i: UkifyInput): string[] {
+  return [
+    i.ukify, 'build',
+    ...(i.config ? ['--config', i.config] : []),
+    '--linux', i.kernel,
+    ...i.initrds.flatMap((f) => ['--initrd', f]),
+    '--cmdline', ` ${i.cmdline.join(' ')}`,
+    '--uname', i.kernelVersion,
+    '--stub', i.stub,
+    '--output', i.output,
+  ];
+}
+
+/** Runs ukify into a temporary name beside the output, then renames: no half-written UKI is left behind. */
+export async function runUkify(runner: Runner, input: UkifyInput, opts: { signal?: AbortSignal; env?: Record<string, string>; onLine?: (line: string) => void; logFile: string }): Promise<{ argv: string[]; durationMs: number }> {
+  const started = performance.now();
+  const tmp = path.join(path.dirname(input.output), `.${path.basename(input.output)}.${process.pid}.tmp`);
+  const argv = ukifyArgv({ ...input, output: tmp });
+  await mkdir(path.dirname(input.output), { recursive: true });
+  try {
+    await runner.run(argv, { timeoutMs: 600_000, signal: opts.signal, env: opts.env, onLine: opts.onLine });
+    await rename(tmp, input.output);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if (err instanceof CommandCancelledError) throw new WizardError('the build was cancelled; temporary files were removed', 1);
+    if (err instanceof CommandNotFoundError) throw new WizardError(`${input.ukify} could not be run`, 1, 'install ukify (Debian: systemd-ukify)');
+    if (err instanceof CommandFailedError) {
+      const tail = err.stderr.trim().split('\n').slice(-5).join('\n');
+      throw new WizardError(`ukify failed (exit ${err.exitCode_}):\n${tail}`, 1, `the initrd was built (log: ${opts.logFile}); check ${input.config ? `${input.config} and ` : ''}the kernel image ${input.kernel}`);
+    }
+    throw err;
+  }
+  return { argv: ukifyArgv(input), durationMs: performance.now() - started };
+}
+
+/** The host's block devices, to resolve root=/resume= specs: the snapshot's lsblk, or lsblk run now. */
+export async function storageGraph(runner: Runner, snapshotFiles: Map<string, string> | null): Promise<BlockGraph | null> {
+  const text = snapshotFiles ? snapshotFiles.get('lsblk.json') : await runner.run(['lsblk', '--json', '--bytes', '--output-all'], { timeoutMs: 30_000 }).then((r) => r.stdout, () => undefined);
+  if (!text) return null;
+  const r = parseLsblk(text);
+  return r.ok ? r.value : null;
+}
+
+export type Microcode = { vendor: string; source: string; cpio: Buffer } | { vendor: string | null; source: null; why: string };
+
+/**
+ * This machine's microcode archive, as 50-mkosi.install builds it for the
+ * UKI 60-ukify.install then makes. Not for a snapshot: the CPU of the
+ * machine that will boot is not recorded, and this one's may differ.
+ */
+export async function hostMicrocode(fs: HostFs, snapshot: boolean, arch = archOf()): Promise<Microcode> {
+  if (snapshot) return { vendor: null, source: null, why: "the snapshot does not record the target's CPU, so no microcode is added (kernel-install on that machine adds its own)" };
+  if (!/^(x86_64|i[3-6]86)$/.test(arch)) return { vendor: null, source: null, why: `no early microcode on ${arch}` };
+  const cpu = identifyCpu((await fs.read('/proc/cpuinfo').catch(() => null)) ?? '');
+  if (!cpu) return { vendor: null, source: null, why: 'the CPU vendor is unknown (/proc/cpuinfo), as for kernel-install: no microcode added' };
+  for (const p of microcodeCandidates(cpu)) {
+    const data = await readBeneath(fs.root, p, { maxBytes: LIMITS.configFileBytes, follow: 'in-root', what: p }).catch(() => null);
+    if (data) return { vendor: cpu.vendor, source: p, cpio: microcodeCpio(cpu.vendor, data) };
+  }
+  return { vendor: cpu.vendor, source: null, why: `no microcode for this ${cpu.vendor} CPU in /usr/lib/firmware (${microcodeCandidates(cpu).join(', ') || 'none known for this vendor'}), as for kernel-install: none added` };
+}
