@@ -18,7 +18,8 @@ import type { Variant } from '../variant/suggest.js';
 import type { BlockGraph } from '../host/parse/lsblk.js';
 import { looksLikePe } from '../image/pe.js';
 import { formatArgv } from '../system/run.js';
-import { configuredUkiGenerator, detectUkiToolchain, hostMicrocode, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
+import { detectUkiToolchain } from '../uki/detect.js';
+import { configuredUkiGenerator, hostMicrocode, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
 import { pickUkiGenerator, ukiPrerequisites, type UkiGenerator } from '../uki/generator.js';
 import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck, type UkiSummary } from '../image/uki.js';
 
@@ -147,7 +148,7 @@ interface UkiPlan {
 }
 
 async function planUki(state: PipelineState, mkMajor: number, preflight: Preflight[]): Promise<UkiPlan | null> {
-  const tc = await detectUkiToolchain(state.runner, state.fs, mkMajor, state.distro.family);
+  const tc = await detectUkiToolchain(state.runner, state.fs, { mkosiMajor: mkMajor, family: state.distro.family, codename: state.distro.codename });
   preflight.push(...ukiPreflight(tc));
   const wanted = await configuredUkiGenerator(state.fs);
   const choice = pickUkiGenerator(tc, wanted);

@@ -19,7 +19,7 @@ import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js'
 import { confPrefs } from './prefs.js';
 import type { BuildOutcome, HostData, ImageFormat, Prefs, ReproducibleSummary, UkiSummary, WizardServices } from './services.js';
 import { detectUkiToolchain } from '../uki/detect.js';
-import { ukiPrerequisites } from '../uki/generator.js';
+import { ukiPreflight } from '../uki/assemble.js';
 import type { Variant } from '../variant/suggest.js';
 
 export interface HostOptions {
@@ -102,8 +102,8 @@ export function hostServices(options: HostOptions = {}): WizardServices {
     async ukiUnavailable(host) {
       const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
       const t = await detectUkiToolchain(state!.runner, hostFs('/'), { family: host.distro.family, codename: host.distro.codename, mkosiMajor: mk?.major ?? null });
-      const problems = ukiPrerequisites(t);
-      return problems.length ? problems.map((p) => `${p.detail}${p.fix ? ` (${p.fix})` : ''}`).join('; ') : null;
+      const failed = ukiPreflight(t).filter((p) => !p.ok);
+      return failed.length ? failed.map((p) => `${p.detail}${p.fix ? ` (${p.fix})` : ''}`).join('; ') : null;
     },
     plan: async (variant, host) => reviewInstall(rootDir, await planArgs(variant, host)),
     apply: async (review, variant, host) => applyReviewed(review, await planArgs(variant, host)),

@@ -17,51 +17,10 @@ import { filterProcCmdline, kernelCmdline, parseCmdlineFile, type CmdlineSource 
 import { identifyCpu, microcodeCandidates, microcodeCpio } from './microcode.js';
 import { readBeneath } from '../system/rooted.js';
 import { LIMITS } from '../limits.js';
-import { stubPath, UKIFY_PATHS, ukifyPackage, ukiPrerequisites, type UkiGenerator, type UkiToolchain } from './generator.js';
+import { ukifyPackage, ukiPrerequisites, type UkiGenerator } from './generator.js';
+import { archOf, type DetectedUkiToolchain } from './detect.js';
 
-/** systemd's version as `systemctl --version` (or kernel-install's) prints it: "systemd 257 (257.13-1~deb13u1)". */
-export function parseSystemdVersion(text: string): number | null {
-  const m = /^systemd (\d+)/m.exec(text);
-  return m ? Number(m[1]) : null;
-}
-
-async function exists(fs: HostFs, p: string): Promise<boolean> {
-  return (await fs.stat(p).catch(() => null))?.isFile() ?? false;
-}
-
-/** The versions and files that decide whether and how a UKI can be built here. */
-export interface DetectedUkiToolchain extends UkiToolchain {
-  systemdVersion: string | null;
-  /** Why the installed ukify does not run (`ukify --version` failed), e.g. its Python modules are missing. */
-  ukifyBroken: string | null;
-}
-
-export async function detectUkiToolchain(runner: Runner, fs: HostFs, mkosiMajor: number | null, family: string, arch = archOf()): Promise<DetectedUkiToolchain> {
-  let systemdVersion: string | null = null;
-  for (const argv of [['systemctl', '--version'], ['kernel-install', '--version']]) {
-    const out = await runner.run(argv, { timeoutMs: 30_000 }).then((r) => r.stdout, () => null);
-    if (out && parseSystemdVersion(out) !== null) {
-      systemdVersion = out.split('\n')[0]!.trim();
-      break;
-    }
-  }
-  let ukify: string | null = null;
-  for (const p of UKIFY_PATHS) if (!ukify && (await exists(fs, p))) ukify = p;
-  const stub = (await exists(fs, stubPath(arch))) ? stubPath(arch) : null;
-  // Debian 12's systemd 254 from backports ships /usr/lib/systemd/ukify without python3-pefile, which it imports first thing.
-  let ukifyBroken: string | null = null;
-  if (ukify) {
-    await runner.run([fs.resolve(ukify), '--version'], { timeoutMs: 60_000 }).catch((err: unknown) => {
-      const stderr = err instanceof CommandFailedError ? err.stderr.trim().split('\n').pop() ?? '' : '';
-      ukifyBroken = stderr || (err instanceof Error ? err.message : String(err));
-    });
-  }
-  return { systemd: systemdVersion ? parseSystemdVersion(systemdVersion) : null, systemdVersion, ukify, ukifyBroken, stub, mkosiMajor, family, arch };
-}
-
-function archOf(): string {
-  return ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', riscv64: 'riscv64', loong64: 'loongarch64', arm: 'armv7l' } as Record<string, string>)[process.arch] ?? process.arch;
-}
+const exists = async (fs: HostFs, p: string) => (await fs.stat(p).catch(() => null))?.isFile() ?? false;
 
 /** One preflight line per prerequisite, the failing ones with ukiPrerequisites' reason and fix. */
 export function ukiPreflight(t: DetectedUkiToolchain): Preflight[] {
@@ -74,14 +33,18 @@ export function ukiPreflight(t: DetectedUkiToolchain): Preflight[] {
   const items: Preflight[] = [
     item('uki-systemd', /^kernel-install of systemd/, t.systemdVersion ? `${t.systemdVersion}: kernel-install builds UKIs (>= 254)` : 'systemd version unknown (neither systemctl nor kernel-install answered --version)'),
     t.ukify && t.ukifyBroken
-      ? { id: 'uki-ukify', ok: false, detail: `${t.ukify} does not run (${t.ukifyBroken})`, fix: `${t.family === 'debian' ? 'apt-get install' : t.family === 'fedora' ? 'dnf install' : 'install'} ${ukifyPackage(t.family)} (it brings ukify's Python modules, e.g. pefile)` }
+      ? { id: 'uki-ukify', ok: false, detail: `${t.ukify} does not run (${t.ukifyBroken})`, fix: brokenUkifyFix(t) }
       : item('uki-ukify', /^ukify is not installed/, `ukify: ${t.ukify ?? ''}`),
     item('uki-stub', /EFI stub/, `EFI stub: ${t.stub ?? ''}`),
   ];
-  // systemd from backports wants its ukify and stub from backports too (the release's stub is older than the ukify).
-  const bpo = /~bpo(\d+)/.exec(t.systemdVersion ?? '')?.[1];
-  const suite = bpo ? BACKPORTS[bpo] : undefined;
-  return suite ? items.map((i) => (i.fix?.startsWith('apt-get install ') ? { ...i, fix: i.fix.replace('apt-get install ', `apt-get install -t ${suite} `) } : i)) : items;
+  return items;
+}
+
+/** ukify is Python: when it does not start, it is nearly always a module its package only recommends (pefile). */
+function brokenUkifyFix(t: DetectedUkiToolchain): string {
+  const module = /No module named '([\w.]+)'/.exec(t.ukifyBroken ?? '')?.[1]?.split('.')[0];
+  const pkg = module ? `python3-${module}` : ukifyPackage(t.family, t.codename);
+  return t.family === 'debian' ? `apt-get install ${pkg}` : t.family === 'fedora' ? `dnf install ${pkg}` : `install ${pkg} (ukify's Python modules)`;
 }
 
 const BACKPORTS: Record<string, string> = { '11': 'bullseye-backports', '12': 'bookworm-backports', '13': 'trixie-backports' };

@@ -16,7 +16,8 @@ import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck } from '..
 import { findSection, readPe, sectionData, PeFormatError } from '../../src/image/pe.js';
 import { readInitrd } from '../../src/image/cpio.js';
 import { verifyImage, formatVerified } from '../../src/commands/build.js';
-import { ukifyArgv, parseSystemdVersion, ukiPreflight, ukiCmdline, hostMicrocode } from '../../src/uki/assemble.js';
+import { ukifyArgv, ukiPreflight, ukiCmdline, hostMicrocode } from '../../src/uki/assemble.js';
+import { parseSystemdVersion } from '../../src/uki/detect.js';
 import { identifyCpu, microcodeCandidates, microcodeCpio } from '../../src/uki/microcode.js';
 import { filterProcCmdline } from '../../src/uki/cmdline.js';
 import { hostFs } from '../../src/system/files.js';
@@ -190,9 +191,11 @@ test('the UKI preflight names the true reason on a systemd 252 or a backports 25
   assert.deepEqual(old.filter((p) => !p.ok).map((p) => p.id), ['uki-systemd', 'uki-ukify', 'uki-stub']);
   assert.match(old[0]!.detail, /systemd 252 cannot build a UKI/);
   assert.equal(old[2]!.fix, 'apt-get install systemd-boot-efi');
-  const bpo = ukiPreflight({ systemd: 254, systemdVersion: 'systemd 254 (254.26-1~bpo12+1)', ukify: '/usr/lib/systemd/ukify', ukifyBroken: "ModuleNotFoundError: No module named 'pefile'", stub: null, mkosiMajor: 24, family: 'debian' });
+  const bpo = ukiPreflight({ systemd: 254, systemdVersion: 'systemd 254 (254.26-1~bpo12+1)', ukify: '/usr/lib/systemd/ukify', ukifyBroken: "ModuleNotFoundError: No module named 'pefile'", stub: null, mkosiMajor: 24, family: 'debian', codename: 'bookworm' });
   assert.deepEqual(bpo.filter((p) => !p.ok).map((p) => p.id), ['uki-ukify', 'uki-stub']);
   assert.match(bpo[1]!.detail, /does not run.*pefile/);
+  // Backports' systemd ships ukify itself; what it lacks is the module (bookworm-backports has no systemd-ukify package).
+  assert.equal(bpo[1]!.fix, 'apt-get install python3-pefile');
   assert.equal(bpo[2]!.fix, 'apt-get install -t bookworm-backports systemd-boot-efi');
   const good = ukiPreflight({ systemd: 257, systemdVersion: 'systemd 257 (257.13-1~deb13u1)', ukify: '/usr/bin/ukify', ukifyBroken: null, stub: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub', mkosiMajor: 25, family: 'debian' });
   assert.deepEqual(good.filter((p) => !p.ok), []);
