@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { InputError, WizardError } from '../errors.js';
 import { bootTest, makeBootDisk, pickAccel, shapeFromReport, withTempDir, type BootResult, type DiskShape } from '../image/boottest.js';
-import { findSection, readPe } from '../image/pe.js';
+import { findSection, readPe, sectionData } from '../image/pe.js';
 import { findLoader, isPeFile } from '../image/uefi.js';
 import type { CommandResult } from './context.js';
 import { kernelImage, pipeline, type PipelineFlags } from './pipeline.js';
@@ -19,15 +19,17 @@ export interface BootTestFlags extends PipelineFlags, Pick<BuildFlags, 'env' | '
   log?: string;
 }
 
-/** What a UKI's headers say before it is booted: the firmware is the judge of a damaged one, so this only informs. */
-async function inspectUki(file: string): Promise<{ sections: string[]; problem: string | null }> {
+/** What a UKI's headers say before it is booted (the firmware is the judge of a damaged one, so this only informs), and its kernel. */
+async function inspectUki(file: string): Promise<{ sections: string[]; problem: string | null; linux: Buffer | null }> {
   try {
-    const pe = readPe(await readFile(file), file);
+    const buf = await readFile(file);
+    const pe = readPe(buf, file);
     const sections = pe.sections.map((s) => s.name);
     const missing = ['.linux', '.initrd'].filter((n) => !findSection(pe, n));
-    return { sections, problem: missing.length ? `no ${missing.join(' or ')} section: not a unified kernel image` : null };
+    const linux = findSection(pe, '.linux');
+    return { sections, problem: missing.length ? `no ${missing.join(' or ')} section: not a unified kernel image` : null, linux: linux ? sectionData(buf, linux) : null };
   } catch (err) {
-    if (err instanceof InputError) return { sections: [], problem: err.message };
+    if (err instanceof InputError) return { sections: [], problem: err.message, linux: null };
     throw err;
   }
 }
@@ -69,10 +71,17 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
       const loader = await findLoader(flags.loader, state.distro.family);
       const pe = await inspectUki(image);
       if (pe.problem) notes.push(`${pe.problem}; booting it anyway: the firmware decides`);
-      // The UKI carries its own kernel: the probe for KVM needs one, so UEFI boots use KVM only when asked.
-      accel = process.env.INITRD_WIZARD_ACCEL === 'kvm' ? 'kvm' : 'tcg';
       const uki = image;
-      result = await withTempDir(async (dir) => bootTest({ ...common, uki: { file: uki, loader, family: state.distro.family }, disk: await makeBootDisk(state.runner, dir, shape), accel }));
+      let probed: 'kvm' | 'tcg' = process.env.INITRD_WIZARD_ACCEL === 'kvm' ? 'kvm' : 'tcg';
+      result = await withTempDir(async (dir) => {
+        // The probe for a working KVM boots a kernel: the UKI's own. Without a readable one, TCG.
+        if (pe.linux) {
+          await writeFile(path.join(dir, 'linux'), pe.linux);
+          probed = await pickAccel(state.runner, path.join(dir, 'linux'));
+        }
+        return bootTest({ ...common, uki: { file: uki, loader, family: state.distro.family }, disk: await makeBootDisk(state.runner, dir, shape), accel: probed });
+      });
+      accel = probed;
       extra = { loader, sections: pe.sections, peProblem: pe.problem, kernelCmdline: result.kernelCmdline };
     } else {
       const kernel = await kernelImage(state.fs, state.kernelVersion);

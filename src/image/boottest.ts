@@ -11,7 +11,7 @@ import path from 'node:path';
 import { CommandCancelledError, CommandFailedError, CommandTimeoutError, type Runner } from '../system/run.js';
 import { WizardError } from '../errors.js';
 import type { HostReport } from '../host/report.js';
-import { ESP, espFiles, explainUefiFailure, makeEsp, plainLine, prepareFirmware, uefiFailure, uefiQemuArgs, uefiStage } from './uefi.js';
+import { ESP, espFiles, explainUefiFailure, makeEsp, plainLine, prepareFirmware, uefiDeadEnd, uefiQemuArgs, uefiStage } from './uefi.js';
 
 export const BOOT_MARKER = 'INITRD-WIZARD-BOOT-OK';
 
@@ -214,7 +214,7 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
       signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal,
       onLine: (line) => {
         lines.push(line);
-        if (opts.uki && !failureTimer && uefiFailure(line)) failureTimer = setTimeout(() => stop.abort(), UEFI_FAILURE_GRACE_MS);
+        if (opts.uki && !failureTimer && uefiDeadEnd(line)) failureTimer = setTimeout(() => stop.abort(), UEFI_FAILURE_GRACE_MS);
         if (/Please enter passphrase|Enter passphrase for/.test(line)) {
           askedPassphrase = true;
           if (opts.stopAtPassphrase) stop.abort();

@@ -6,8 +6,8 @@
  * throwaway ESP, with a Type #1 entry whose `options` give the test disk's
  * command line: with Secure Boot off (OVMF's plain build enrolls no keys)
  * systemd-stub uses the command line its loader passes in place of the
- * embedded .cmdline (stub.c use_load_options(), every version from 252 to
- * 262). The ESP is a GPT image with one FAT partition written by sfdisk,
+ * embedded .cmdline (stub.c use_load_options(); the slow tier checks it on
+ * the stubs of systemd 257 and 262). The ESP is a GPT image with one FAT partition written by sfdisk,
  * mkfs.fat and mtools: nothing is mounted, no loop device is used.
  */
 import { copyFile, open, stat, writeFile } from 'node:fs/promises';
@@ -22,6 +22,7 @@ export const OVMF_PAIRS = [
   { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' },
   { code: '/usr/share/edk2/ovmf/OVMF_CODE.fd', vars: '/usr/share/edk2/ovmf/OVMF_VARS.fd' },
   { code: '/usr/share/edk2/x64/OVMF_CODE.4m.fd', vars: '/usr/share/edk2/x64/OVMF_VARS.4m.fd' },
+  { code: '/usr/share/qemu/ovmf-x86_64-code.bin', vars: '/usr/share/qemu/ovmf-x86_64-vars.bin' },
 ] as const;
 
 /** The install command for the firmware and for systemd-boot's loader (the package that also ships the UKI stub), per distribution family. */
@@ -41,7 +42,6 @@ export const ESP = {
   entry: 'loader/entries/initrd-wizard-test.conf',
   loaderConf: 'loader/loader.conf',
 } as const;
-
 
 export interface EspFile {
   /** Path on the ESP, '/'-separated. */
@@ -174,31 +174,42 @@ export function plainLine(line: string): string {
 export type UefiStage = 'firmware' | 'loader' | 'kernel' | 'initrd' | 'root' | 'marker';
 
 /**
- * Lines that say the boot cannot go on, and what they mean. The firmware and
- * the loader then wait at a menu or a shell for a key, so the boot is stopped
- * shortly after one of these instead of waiting out the timeout.
+ * Lines that say what went wrong, and what they mean. `deadEnd`: nothing can
+ * follow (the firmware or systemd-boot waits at a shell or menu for a key), so
+ * the boot is stopped shortly after instead of waiting out the timeout. The
+ * others only explain: the kernel goes on (and with panic=-1 and QEMU's
+ * -no-reboot, a panic ends the run by itself).
  */
-export const UEFI_FAILURES: { re: RegExp; cause: string }[] = [
+export const UEFI_FAILURES: { re: RegExp; cause: string; deadEnd: boolean }[] = [
   // systemd-boot's image_start(): the firmware's LoadImage() refused the UKI (a damaged PE header gives "Unsupported").
-  { re: /Error loading \\.*\.efi: |Error loading .*: (Load Error|Unsupported|Not Found|Security Violation|Access Denied|Invalid Parameter|Volume Corrupt)/i, cause: 'the firmware refused the image (systemd-boot could not load it)' },
-  { re: /Access Denied|Security Violation/i, cause: 'the firmware refused the image (Secure Boot policy)' },
+  { re: /Error loading \\.*\.efi: |Error loading .*: (Load Error|Unsupported|Not Found|Security Violation|Access Denied|Invalid Parameter|Volume Corrupt)/i, cause: 'the firmware refused the image (systemd-boot could not load it)', deadEnd: true },
+  { re: /Access Denied|Security Violation/i, cause: 'the firmware refused the image (Secure Boot policy)', deadEnd: false },
   // The kernel's own EFI stub, inside .linux, runs before the kernel proper.
-  { re: /EFI stub: (ERROR|WARNING): .*(Decompression failed|decompress|corrupt)/i, cause: 'the kernel image (.linux) is damaged: its EFI stub could not decompress it' },
-  { re: /EFI stub: ERROR: /, cause: 'the kernel\'s EFI stub failed' },
+  { re: /EFI stub: (ERROR|WARNING): .*(Decompression failed|decompress|corrupt)/i, cause: 'the kernel image (.linux) is damaged: its EFI stub could not decompress it', deadEnd: false },
+  { re: /EFI stub: ERROR: /, cause: 'the kernel\'s EFI stub failed', deadEnd: false },
   // systemd-stub (src/boot/stub.c, linux.c) and systemd-boot reporting the UKI it started failed.
-  { re: /linux_exec: Error|Error starting kernel image|Unable to (locate|find) embedded|systemd-stub.*(error|failed|unable)/i, cause: 'systemd-stub could not start the kernel' },
-  { re: /Failed to execute .*\.efi\)?: /i, cause: 'the UKI started but returned an error to systemd-boot' },
-  { re: /Initramfs unpacking failed|invalid magic at start of compressed archive|junk within compressed archive|decompressor failed/i, cause: 'the kernel started but could not unpack the embedded initrd' },
-  { re: /crc error|-- System halted/i, cause: 'the kernel image is damaged: its decompressor stopped' },
-  { re: /Kernel panic - not syncing/, cause: 'the kernel panicked' },
-  { re: /Shell> *$|UEFI Interactive Shell|No bootable option or device was found|Boot Failed\./i, cause: 'the firmware found nothing it could boot and fell back to its shell or menu' },
+  { re: /linux_exec: Error|Error starting kernel image|Unable to (locate|find) embedded|systemd-stub.*(error|failed|unable)/i, cause: 'systemd-stub could not start the kernel', deadEnd: false },
+  { re: /Failed to execute .*\.efi\)?: /i, cause: 'the UKI started but returned an error to systemd-boot', deadEnd: true },
+  { re: /Initramfs unpacking failed|invalid magic at start of compressed archive|junk within compressed archive|decompressor failed/i, cause: 'the kernel started but could not unpack the embedded initrd', deadEnd: false },
+  { re: /crc error|-- System halted/i, cause: 'the kernel image is damaged: its decompressor stopped', deadEnd: true },
+  { re: /Kernel panic - not syncing/, cause: 'the kernel panicked', deadEnd: false },
+  // The firmware's last boot option; one failed option alone is no dead end (BdsDxe tries the next).
+  { re: /Shell> *$|UEFI Interactive Shell|No bootable option or device was found/i, cause: 'the firmware found nothing it could boot and fell back to its shell or menu', deadEnd: true },
 ];
 
 /** The failure a serial line announces, if any. */
 export function uefiFailure(line: string): string | null {
+  return matchFailure(line)?.cause ?? null;
+}
+
+/** True when the line says the boot cannot go on by itself. */
+export function uefiDeadEnd(line: string): boolean {
+  return matchFailure(line)?.deadEnd ?? false;
+}
+
+function matchFailure(line: string) {
   const l = plainLine(line);
-  for (const f of UEFI_FAILURES) if (f.re.test(l)) return f.cause;
-  return null;
+  return UEFI_FAILURES.find((f) => f.re.test(l));
 }
 
 /** How far a UEFI boot got, from its serial console. */

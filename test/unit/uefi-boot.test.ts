@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bootEntry, ESP, espDirs, espFiles, espPartitionScript, espSizeBytes, explainUefiFailure, findLoader, isPeFile, loaderConf, plainLine, prepareFirmware, uefiFailure, uefiQemuArgs, uefiStage } from '../../src/image/uefi.js';
+import { bootEntry, ESP, espDirs, espFiles, espPartitionScript, espSizeBytes, explainUefiFailure, findLoader, uefiDeadEnd, isPeFile, loaderConf, plainLine, prepareFirmware, uefiFailure, uefiQemuArgs, uefiStage } from '../../src/image/uefi.js';
 import { diskCmdline, kernelCmdlineFromLog, BOOT_MARKER } from '../../src/image/boottest.js';
 import { InputError, WizardError } from '../../src/errors.js';
 
@@ -162,6 +162,15 @@ test('a good boot: no failure line, every stage up to the marker, and the kernel
   assert.equal(kernelCmdlineFromLog(BAD_HEADER), null);
   // The marker init's own `echo` line (the script echoed by a shell trace) does not count.
   assert.equal(uefiStage([...BDS, `/bin/busybox echo "${MARKER}"`], MARKER), 'firmware');
+});
+
+test('the boot is cut short only at a dead end (firmware refusal, loader error, firmware shell), never while the kernel can still go on', () => {
+  assert.deepEqual(BAD_HEADER.map(uefiDeadEnd), [false, false, true, false, false, true]);
+  assert.equal(BAD_LINUX.filter(uefiDeadEnd).length, 1, 'systemd-boot\'s "Failed to execute" after the stub gave up');
+  // A panic ends the run by itself (panic=-1, -no-reboot); unpacking errors may still be followed by more.
+  assert.equal(BAD_INITRD.some(uefiDeadEnd), false);
+  assert.equal(GOOD.some(uefiDeadEnd), false);
+  assert.equal(uefiDeadEnd('BdsDxe: failed to start Boot0003 "UEFI Misc Device 2" from PciRoot(0x0)/Pci(0x3,0x0): Not Found'), false);
 });
 
 test('a silent stop is explained by how far the boot got', () => {
