@@ -56,7 +56,8 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
       if (uki && !(await isPeFile(image))) throw new WizardError(`the build wrote no unified kernel image to ${image}`, 1, 'run `initrd-wizard build --format uki` to see why');
     }
     const isUki = await isPeFile(image).catch((err: NodeJS.ErrnoException) => {
-      throw new InputError(`cannot read ${image}: ${err.code ?? err.message}`, 'pass --image with an initrd (cpio) or a unified kernel image (.efi)');
+      const why = err.code === 'ENOENT' ? 'it does not exist' : err.code === 'EISDIR' ? 'it is a directory' : (err.code ?? err.message);
+      throw new InputError(`cannot read ${image}: ${why}`, 'pass --image with an initrd (cpio) or a unified kernel image (.efi)');
     });
     if (flags.format === 'uki' && !isUki) throw new InputError(`${image} is not a unified kernel image (no PE/MZ header)`, 'pass a .efi built by `initrd-wizard build --format uki`, ukify or mkosi, or leave out --format uki');
     const shape = shapeFromReport(state.report);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { bootEntry, ESP, espDirs, espFiles, espPartitionScript, espSizeBytes, explainUefiFailure, findLoader, uefiDeadEnd, isPeFile, loaderConf, plainLine, prepareFirmware, uefiFailure, uefiQemuArgs, uefiStage } from '../../src/image/uefi.js';
 import { diskCmdline, kernelCmdlineFromLog, BOOT_MARKER } from '../../src/image/boottest.js';
 import { InputError, WizardError } from '../../src/errors.js';
+import { fixture, runCli, tempDir } from '../helpers.js';
 
 const MARKER = BOOT_MARKER;
 
@@ -182,4 +183,27 @@ test('the disk command line carries the credential unless left out', () => {
   const disk = { image: '/x', cmdline: ['root=/dev/mapper/luks-1'], credential: 'cryptsetup.passphrase:ab' };
   assert.deepEqual(diskCmdline(disk), ['root=/dev/mapper/luks-1', 'systemd.set_credential=cryptsetup.passphrase:ab']);
   assert.deepEqual(diskCmdline(disk, true), ['root=/dev/mapper/luks-1']);
+});
+
+test('boot-test refuses bad input before anything boots: a missing image, --format uki with a cpio, a --loader that is not a file (exit 2)', async () => {
+  const { dir, cleanup } = await tempDir('iw-uefi-cli-');
+  try {
+    const snap = fixture('trixie-luks2-ext4');
+    const missing = await runCli(['boot-test', '--snapshot', snap, '--image', path.join(dir, 'nope.efi')]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /cannot read .*nope\.efi: it does not exist/);
+    const cpio = path.join(dir, 'initrd.cpio');
+    await writeFile(cpio, '070701' + '0'.repeat(104));
+    const notUki = await runCli(['boot-test', '--snapshot', snap, '--image', cpio, '--format', 'uki']);
+    assert.equal(notUki.code, 2, notUki.stderr);
+    assert.match(notUki.stderr, /is not a unified kernel image/);
+    const uki = path.join(dir, 'x.efi');
+    await writeFile(uki, 'MZ');
+    const noLoader = await runCli(['boot-test', '--snapshot', snap, '--image', uki, '--loader', path.join(dir, 'systemd-bootx64.efi')]);
+    assert.equal(noLoader.code, 2, noLoader.stderr);
+    assert.match(noLoader.stderr, /given with --loader\) is not a file/);
+    assert.doesNotMatch(noLoader.stderr, /at .*\.js:\d+/, 'no stack trace');
+  } finally {
+    await cleanup();
+  }
 });
