@@ -135,8 +135,10 @@ describe('UKI boots under OVMF (trixie: systemd 257 ukify, stub and systemd-boot
     assert.deepEqual([json.format, json.firmware], ['uki', 'uefi']);
     assert.match(json.via, /systemd-boot/);
     assert.deepEqual([json.shape.luks, json.shape.lvm], [true, true]);
-    assert.ok(json.kernelCmdline?.includes('systemd.set_credential=cryptsetup.passphrase:'), json.kernelCmdline ?? 'no "Command line:" on the console');
-    assert.ok(!json.kernelCmdline?.includes(EMBEDDED_ROOT), 'the stub passed the loader\'s options, not the UKI\'s .cmdline');
+    // Reaching the marker on a LUKS2 root already proves the entry's options (root and credential) reached the kernel:
+    // the embedded command line names a root that does not exist. The kernel's own echo says so too, though a
+    // loaded TCG guest's early serial output can drop a few characters, so only the embedded root's absence is checked.
+    assert.ok(json.kernelCmdline && !json.kernelCmdline.includes(EMBEDDED_ROOT), json.kernelCmdline ?? 'no "Command line:" on the console');
     assert.equal(json.failure, null);
   });
 
@@ -192,6 +194,8 @@ describe('UKI boots under OVMF (sid: systemd 262 ukify, stub and systemd-boot)',
     const { code, json } = await cliBoot(uki.file, uki.loader);
     t.diagnostic(`sid LVM in LUKS2 (boot-test CLI): ${secs(json.durationMs)}`);
     assert.equal(code, 0, JSON.stringify({ ...json, log: undefined }));
-    assert.ok(json.kernelCmdline?.includes('systemd.set_credential=cryptsetup.passphrase:') && !json.kernelCmdline.includes(EMBEDDED_ROOT), json.kernelCmdline ?? '');
+    assert.equal(json.ok, true);
+    assert.deepEqual([json.firmware, json.shape.luks, json.shape.lvm], ['uefi', true, true]);
+    assert.ok(json.kernelCmdline && !json.kernelCmdline.includes(EMBEDDED_ROOT), json.kernelCmdline ?? 'no "Command line:" on the console');
   });
 });
