@@ -168,7 +168,7 @@ export function uefiQemuArgs(fw: { code: string; vars: string }, esp: string): s
 /** Strips the firmware's terminal escapes (colours, cursor moves) and carriage returns so lines can be matched. */
 export function plainLine(line: string): string {
   // eslint-disable-next-line no-control-regex
-  return line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Za-z0-9]/g, '').replace(/\r/g, '');
+  return line.replace(/\x1b\[[0-9;?=]*[A-Za-z]/g, '').replace(/\x1b[()][A-Za-z0-9]/g, '').replace(/\r/g, '');
 }
 
 export type UefiStage = 'firmware' | 'loader' | 'kernel' | 'initrd' | 'root' | 'marker';

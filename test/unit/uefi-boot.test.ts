@@ -133,6 +133,7 @@ const GOOD = [
 test('the console is read without the firmware\'s escapes and carriage returns', () => {
   assert.equal(plainLine(BAD_HEADER[2]!), '../src/boot/boot.c:2576@image_start: Error loading \\EFI\\Linux\\test.efi: Unsupported');
   assert.equal(plainLine(BAD_HEADER[5]!), 'UEFI Interactive Shell v2.2');
+  assert.equal(plainLine(BDS[0]!), 'BdsDxe: loading Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x2,0x0)');
 });
 
 test('a damaged PE header: the firmware refused the image, and the explanation quotes the line', () => {
