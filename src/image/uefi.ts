@@ -143,13 +143,13 @@ export async function prepareFirmware(dir: string, family = 'debian', pairs: rea
 }
 
 /** systemd-boot's loader, or an error naming the package. */
-export async function findLoader(explicit: string | undefined, family = 'debian'): Promise<string> {
-  const file = explicit ?? SYSTEMD_BOOT_EFI;
+export async function findLoader(explicit: string | undefined, family = 'debian', installed = SYSTEMD_BOOT_EFI): Promise<string> {
+  const file = explicit ?? installed;
   const st = await stat(file).catch(() => null);
   if (st?.isFile()) return file;
   if (explicit) throw new InputError(`${explicit} (given with --loader) is not a file`, 'pass the path of a systemd-bootx64.efi (systemd-boot\'s EFI loader)');
   throw new WizardError(
-    `systemd-boot's EFI loader ${SYSTEMD_BOOT_EFI} is missing: boot-test starts the UKI through it so that the throwaway disk's command line replaces the UKI's own`,
+    `systemd-boot's EFI loader ${installed} is missing: boot-test starts the UKI through it so that the throwaway disk's command line replaces the UKI's own`,
     1,
     `${UEFI_PACKAGES[family]?.loader ?? 'install systemd-boot'} (the package that also ships the UKI stub), or pass --loader with a systemd-bootx64.efi`,
   );

@@ -9,10 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bootEntry, ESP, espDirs, espFiles, espPartitionScript, espSizeBytes, explainUefiFailure, findLoader, uefiDeadEnd, isPeFile, loaderConf, plainLine, prepareFirmware, uefiFailure, uefiQemuArgs, uefiStage } from '../../src/image/uefi.js';
+import { bootEntry, ESP, ESP_OFFSET, espDirs, makeEsp, espFiles, espPartitionScript, espSizeBytes, explainUefiFailure, findLoader, uefiDeadEnd, isPeFile, loaderConf, plainLine, prepareFirmware, uefiFailure, uefiQemuArgs, uefiStage } from '../../src/image/uefi.js';
 import { diskCmdline, kernelCmdlineFromLog, BOOT_MARKER } from '../../src/image/boottest.js';
 import { InputError, WizardError } from '../../src/errors.js';
-import { fixture, runCli, tempDir } from '../helpers.js';
+import { fixture, ROOT, runCli, tempDir } from '../helpers.js';
+import { systemRunner } from '../../src/system/run.js';
+import { spawnSync } from 'node:child_process';
 
 const MARKER = BOOT_MARKER;
 
@@ -85,6 +87,9 @@ test('systemd-boot missing: the error names the package per distribution; a bad 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'iw-uefi-'));
   try {
     await assert.rejects(findLoader(path.join(dir, 'nope.efi')), InputError);
+    for (const [family, hint] of [['debian', 'apt-get install systemd-boot-efi'], ['fedora', 'dnf install systemd-boot-unsigned']] as const) {
+      await assert.rejects(findLoader(undefined, family, path.join(dir, 'absent', 'systemd-bootx64.efi')), (e: WizardError) => !(e instanceof InputError) && /EFI loader .* is missing/.test(e.message) && e.hint!.startsWith(hint));
+    }
     const loader = path.join(dir, 'systemd-bootx64.efi');
     await writeFile(loader, 'MZ');
     assert.equal(await findLoader(loader), loader);
@@ -204,6 +209,31 @@ test('boot-test refuses bad input before anything boots: a missing image, --form
     assert.equal(noLoader.code, 2, noLoader.stderr);
     assert.match(noLoader.stderr, /given with --loader\) is not a file/);
     assert.doesNotMatch(noLoader.stderr, /at .*\.js:\d+/, 'no stack trace');
+  } finally {
+    await cleanup();
+  }
+});
+
+const haveEspTools = ['sfdisk', 'mkfs.fat', 'mcopy', 'mtype'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status === 0);
+
+test('the ESP image: a GPT EFI System partition at 1 MiB whose FAT holds the files, read back with mtools (nothing mounted)', { skip: haveEspTools ? false : 'sfdisk, dosfstools or mtools missing' }, async () => {
+  const { dir, cleanup } = await tempDir('iw-esp-');
+  try {
+    const loader = path.join(dir, 'systemd-bootx64.efi');
+    await writeFile(loader, 'MZ loader');
+    const uki = path.join(ROOT, 'test/fixtures/uki/tiny.efi');
+    const esp = await makeEsp(systemRunner, dir, espFiles(uki, loader, ['console=ttyS0', 'root=UUID=abc']));
+    const table = JSON.parse((await systemRunner.run(['sfdisk', '--json', esp])).stdout) as { partitiontable: { label: string; partitions: Array<{ start: number; type: string }> } };
+    assert.equal(table.partitiontable.label, 'gpt');
+    assert.deepEqual(table.partitiontable.partitions.map((p) => [p.start, p.type]), [[2048, 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B']]);
+    const img = `${esp}@@${ESP_OFFSET}`;
+    const type = async (p: string) => (await systemRunner.run(['mtype', '-i', img, `::/${p}`])).stdout;
+    assert.equal(await type(ESP.entry), 'title initrd-wizard boot test\nefi /EFI/Linux/test.efi\noptions console=ttyS0 root=UUID=abc\n');
+    assert.match(await type(ESP.loaderConf), /^default initrd-wizard-test\.conf$/m);
+    assert.equal(await type(ESP.fallback), 'MZ loader');
+    const copied = path.join(dir, 'back.efi');
+    await systemRunner.run(['mcopy', '-i', img, `::/${ESP.uki}`, copied]);
+    assert.deepEqual(await readFile(copied), await readFile(uki));
   } finally {
     await cleanup();
   }
