@@ -90,12 +90,12 @@ const MiB = 1024 * 1024;
 /** The partition starts at 1 MiB, as partitioning tools align it. */
 export const ESP_OFFSET = MiB;
 
-/** The ESP's size: the files plus room for FAT's tables and slack, in whole MiB, at least 64 MiB (FAT32's floor with 512-byte clusters is far below). */
+/** The ESP's size: the files plus room for FAT's tables and slack, in whole MiB; at least 64 MiB, which keeps FAT32 above its minimum of 65,525 clusters. */
 export function espSizeBytes(fileBytes: number): number {
   return Math.max(64, Math.ceil((fileBytes * 1.1) / MiB) + 16) * MiB;
 }
 
-/** The sfdisk script: GPT, one EFI System partition from 1 MiB to the end less GPT's backup header. */
+/** The sfdisk script: GPT, one EFI System partition of `partBytes` at 1 MiB (the image leaves 1 MiB after it for GPT's backup header). */
 export function espPartitionScript(partBytes: number): string {
   return `label: gpt\nstart=${ESP_OFFSET / 512}, size=${partBytes / 512}, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ESP"\n`;
 }
@@ -155,7 +155,7 @@ export async function findLoader(explicit: string | undefined, family = 'debian'
   );
 }
 
-/** The QEMU arguments that put the firmware, the ESP (first in boot order) and the root disk in place. */
+/** The QEMU arguments for the firmware (code read-only, private variables) and the ESP, first in the boot order. */
 export function uefiQemuArgs(fw: { code: string; vars: string }, esp: string): string[] {
   return [
     '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`,
