@@ -13,7 +13,7 @@
 import { copyFile, open, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, WizardError } from '../errors.js';
-import type { Runner } from '../system/run.js';
+import { CommandNotFoundError, type Runner } from '../system/run.js';
 import { looksLikePe } from './pe.js';
 
 /** The firmware pairs QEMU can use: code read-only, variables copied per boot. Non-Secure-Boot builds first. */
@@ -100,8 +100,23 @@ export function espPartitionScript(partBytes: number): string {
   return `label: gpt\nstart=${ESP_OFFSET / 512}, size=${partBytes / 512}, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ESP"\n`;
 }
 
+/** The packages of the tools that write the ESP (Debian and Fedora names agree but for sfdisk). */
+const ESP_TOOL_PACKAGE: Record<string, string> = { sfdisk: 'fdisk (Debian) or util-linux', 'mkfs.fat': 'dosfstools', mmd: 'mtools', mcopy: 'mtools' };
+
 /** Writes esp.img in `dir`: GPT + FAT with the files, nothing mounted. Returns its path. */
 export async function makeEsp(runner: Runner, dir: string, files: EspFile[]): Promise<string> {
+  try {
+    return await writeEsp(runner, dir, files);
+  } catch (err) {
+    if (err instanceof CommandNotFoundError) {
+      const tool = err.argv[0]!;
+      throw new WizardError(`${tool} is not installed: the throwaway ESP for the UEFI boot is written with it`, 1, `install ${ESP_TOOL_PACKAGE[tool] ?? tool}`);
+    }
+    throw err;
+  }
+}
+
+async function writeEsp(runner: Runner, dir: string, files: EspFile[]): Promise<string> {
   let bytes = 0;
   for (const f of files) bytes += 'file' in f.source ? (await stat(f.source.file)).size : f.source.text.length;
   const part = espSizeBytes(bytes);

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { bootEntry, ESP, ESP_OFFSET, espDirs, makeEsp, espFiles, espPartitionScript, espSizeBytes, explainUefiFailure, findLoader, uefiDeadEnd, isPeFile, loaderConf, plainLine, prepareFirmware, uefiFailure, uefiQemuArgs, uefiStage } from '../../src/image/uefi.js';
 import { diskCmdline, kernelCmdlineFromLog, BOOT_MARKER } from '../../src/image/boottest.js';
 import { InputError, WizardError } from '../../src/errors.js';
-import { fixture, ROOT, runCli, tempDir } from '../helpers.js';
+import { fixture, isRoot, ROOT, runCli, tempDir } from '../helpers.js';
+import { existsSync } from 'node:fs';
 import { systemRunner } from '../../src/system/run.js';
 import { spawnSync } from 'node:child_process';
 
@@ -234,6 +235,20 @@ test('the ESP image: a GPT EFI System partition at 1 MiB whose FAT holds the fil
     const copied = path.join(dir, 'back.efi');
     await systemRunner.run(['mcopy', '-i', img, `::/${ESP.uki}`, copied]);
     assert.deepEqual(await readFile(copied), await readFile(uki));
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a missing ESP tool is named with its package: boot-test with a PATH that has no mtools', { skip: !isRoot ? 'needs root (the throwaway LUKS2 disk is made first)' : existsSync('/usr/sbin/mmd') || existsSync('/sbin/mmd') ? 'mtools lies in sbin here' : false }, async () => {
+  const { dir, cleanup } = await tempDir('iw-uefi-path-');
+  try {
+    const efi = path.join(dir, 'x.efi');
+    await writeFile(efi, 'MZ');
+    const r = await runCli(['boot-test', '--snapshot', fixture('trixie-luks2-ext4'), '--image', efi, '--loader', efi], { PATH: '/usr/sbin:/sbin' });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /mmd is not installed: the throwaway ESP for the UEFI boot is written with it/);
+    assert.match(r.stderr, /next step: install mtools/);
   } finally {
     await cleanup();
   }
