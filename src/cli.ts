@@ -194,7 +194,9 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .description('boot an image in QEMU against a throwaway disk shaped like this host\'s root stack')
     .addOption(snapshotOption())
     .addOption(kernelOption())
-    .option('--image <file>', 'the image to boot (default: build the variant first)')
+    .option('--image <file>', 'the image to boot: an initrd, or a unified kernel image (.efi, booted under UEFI) (default: build the variant first)')
+    .addOption(new Option('--format <format>', 'what to build when no --image is given: uki boots it under UEFI firmware (OVMF) through systemd-boot').choices(['cpio', 'uki']))
+    .option('--loader <file>', 'systemd-bootx64.efi that starts a UKI (default: /usr/lib/systemd/boot/efi/systemd-bootx64.efi)')
     .option('--log <file>', 'write the serial console to this file')
     .addOption(new Option('--without-credential', 'negative control: do not pass the LUKS passphrase').hideHelp())
     .addOption(jsonOption())
@@ -206,6 +208,8 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
             snapshot: o.snapshot as string | undefined,
             kernelVersion: o.kernelVersion as string | undefined,
             image: o.image as string | undefined,
+            format: o.format as 'cpio' | 'uki' | undefined,
+            loader: o.loader as string | undefined,
             log: o.log as string | undefined,
             withoutCredential: Boolean(o.withoutCredential),
             signal,

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { CommandCancelledError, CommandFailedError, CommandTimeoutError, type Runner } from '../system/run.js';
 import { WizardError } from '../errors.js';
 import type { HostReport } from '../host/report.js';
+import { ESP, espFiles, explainUefiFailure, makeEsp, plainLine, prepareFirmware, uefiDeadEnd, uefiQemuArgs, uefiStage } from './uefi.js';
 
 export const BOOT_MARKER = 'INITRD-WIZARD-BOOT-OK';
 
@@ -124,13 +125,41 @@ export interface BootResult {
   askedPassphrase: boolean;
   durationMs: number;
   accel: string;
+  /** bios: QEMU loads the kernel and initrd itself; uefi: OVMF starts a UKI. */
+  firmware: 'bios' | 'uefi';
+  /** How the image was started, in words. */
+  via: string;
+  /** UEFI: what stopped the boot, from the console (null when it booted). */
+  failure: string | null;
+  /** The command line the kernel says it got ("Command line: …"): under UEFI, proof of which one the stub passed on. */
+  kernelCmdline: string | null;
   log: string;
+}
+
+/** The kernel's own report of its command line, from the console. */
+export function kernelCmdlineFromLog(lines: string[]): string | null {
+  for (const l of lines) {
+    const m = /\] Command line: (.*)$/.exec(plainLine(l));
+    if (m) return m[1]!.trim();
+  }
+  return null;
+}
+
+export interface UkiTarget {
+  file: string;
+  /** systemd-bootx64.efi, which starts the UKI from a Type #1 entry with the test disk's command line. */
+  loader: string;
+  /** Distribution family, for the package a missing firmware comes from. */
+  family?: string;
 }
 
 export interface BootOptions {
   runner: Runner;
-  kernel: string;
-  initrd: string;
+  /** BIOS boot: the kernel and the initrd QEMU loads. */
+  kernel?: string;
+  initrd?: string;
+  /** UEFI boot of a unified kernel image under OVMF, instead of kernel + initrd. */
+  uki?: UkiTarget;
   disk: BootDisk;
   /** Leave the LUKS credential out (negative control). */
   withoutCredential?: boolean;
@@ -143,28 +172,49 @@ export interface BootOptions {
   stopAtPassphrase?: boolean;
 }
 
+/** The command line that boots the disk: its own, plus the passphrase credential unless left out. */
+export function diskCmdline(disk: BootDisk, withoutCredential = false): string[] {
+  const append = [...disk.cmdline];
+  if (disk.credential && !withoutCredential) append.push(`systemd.set_credential=${disk.credential}`);
+  return append;
+}
+
+/** Once a UEFI failure line shows, how long to keep reading (the lines after it say more) before stopping QEMU. */
+const UEFI_FAILURE_GRACE_MS = 5_000;
+
 export async function bootTest(opts: BootOptions): Promise<BootResult> {
   const started = performance.now();
   const lines: string[] = [];
-  const append = [...opts.disk.cmdline];
-  if (opts.disk.credential && !opts.withoutCredential) append.push(`systemd.set_credential=${opts.disk.credential}`);
-  const argv = [
-    'qemu-system-x86_64', '-accel', opts.accel, '-m', '2048', '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio',
-    '-kernel', opts.kernel, '-initrd', opts.initrd,
-    '-drive', `file=${opts.disk.image},if=virtio,format=raw,cache=unsafe`,
-    '-append', append.join(' '),
-  ];
+  const append = diskCmdline(opts.disk, opts.withoutCredential);
+  const base = ['qemu-system-x86_64', '-accel', opts.accel, '-m', '2048', '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio'];
+  const rootDrive = ['-drive', `file=${opts.disk.image},if=virtio,format=raw,cache=unsafe`];
+  let argv: string[];
+  let via: string;
+  if (opts.uki) {
+    // The ESP and the firmware's variable store live beside the disk image, in the boot's throwaway directory.
+    const dir = path.dirname(opts.disk.image);
+    const fw = await prepareFirmware(dir, opts.uki.family);
+    const esp = await makeEsp(opts.runner, dir, espFiles(opts.uki.file, opts.uki.loader, append));
+    argv = [...base, ...uefiQemuArgs(fw, esp), ...rootDrive];
+    via = `OVMF → systemd-boot → Type #1 entry "efi /${ESP.uki}" with the test disk's options`;
+  } else {
+    if (!opts.kernel || !opts.initrd) throw new WizardError('internal: a BIOS boot needs the kernel and the initrd');
+    argv = [...base, '-kernel', opts.kernel, '-initrd', opts.initrd, ...rootDrive, '-append', append.join(' ')];
+    via = 'QEMU -kernel/-initrd';
+  }
   let askedPassphrase = false;
   let timedOut = false;
   const stop = new AbortController();
   let agentTimer: NodeJS.Timeout | undefined;
+  let failureTimer: NodeJS.Timeout | undefined;
   let asking = false;
   try {
     await opts.runner.run(argv, {
-      timeoutMs: opts.timeoutMs ?? 300_000,
+      timeoutMs: opts.timeoutMs ?? (opts.uki ? 420_000 : 300_000),
       signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal,
       onLine: (line) => {
         lines.push(line);
+        if (opts.uki && !failureTimer && uefiDeadEnd(line)) failureTimer = setTimeout(() => stop.abort(), UEFI_FAILURE_GRACE_MS);
         if (/Please enter passphrase|Enter passphrase for/.test(line)) {
           askedPassphrase = true;
           if (opts.stopAtPassphrase) stop.abort();
@@ -184,26 +234,35 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
       },
     });
   } catch (err) {
-    clearTimeout(agentTimer);
     if (err instanceof CommandCancelledError && stop.signal.aborted && !opts.signal?.aborted) {
-      // Stopped at the passphrase prompt, as asked.
+      // Stopped at the passphrase prompt or after a UEFI failure, as asked.
     } else if (err instanceof CommandTimeoutError) timedOut = true;
     else if (err instanceof CommandFailedError) {
-      if (!lines.length) throw new WizardError(`qemu failed to start: ${err.stderr.trim().split('\n').slice(-3).join(' ')}`, 1, 'install qemu-system-x86 and check the kernel path');
+      if (!lines.length) throw new WizardError(`qemu failed to start: ${err.stderr.trim().split('\n').slice(-3).join(' ')}`, 1, opts.uki ? 'install qemu-system-x86 and ovmf' : 'install qemu-system-x86 and check the kernel path');
     } else throw err;
+  } finally {
+    clearTimeout(agentTimer);
+    clearTimeout(failureTimer);
   }
   const text = lines.join('\n');
   if (opts.logFile) await writeFile(opts.logFile, `# ${argv.join(' ')}\n${text}\n`);
   const marker = lines.some((l) => l.includes(BOOT_MARKER) && !l.includes('echo'));
+  const askedFor = askedPassphrase || (timedOut && /passphrase/i.test(text));
+  let failure: string | null = null;
+  if (opts.uki && !marker) failure = askedFor ? 'the initrd waited for a passphrase' : explainUefiFailure(lines, uefiStage(lines, BOOT_MARKER), timedOut);
   return {
     ok: marker,
     reachedInitrd: /Reached target .*[Ii]nitrd|initrd\.target/.test(text),
     switchedRoot: /Switching root|Switch Root/.test(text),
     marker,
-    askedPassphrase: askedPassphrase || (timedOut && /passphrase/i.test(text)),
+    askedPassphrase: askedFor,
     durationMs: performance.now() - started,
     accel: opts.accel,
-    log: lines.slice(-40).join('\n'),
+    firmware: opts.uki ? 'uefi' : 'bios',
+    via,
+    failure,
+    kernelCmdline: kernelCmdlineFromLog(lines),
+    log: lines.slice(-40).map((l) => (opts.uki ? plainLine(l) : l)).join('\n'),
   };
 }
 

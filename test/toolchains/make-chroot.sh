@@ -11,11 +11,12 @@ dir=${2:-/var/tmp/tc-$suite}
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 # What the product needs inside: mkosi and kernel-install, a kernel with
-# modules, the tools mkosi-initrd's build uses, apt's own lists; sid adds dnf5.
+# modules, the tools mkosi-initrd's build uses, apt's own lists, ukify and the
+# stub (with systemd-boot) for UKIs; sid adds dnf5.
 include=mkosi,systemd,udev,kmod,cpio,zstd,linux-image-amd64,bubblewrap,apt,ca-certificates,python3,e2fsprogs
 case $suite in
   trixie) include=$include,systemd-ukify,systemd-boot-efi ;;
-  sid) include=$include,dnf5,rpm,createrepo-c ;;
+  sid) include=$include,systemd-ukify,systemd-boot-efi,dnf5,rpm,createrepo-c ;;
   *) echo "unknown suite $suite" >&2; exit 2 ;;
 esac
 rm -rf "$dir.partial"
