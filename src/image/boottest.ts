@@ -8,15 +8,23 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile, open } from 'n
 import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { CommandCancelledError, CommandFailedError, CommandTimeoutError, type Runner } from '../system/run.js';
+import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandTimeoutError, type Runner } from '../system/run.js';
 import { WizardError } from '../errors.js';
 import type { HostReport } from '../host/report.js';
 import { ESP, espFiles, explainUefiFailure, makeEsp, plainLine, prepareFirmware, uefiDeadEnd, uefiQemuArgs, uefiStage } from './uefi.js';
 
 export const BOOT_MARKER = 'INITRD-WIZARD-BOOT-OK';
 
+/** Root filesystems the test disk can be made with (mkfs with a populated root, no mounting). */
+export const DISK_FILESYSTEMS = {
+  ext4: { size: 64, mkfs: (uuid: string, tree: string, image: string) => ['mkfs.ext4', '-q', '-F', '-U', uuid, '-L', 'iwroot', '-d', tree, image], pkg: 'e2fsprogs' },
+  // btrfs needs more room for its metadata and system chunks than ext4.
+  btrfs: { size: 160, mkfs: (uuid: string, tree: string, image: string) => ['mkfs.btrfs', '-q', '-f', '-U', uuid, '-L', 'iwroot', '--rootdir', tree, image], pkg: 'btrfs-progs' },
+} as const;
+export type DiskFs = keyof typeof DISK_FILESYSTEMS;
+
 export interface DiskShape {
-  fstype: 'ext4';
+  fstype: DiskFs;
   luks: boolean;
   lvm: boolean;
   /** What of the host's stack the disk could not reproduce. */
@@ -31,9 +39,11 @@ export function shapeFromReport(report: HostReport): DiskShape {
   const devices = report.devices.filter((d) => chain.has(d.name));
   const luks = devices.some((d) => /^LUKS/.test(d.role));
   const lvm = devices.some((d) => /^LVM/.test(d.role));
-  if (root && root.fstype !== 'ext4') notes.push(`the root is ${root.fstype}; the test disk uses ext4 (the ${root.fstype} module is still checked in the image)`);
+  const fstype: DiskFs = root && root.fstype in DISK_FILESYSTEMS ? (root.fstype as DiskFs) : 'ext4';
+  if (root && root.fstype !== fstype) notes.push(`the root is ${root.fstype}; the test disk uses ext4 (the ${root.fstype} module is still checked in the image)`);
   if (devices.some((d) => /RAID/.test(d.role))) notes.push('md RAID is not reproduced on the test disk');
-  return { fstype: 'ext4', luks, lvm, notes };
+  if (luks && report.features.includes('tpm2')) notes.push('the LUKS volume unlocks with TPM2 on the host; QEMU has no TPM here, so the test disk is opened with the passphrase credential');
+  return { fstype, luks, lvm, notes };
 }
 
 export interface BootDisk {
@@ -65,9 +75,12 @@ export async function makeBootDisk(runner: Runner, dir: string, shape: DiskShape
 
   const fsUuid = randomUUID();
   const fsImage = path.join(dir, 'fs.img');
-  const fsSize = 64 * MiB;
+  const filesystem = DISK_FILESYSTEMS[shape.fstype];
+  const fsSize = filesystem.size * MiB;
   await sparseFile(fsImage, fsSize);
-  await runner.run(['mkfs.ext4', '-q', '-F', '-U', fsUuid, '-L', 'iwroot', '-d', tree, fsImage], { timeoutMs: 60_000 });
+  await runner.run(filesystem.mkfs(fsUuid, tree, fsImage), { timeoutMs: 60_000 }).catch((err: unknown) => {
+    throw err instanceof CommandNotFoundError ? new WizardError(`${err.argv[0]} is missing: the test disk is ${shape.fstype} like the host's root`, 1, `install ${filesystem.pkg}`) : err;
+  });
   const cmdline = ['console=ttyS0', 'panic=-1', 'rw', 'systemd.show_status=1', 'rd.udev.log_level=3'];
   let disk = fsImage;
 
