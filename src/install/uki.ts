@@ -189,7 +189,7 @@ export function estimateUkiSpace(kernel: number, initrd: number, initrdFrom: str
 }
 
 export function describeSpace(boot: string, e: SpaceEstimate, free: number | null): string {
-  const parts = `kernel ${formatBytes(e.kernel)} + initrd ${formatBytes(e.initrd)} (${e.initrdFrom}) + ~${formatBytes(STUB_ALLOWANCE)} for the stub`;
+  const parts = `kernel ${e.kernel ? formatBytes(e.kernel) : '(no image found for this kernel version: not counted)'} + initrd ${formatBytes(e.initrd)} (${e.initrdFrom}) + ~${formatBytes(STUB_ALLOWANCE)} for the stub`;
   const kept = e.kept ? `, plus ${formatBytes(e.kept)} to keep the current UKI as the fallback` : '';
   return `$BOOT ${boot} needs about ${formatBytes(e.need)} for the UKI (an estimate: ${parts}${kept})${free === null ? '' : `; it has ${formatBytes(free)} free`}`;
 }
@@ -275,7 +275,7 @@ export async function ukiSpace(fs: HostFs, boot: { dir: string; why: string }, k
   let kernel = 0;
   for (const p of [`/usr/lib/modules/${kver}/vmlinuz`, `/boot/vmlinuz-${kver}`]) if (!kernel) kernel = (await size(fs, p)) ?? 0;
   let initrd = 0;
-  let initrdFrom = 'not built yet: size unknown';
+  let initrdFrom = 'not built yet and none installed: not counted';
   const built = builtImage ? await size(hostFs('/'), builtImage) : null;
   if (built !== null) [initrd, initrdFrom] = [built, 'the built image'];
   else {
