@@ -204,3 +204,18 @@ test('trixie-shaped root: the plan writes /etc/kernel/cmdline, says the UKI is s
     assert.equal(await treeHash(dir), before, 'the root byte for byte as before');
   });
 });
+
+test('doctor on a layout=uki root: what kernel-install lacks for the UKI, and the unset generator before systemd 257', async () => {
+  const { doctorCommand } = await import('../../src/commands/doctor.js');
+  await withDir(async (dir) => {
+    await ukiRoot(dir, 254, false);
+    await writeFile(path.join(dir, 'etc/kernel/install.conf'), 'layout=uki\ninitrd_generator=mkosi-initrd\n');
+    const r = await doctorCommand({ snapshot: SNAP, fs: hostFs(dir) });
+    const items = (r.json as { items: Array<{ id: string; ok: boolean; detail: string }> }).items;
+    const failed = items.filter((i) => !i.ok && i.id.startsWith('uki')).map((i) => i.detail);
+    assert.ok(failed.some((d) => d.startsWith('ukify is not installed')), failed.join('\n'));
+    assert.ok(failed.some((d) => d.startsWith('the EFI stub')), failed.join('\n'));
+    assert.ok(failed.some((d) => d.startsWith('layout=uki without uki_generator: kernel-install of systemd 254 builds no UKI')), failed.join('\n'));
+    assert.equal(r.exitCode, 1);
+  });
+});
