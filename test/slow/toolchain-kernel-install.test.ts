@@ -13,6 +13,9 @@
  * (a stale /boot/initrd.img-KVER is put there as bait) and no dracut run.
  * `revert` then brings /etc back byte for byte.
  *
+ * Then the same with layout=uki (ukiRoundTrip below): the BLS entry just
+ * built is the fallback, and the UKI lands signed in $BOOT/EFI/Linux.
+ *
  * This machine's kernel has no /proc/modules; mkosi reads the snapshot's copy
  * instead (inChroot's procModules). A build takes 2–5 minutes; both
  * toolchains run side by side.
@@ -169,8 +172,10 @@ async function ukiRoundTrip(dir: string, run: (argv: string[], timeoutMs?: numbe
   assert.equal(plan.uki.cmdline, snapCmdline, "the snapshot host's command line (it has no BOOT_IMAGE= to drop)");
   assert.ok(plan.changes.some((c) => c.path === '/etc/kernel/cmdline'), 'the command line is written down');
 
+  const started = Date.now();
   const inst = await run(['node', CLI_IN, 'install', '--snapshot', SNAP, '--kernel-version', kver, '--layout', 'uki', '--yes', '--force', '--regenerate', '--json'], 600_000);
   assert.equal(inst.code, 0, inst.stderr.slice(-4000));
+  process.stderr.write(`# ${kver}: install --layout uki --regenerate (mkosi-initrd, ukify, sbsign) took ${Math.round((Date.now() - started) / 1000)} s\n`);
   const res = JSON.parse(inst.stdout) as { regenerated: { entryToken: string; uki: string } };
   const machineId = (await readFile(path.join(dir, 'etc/machine-id'), 'utf8').catch(() => '')).trim();
   assert.equal(res.regenerated.uki, `/boot/EFI/Linux/${res.regenerated.entryToken}-${kver}.efi`);
