@@ -219,3 +219,15 @@ test('doctor on a layout=uki root: what kernel-install lacks for the UKI, and th
     assert.equal(r.exitCode, 1);
   });
 });
+
+test('--regenerate into a root runs this system\'s ukify and stub: refused when this system lacks them', { skip: skipInstall || (existsSync('/usr/lib/systemd/boot/efi/linuxx64.efi.stub') && (existsSync('/usr/bin/ukify') || existsSync('/usr/lib/systemd/ukify')) ? 'this system can build UKIs' : false) }, async () => {
+  await withDir(async (dir) => {
+    await ukiRoot(dir, 257, true);
+    const before = await treeHash(dir);
+    const e = await refusal(installCommand({ root: dir, snapshot: SNAP, layout: 'uki', yes: true, force: true, regenerate: true }));
+    assert.equal(e.exitCode, 1);
+    assert.match(e.message, /--regenerate with --root runs this system's kernel-install, ukify and stub, not the root's: /);
+    assert.doesNotMatch(e.message, /--layout uki: /, 'the root itself is fine');
+    assert.equal(await treeHash(dir), before);
+  });
+});
