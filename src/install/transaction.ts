@@ -430,7 +430,9 @@ export class Transaction {
     for (const e of j.entries) {
       const now = await this.root.state(e.path);
       if (matches(now, e.installed)) continue;
-      const describe = (s: PathState) => (s.type === 'file' ? s.content.toString('utf8') : s.type === 'symlink' ? `symlink → ${s.target}\n` : s.type === 'absent' ? '' : `(${s.type === 'dir' ? 'a directory' : s.kind})\n`);
+      // A UKI is tens of MiB of binary: named by size and hash, never diffed.
+      const text = (b: Buffer) => (b.length > 64 * 1024 || b.includes(0) ? `(a binary file of ${b.length} bytes, sha256 ${sha256(b).slice(0, 12)}…)\n` : b.toString('utf8'));
+      const describe = (s: PathState) => (s.type === 'file' ? text(s.content) : s.type === 'symlink' ? `symlink → ${s.target}\n` : s.type === 'absent' ? '' : `(${s.type === 'dir' ? 'a directory' : s.kind})\n`);
       out.push(createTwoFilesPatch(`${e.path} (as installed)`, `${e.path} (now)`, e.installed.type === 'symlink' ? `symlink → ${e.installed.target}\n` : `(file with sha256 ${e.installed.sha256.slice(0, 12)}…; contents not kept)\n`, describe(now)));
     }
     return out;

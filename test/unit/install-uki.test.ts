@@ -231,3 +231,34 @@ test('--regenerate into a root runs this system\'s ukify and stub: refused when 
     assert.equal(await treeHash(dir), before);
   });
 });
+
+test('a UKI kernel-install wrote is adopted into the journal: revert removes it (or puts the previous one back), refusing first when it changed since', async () => {
+  const { Root } = await import('../../src/install/fsops.js');
+  const { Transaction } = await import('../../src/install/transaction.js');
+  for (const previous of [null, Buffer.from('MZ previous UKI\0\0')]) {
+    await withDir(async (dir) => {
+      await mkdir(path.join(dir, 'etc/kernel'), { recursive: true });
+      await mkdir(path.join(dir, 'boot/loader/entries'), { recursive: true });
+      if (previous) await put(dir, 'boot/EFI/Linux/debian-6.12.0.efi', previous);
+      const start = await treeHash(dir);
+      const root = new Root(dir);
+      const tx = new Transaction(root);
+      const release = await tx.lock();
+      try {
+        await tx.apply({ changes: [{ path: '/etc/kernel/install.conf', kind: 'file', content: 'layout=uki\n', mode: 0o644, why: 'test' }] });
+        const target = '/boot/EFI/Linux/debian-6.12.0.efi';
+        const before = await root.state(target);
+        const created = previous ? [] : ['/boot/EFI', '/boot/EFI/Linux'];
+        // What 90-uki-copy.install does: a new UKI at the target (binary, with NULs).
+        await put(dir, target.slice(1), Buffer.concat([Buffer.from('MZ new UKI'), Buffer.alloc(70 * 1024)]));
+        await tx.adopt([{ path: target, before }], created);
+        await writeFile(path.join(dir, target), Buffer.concat([Buffer.from('MZ rebuilt'), Buffer.alloc(70 * 1024)]));
+        await assert.rejects(tx.revert(false), (e: Error) => /files changed since the install/.test(e.message) && /\(a binary file of 71690 bytes, sha256 [0-9a-f]{12}…\)/.test(e.message) && e.message.length < 4000);
+        await tx.revert(true);
+      } finally {
+        await tx.cleanup(release);
+      }
+      assert.equal(await treeHash(dir), start, previous ? 'the previous UKI is back' : 'the UKI and the EFI/Linux directories made for it are gone');
+    });
+  }
+});
