@@ -189,7 +189,7 @@ export function estimateUkiSpace(kernel: number, initrd: number, initrdFrom: str
 }
 
 export function describeSpace(boot: string, e: SpaceEstimate, free: number | null): string {
-  const parts = `kernel ${e.kernel ? formatBytes(e.kernel) : '(no image found for this kernel version: not counted)'} + initrd ${formatBytes(e.initrd)} (${e.initrdFrom}) + ~${formatBytes(STUB_ALLOWANCE)} for the stub`;
+  const parts = `kernel ${e.kernel ? formatBytes(e.kernel) : e.initrdFrom.startsWith('the built UKI') ? '(in the built UKI)' : '(no image found for this kernel version: not counted)'} + initrd ${formatBytes(e.initrd)} (${e.initrdFrom}) + ~${formatBytes(STUB_ALLOWANCE)} for the stub`;
   const kept = e.kept ? `, plus ${formatBytes(e.kept)} to keep the current UKI as the fallback` : '';
   return `$BOOT ${boot} needs about ${formatBytes(e.need)} for the UKI (an estimate: ${parts}${kept})${free === null ? '' : `; it has ${formatBytes(free)} free`}`;
 }
@@ -277,7 +277,9 @@ export async function ukiSpace(fs: HostFs, boot: { dir: string; why: string }, k
   let initrd = 0;
   let initrdFrom = 'not built yet and none installed: not counted';
   const built = builtImage ? await size(hostFs('/'), builtImage) : null;
-  if (built !== null) [initrd, initrdFrom] = [built, 'the built image'];
+  // A record of `build --format uki` is the whole UKI already: its size is the estimate.
+  if (built !== null && builtImage!.endsWith('.efi')) [kernel, initrd, initrdFrom] = [0, Math.max(0, built - STUB_ALLOWANCE), 'the built UKI, kernel and stub included'];
+  else if (built !== null) [initrd, initrdFrom] = [built, 'the built image'];
   else {
     for (const p of [`/boot/initrd.img-${kver}`, `/boot/initramfs-${kver}.img`]) {
       const s = await size(fs, p);
