@@ -262,3 +262,34 @@ test('a UKI kernel-install wrote is adopted into the journal: revert removes it 
     });
   }
 });
+
+test('an install --layout uki killed at any step (the cmdline file among them) is recovered, and revert restores the root exactly', { skip: skipInstall, timeout: 600_000 }, async () => {
+  const { runCli } = await import('../helpers.js');
+  let tried = 0;
+  for (let k = 1; k < 50; k++) {
+    const done = await (async () => {
+      const { dir, cleanup } = await tempDir('iw-uki-fault-');
+      try {
+        await ukiRoot(dir, 257, true);
+        const original = await treeHash(dir);
+        const r = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--layout', 'uki', '--yes', '--force'], { INITRD_WIZARD_FAULT: `apply:${k}` });
+        if (r.signal !== 'SIGKILL') {
+          assert.equal(r.code, 0, r.stderr);
+          assert.ok(existsSync(path.join(dir, 'etc/kernel/cmdline')), 'the last run wrote the cmdline');
+          return true;
+        }
+        tried++;
+        for (let i = 0; i < 2; i++) {
+          const rv = await runCli(['revert', '--root', dir]);
+          assert.ok(rv.code === 0 || /nothing to revert/.test(rv.stderr), rv.stderr);
+        }
+        assert.equal(await treeHash(dir), original, `byte-identical after a kill at apply step ${k}`);
+        return false;
+      } finally {
+        await cleanup();
+      }
+    })();
+    if (done) break;
+  }
+  assert.ok(tried >= 6, `kill points tried: ${tried}`);
+});
