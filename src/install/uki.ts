@@ -9,9 +9,9 @@ import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { formatBytes } from '../limits.js';
 import { hostFs, type HostFs } from '../system/files.js';
-import type { Runner } from '../system/run.js';
+import { CommandFailedError, type Runner } from '../system/run.js';
 import { filterProcCmdline, parseCmdlineFile } from '../uki/cmdline.js';
-import { pickUkiGenerator, stubPackage, stubPath, UKIFY_PATHS, type UkiGenerator, type UkiToolchain } from '../uki/generator.js';
+import { pickUkiGenerator, stubPackage, stubPath, UKIFY_PATHS, ukifyPackage, type UkiGenerator, type UkiToolchain } from '../uki/generator.js';
 
 /** The stub (~100–200 KiB) plus ukify's section alignment: the part of a UKI that is neither kernel nor initrd. */
 export const STUB_ALLOWANCE = 200 * 1024;
@@ -232,6 +232,14 @@ export async function ukiFacts(o: UkiFactsInput): Promise<UkiFacts> {
   const problems: string[] = [];
   const notes: string[] = [];
   const { toolchain: t, systemdFrom } = await ukiToolchain(fs, runner, o.rooted, o.mkosiMajor, o.family);
+  // On this system ukify must also run: a copy without python3-pefile fails at its first import.
+  if (!o.rooted && t.ukify) {
+    const broken = await runner.run([fs.resolve(t.ukify), '--version'], { timeoutMs: 30_000 }).then(
+      () => null,
+      (err: unknown) => (err instanceof CommandFailedError ? err.stderr.trim().split('\n').pop() ?? 'it failed' : String(err)),
+    );
+    if (broken) problems.push(`--layout uki: ${t.ukify} does not run (${broken}): 60-ukify.install would fail at every kernel-install (fix: ${/pefile/.test(broken) ? `${o.family === 'debian' ? 'apt-get install' : o.family === 'fedora' ? 'dnf install' : 'install'} python3-pefile` : `reinstall ${ukifyPackage(o.family)}`})`);
+  }
   const choice = pickUkiGenerator(t, o.wanted);
   let generator: UkiGenerator | null = null;
   if (!choice.ok) {

@@ -293,3 +293,17 @@ test('an install --layout uki killed at any step (the cmdline file among them) i
   }
   assert.ok(tried >= 6, `kill points tried: ${tried}`);
 });
+
+test('ukify that does not run (python3-pefile missing) is refused on this system, with the fix', { skip: spawnSync('python3', ['--version']).status !== 0 ? 'python3 missing' : false }, async () => {
+  const { ukiFacts } = await import('../../src/install/uki.js');
+  await withDir(async (dir) => {
+    await ukiRoot(dir, 257, true);
+    // ukify's own first lines: a module it imports is missing.
+    await put(dir, 'usr/bin/ukify', '#!/usr/bin/python3\nimport pefile_not_installed_here as pefile\n', 0o755);
+    const f = await ukiFacts({ fs: hostFs(dir), runner: systemRunner, rooted: false, mkosiMajor: 25, family: 'debian', snapshotCmdline: 'root=/dev/sda1', kver: '6.12.0' });
+    assert.ok(f.problems.some((p) => /^--layout uki: \/usr\/bin\/ukify does not run \(ModuleNotFoundError: No module named 'pefile_not_installed_here'\): 60-ukify\.install would fail at every kernel-install \(fix: apt-get install python3-pefile\)$/.test(p)), f.problems.join('\n'));
+    // In another root it is not run (it would run against this system's Python).
+    const rooted = await ukiFacts({ fs: hostFs(dir), runner: systemRunner, rooted: true, mkosiMajor: 25, family: 'debian', snapshotCmdline: 'root=/dev/sda1', kver: '6.12.0' });
+    assert.ok(!rooted.problems.some((p) => p.includes('does not run')));
+  });
+});
