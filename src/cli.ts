@@ -228,7 +228,8 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--dry-run', 'show the diff and change nothing')
     .option('-y, --yes', 'apply without asking')
     .option('--layout <bls|uki>', 'kernel-install layout (uki also sets uki_generator)', 'bls')
-    .option('--regenerate', 'then run kernel-install add for the kernel, keeping the previous initrd as a fallback entry')
+    .option('--uki-generator <ukify|mkosi>', 'with --layout uki: who builds the UKI (default ukify; mkosi needs mkosi >= 25)')
+    .option('--regenerate', 'then run kernel-install add for the kernel, keeping what boots now as the fallback (bls: the previous initrd with its own entry; uki: the BLS entry, or the previous UKI as …-previous.efi)')
     .option('--force', 'install even when the variant was not built, failed its checks, or the storage is unsupported')
     .option('--distro <id>', 'package names for this distribution (default: the root\'s)')
     .addOption(jsonOption())
@@ -244,6 +245,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
           yes: Boolean(o.yes),
           layout: o.layout as string,
           regenerate: Boolean(o.regenerate),
+          ukiGenerator: o.ukiGenerator as string | undefined,
           force: Boolean(o.force),
           distro: o.distro as string | undefined,
           json: Boolean(o.json),

@@ -8,6 +8,8 @@ import type { CommandResult } from './context.js';
 import { mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
 import { findBuiltinDir, matchContextFor, readEffectiveContent } from '../mkosi/builtin.js';
 import type { MkosiInfo } from '../mkosi/version.js';
+import { findBoot, ukiSigning, ukiToolchain } from '../install/uki.js';
+import { pickUkiGenerator } from '../uki/generator.js';
 
 const MiB = 1024 * 1024;
 
@@ -39,6 +41,34 @@ async function upgradeTrap(state: PipelineState, mk: MkosiInfo | null, generator
       ? { id: `mkosi-26-${pkg}`, ok: false, detail: `this host boots through mkosi-initrd and its ${profile === 'lvm' ? 'LVM' : profile} storage gets ${pkg} only from mkosi ${mk.version}'s base list; mkosi 26 moved it into the "${profile}" profile, which kernel-install never enables, so after an mkosi upgrade the initrd will lack ${pkg}`, fix: `run \`initrd-wizard install\` (its drop-in names ${pkg}), or add Packages=${pkg} to a file in /etc/mkosi-initrd/mkosi.conf.d/, before upgrading mkosi` }
       : { id: `mkosi-26-${pkg}`, ok: true, detail: `mkosi ${mk.version}'s base list has ${pkg}, mkosi 26's does not: \`install\` names it in its drop-in, so an mkosi upgrade keeps it` };
   });
+}
+
+/** layout=uki: can kernel-install build the UKI here, will it be signed, does $BOOT have room for two. */
+async function ukiItems(state: PipelineState, mk: MkosiInfo | null, conf: Map<string, string>): Promise<Preflight[]> {
+  const { fs, runner } = state;
+  const items: Preflight[] = [];
+  const configured = conf.get('uki_generator');
+  const { toolchain, systemdFrom } = await ukiToolchain(fs, runner, fs.root !== '/', mk?.major ?? null, state.distro.family);
+  const choice = pickUkiGenerator(toolchain, configured === 'mkosi' ? 'mkosi' : undefined);
+  if (choice.ok) items.push({ id: 'uki-generator', ok: true, detail: `uki_generator=${configured ?? 'unset'}: ${choice.why} (systemd from ${systemdFrom})` });
+  else choice.problems.forEach((p, i) => items.push({ id: `uki-${i + 1}`, ok: false, detail: p.detail, fix: p.fix }));
+  if (!configured && toolchain.systemd !== null && toolchain.systemd < 257)
+    items.push({ id: 'uki-generator-unset', ok: false, detail: `layout=uki without uki_generator: kernel-install of systemd ${toolchain.systemd} builds no UKI (an unset generator means ukify only from 257)`, fix: 'add uki_generator=ukify to /etc/kernel/install.conf (initrd-wizard install --layout uki does)' });
+  const signed = await ukiSigning(fs);
+  items.push(
+    signed.problems.length
+      ? { id: 'uki-signing', ok: false, detail: signed.problems.join('; '), fix: 'set SecureBootPrivateKey and SecureBootCertificate in the [UKI] section of uki.conf to files that exist' }
+      : { id: 'uki-signing', ok: true, detail: signed.signing ? `ukify signs the UKI with ${signed.signing.cert} (${signed.signing.conf})` : 'the UKI is not signed: no key in uki.conf' },
+  );
+  const boot = await findBoot(fs);
+  const f = await statfs(fs.resolve(boot.dir)).catch(() => null);
+  const free = f ? f.bavail * f.bsize : null;
+  items.push(
+    free !== null && free >= 150 * MiB
+      ? { id: 'esp-space', ok: true, detail: `${Math.round(free / MiB)} MiB free on $BOOT ${boot.dir} (${boot.why}; a UKI takes 50–100 MiB, the kept one as much again)` }
+      : { id: 'esp-space', ok: false, detail: free === null ? `$BOOT ${boot.dir} does not exist` : `only ${Math.round(free / MiB)} MiB free on $BOOT ${boot.dir}: a UKI takes 50–100 MiB, the new one and the kept one twice that`, fix: 'remove old kernels from $BOOT (kernel-install remove KVER) or use layout=bls' },
+  );
+  return items;
 }
 
 export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult> {
@@ -85,22 +115,7 @@ export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult
     const a = analyzeDracutPlugin(`/usr/lib/kernel/install.d/${name}`, text);
     items.push({ id: `dracut-${name}`, ok: true, detail: `${name}: ${a.reason}` });
   }
-  if (conf.get('layout') === 'uki') {
-    let esp: { path: string; free: number } | null = null;
-    for (const p of ['/efi', '/boot/efi', '/boot']) {
-      const s = await fs.stat(`${p}/EFI`).catch(() => null);
-      if (s?.isDirectory()) {
-        const f = await statfs(fs.resolve(p)).catch(() => null);
-        esp = { path: p, free: f ? f.bavail * f.bsize : 0 };
-        break;
-      }
-    }
-    items.push(
-      esp && esp.free >= 150 * MiB
-        ? { id: 'esp-space', ok: true, detail: `${Math.round(esp.free / MiB)} MiB free on the ESP ${esp.path} (a UKI takes 50–100 MiB)` }
-        : { id: 'esp-space', ok: false, detail: esp ? `only ${Math.round(esp.free / MiB)} MiB free on the ESP ${esp.path}: a UKI takes 50–100 MiB, two kernels twice that` : 'no ESP found under /efi, /boot/efi or /boot', fix: 'remove old kernels from the ESP or use layout=bls' },
-    );
-  }
+  if (conf.get('layout') === 'uki') items.push(...(await ukiItems(state, mk, conf)));
   items.push(...(await upgradeTrap(state, mk, generator)));
   const unsupported = state.report.unsupported;
   items.push(

@@ -19,13 +19,42 @@ export async function discoverPlugins(root: Root): Promise<string[]> {
   return [...byName.entries()].filter(([, p]) => p !== null).sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p!);
 }
 
-export async function kernelInstallEnv(root: Root): Promise<Record<string, string>> {
+/** `boot`: $BOOT inside the root (layout uki may find it at /efi or /boot/efi). */
+export async function kernelInstallEnv(root: Root, boot = '/boot'): Promise<Record<string, string>> {
   if (root.dir === '/') return {};
   const machineId = ((await root.readText('/etc/machine-id')) ?? '').trim();
   return {
     KERNEL_INSTALL_CONF_ROOT: root.at('/etc/kernel'),
-    BOOT_ROOT: root.at('/boot'),
+    BOOT_ROOT: root.at(boot),
     ...(machineId ? { MACHINE_ID: machineId } : {}),
     KERNEL_INSTALL_PLUGINS: (await discoverPlugins(root)).join(' '),
   };
+}
+
+export interface Inspected {
+  /** $BOOT as kernel-install will use it (a path on this system, not inside the root). */
+  bootRoot: string;
+  entryToken: string;
+}
+
+/**
+ * What `kernel-install inspect` says the entry token and $BOOT are: the
+ * token is not always the machine ID (Debian's 257 picks the os-release ID
+ * "debian" when the machine ID is not yet committed). JSON from systemd 255
+ * on, the text form before.
+ */
+export function parseInspect(stdout: string): Inspected | null {
+  const text = stdout.trim();
+  if (text.startsWith('{')) {
+    try {
+      const j = JSON.parse(text) as { BootRoot?: unknown; EntryToken?: unknown };
+      if (typeof j.BootRoot === 'string' && typeof j.EntryToken === 'string' && j.EntryToken) return { bootRoot: j.BootRoot, entryToken: j.EntryToken };
+    } catch {
+      return null;
+    }
+    return null;
+  }
+  const boot = /^\s*\$BOOT:\s*(\S+)\s*$/m.exec(text)?.[1];
+  const token = /^\s*Token:\s*(\S+)\s*$/m.exec(text)?.[1];
+  return boot && token ? { bootRoot: boot, entryToken: token } : null;
 }

@@ -15,6 +15,9 @@ import { analyzeDracutPlugin } from './dracut.js';
 import { setInstallConfKeys } from './installconf.js';
 import { readInstallConf } from './dracut.js';
 import type { PathState, Root } from './fsops.js';
+import type { PlannedCmdline } from './uki.js';
+
+export const KERNEL_CMDLINE = '/etc/kernel/cmdline';
 
 export const INSTALL_CONF = '/etc/kernel/install.conf';
 export const VENDOR_INSTALL_CONF = '/usr/lib/kernel/install.conf';
@@ -27,9 +30,9 @@ export const OUR_PLUGIN = '/etc/kernel/install.d/50-mkosi-initrd.install';
 const OTHER_INITRD_PLUGINS = ['50-dracut.install', '51-dracut-rescue.install', '55-initrd.install'];
 
 /** Every directory install writes into: where recovery looks for temp files a killed run left. */
-export const WRITE_DIRS = [path.posix.dirname(INSTALL_CONF), path.posix.dirname(OUR_PLUGIN), path.posix.dirname(DROP_IN_PATH), `${EXTRA_TREE_DIR}/etc`];
+export const WRITE_DIRS = [path.posix.dirname(INSTALL_CONF), path.posix.dirname(KERNEL_CMDLINE), path.posix.dirname(OUR_PLUGIN), path.posix.dirname(DROP_IN_PATH), `${EXTRA_TREE_DIR}/etc`];
 /** The only places a journal may name: what install and regenerate write (the boot entries live under /boot). */
-export const JOURNALED_PREFIXES = ['/etc/kernel/', '/etc/mkosi-initrd/', '/boot/'];
+export const JOURNALED_PREFIXES = ['/etc/kernel/', '/etc/mkosi-initrd/', '/boot/', '/efi/'];
 
 export interface FileChange {
   path: string;
@@ -68,6 +71,8 @@ export interface PlanInput {
   ukiGenerator?: 'ukify' | 'mkosi';
   /** The crypttab to filter into the image (the host's, or the snapshot's). */
   crypttab: string | null;
+  /** layout uki: what the UKI facts say (install.ts finds them in the root). */
+  uki?: { cmdline: PlannedCmdline | null; notes: string[] };
   /** The drop-in as build rendered it for this host's mkosi (commands/variant-config.ts); rendered here from the variant when absent. */
   config?: RenderedConfig;
 }
@@ -125,6 +130,16 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
     mode: etc.type === 'file' ? etc.mode : 0o644,
     why: [...(etc.type !== 'file' && vendor.type === 'file' ? [`starts from ${VENDOR_INSTALL_CONF} (kernel-install reads only one of the two)`] : []), ...whys].join('; '),
   });
+
+  if (input.layout === 'uki') {
+    const c = input.uki?.cmdline ?? null;
+    if (c?.existing) notes.push(`the UKI's command line comes from ${c.existing} as it is: ${c.options.join(' ') || '(empty)'}`);
+    else if (c) {
+      // Written down once, so that every later kernel-install builds the same UKI instead of copying whatever /proc/cmdline says then.
+      changes.push({ path: KERNEL_CMDLINE, kind: 'file', content: `${c.options.join(' ')}\n`, mode: 0o644, why: `the command line ukify puts into the UKI, from ${c.from}` });
+    }
+    notes.push(...(input.uki?.notes ?? []));
+  }
 
   // The mkosi-initrd drop-in and the files it carries in.
   let rendered = input.config;

@@ -386,6 +386,33 @@ export class Transaction {
     return { changed: plan.changes.map((c) => c.path) };
   }
 
+  /**
+   * Takes files another program wrote at our request (kernel-install's UKI)
+   * into the installed journal, so that revert puts back what was there
+   * before it ran: `before` is the path's state then, `createdDirs` the
+   * directories that did not exist then (outermost first). One journal
+   * write: killed before it, the file is simply not ours to revert.
+   */
+  async adopt(files: Array<{ path: string; before: PathState }>, createdDirs: string[]): Promise<void> {
+    const j = await this.readJournal();
+    if (!j || j.phase !== 'applied') throw new WizardError('internal: adopt() needs an applied install');
+    const entries = new Map<string, Entry>(j.entries.map((e) => [e.path, e]));
+    for (const f of files) {
+      if (!JOURNALED_PREFIXES.some((p) => f.path.startsWith(p))) throw new WizardError(`internal: ${f.path} is outside what the journal may name`);
+      const now = await this.root.state(f.path);
+      if (now.type !== 'file') continue;
+      const before = store(f.before, this.root.show(f.path));
+      const old = entries.get(f.path);
+      entries.set(f.path, { path: f.path, prior: old ? old.prior : before, before, installed: { type: 'file', sha256: sha256(now.content), mode: now.mode } });
+    }
+    const dirs = [...j.createdDirs, ...createdDirs.filter((d) => !j.createdDirs.includes(d) && [...entries.keys()].some((p) => p.startsWith(d + '/')))];
+    try {
+      await this.writeJournal({ ...j, entries: [...entries.values()], createdDirs: dirs });
+    } catch (err) {
+      throw fsError(err, `writing the journal ${this.root.show(JOURNAL)}`, 'the install is in place, but revert will not remove what kernel-install wrote');
+    }
+  }
+
   private undoFailed(what: 'install' | 'revert', e: UndoFailed): WizardError {
     const first = fsError(e.cause, what === 'install' ? 'installing' : 'reverting').message;
     return new WizardError(
@@ -403,7 +430,9 @@ export class Transaction {
     for (const e of j.entries) {
       const now = await this.root.state(e.path);
       if (matches(now, e.installed)) continue;
-      const describe = (s: PathState) => (s.type === 'file' ? s.content.toString('utf8') : s.type === 'symlink' ? `symlink → ${s.target}\n` : s.type === 'absent' ? '' : `(${s.type === 'dir' ? 'a directory' : s.kind})\n`);
+      // A UKI is tens of MiB of binary: named by size and hash, never diffed.
+      const text = (b: Buffer) => (b.length > 64 * 1024 || b.includes(0) ? `(a binary file of ${b.length} bytes, sha256 ${sha256(b).slice(0, 12)}…)\n` : b.toString('utf8'));
+      const describe = (s: PathState) => (s.type === 'file' ? text(s.content) : s.type === 'symlink' ? `symlink → ${s.target}\n` : s.type === 'absent' ? '' : `(${s.type === 'dir' ? 'a directory' : s.kind})\n`);
       out.push(createTwoFilesPatch(`${e.path} (as installed)`, `${e.path} (now)`, e.installed.type === 'symlink' ? `symlink → ${e.installed.target}\n` : `(file with sha256 ${e.installed.sha256.slice(0, 12)}…; contents not kept)\n`, describe(now)));
     }
     return out;

@@ -173,3 +173,19 @@ test('the real kernel-install with initrds given: the entry uses them, mkosi-ini
     await cleanup();
   }
 });
+
+test('layout=uki: the plugin builds the initrd for ukify to wrap, and leaves it to mkosi when mkosi builds the UKI', async () => {
+  for (const [generator, builds] of [['ukify', true], ['mkosi', false]] as const) {
+    const { dir, cleanup } = await tempDir('iw-plugin-');
+    try {
+      await writeFile(path.join(dir, 'vmlinuz'), peImage(['.setup', '.text']));
+      const r = await runPlugin(dir, [path.join(dir, 'vmlinuz')], { KERNEL_INSTALL_IMAGE_TYPE: 'pe', KERNEL_INSTALL_LAYOUT: 'uki', KERNEL_INSTALL_UKI_GENERATOR: generator });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.built, builds, `uki_generator=${generator}`);
+      // 60-ukify.install takes the staging area's initrd* files: exactly one, ours.
+      assert.deepEqual(r.staged, builds ? ['initrd'] : [], `uki_generator=${generator}`);
+    } finally {
+      await cleanup();
+    }
+  }
+});

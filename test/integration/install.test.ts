@@ -231,16 +231,21 @@ test('a variant that was never built is refused without --force', { skip }, asyn
 
 void CLI;
 
-test('--layout uki sets layout and a UKI generator that exists', { skip }, async () => {
+test('--layout uki on a bookworm-shaped root (systemd 252, no ukify, no stub) is refused with the reasons, exit 1, nothing written', { skip }, async () => {
   await withRoot('commented-install-conf', async (dir) => {
+    await mkdir(path.join(dir, 'usr/lib/x86_64-linux-gnu/systemd'), { recursive: true });
+    await writeFile(path.join(dir, 'usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so'), '');
+    const before = await treeHash(dir);
     const r = await install(dir, '--layout', 'uki');
-    assert.equal(r.code, 0, r.stderr);
-    const conf = await readFile(path.join(dir, 'etc/kernel/install.conf'), 'utf8');
-    assert.match(conf, /^layout=uki$/m);
-    assert.equal(conf.match(/^layout=/gm)?.length, 1);
-    const ukify = spawnSync('ukify', ['--version'], { stdio: 'ignore' }).status === 0;
-    assert.match(conf, new RegExp(`^uki_generator=${ukify ? 'ukify' : 'mkosi'}$`, 'm'));
-    assert.equal((await revert(dir)).code, 0);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /not installing:\n  - --layout uki: kernel-install of systemd 252 cannot build a UKI/);
+    assert.match(r.stderr, /ukify is not installed/);
+    assert.match(r.stderr, /the EFI stub \(\/usr\/lib\/systemd\/boot\/efi\/linuxx64\.efi\.stub\) is missing/);
+    assert.doesNotMatch(r.stderr, /at \w+ \(|node:internal/, 'no stack trace');
+    assert.equal(await treeHash(dir), before);
+    const bad = await install(dir, '--layout', 'uki', '--uki-generator', 'dracut');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--uki-generator dracut: expected ukify or mkosi/);
   });
 });
 

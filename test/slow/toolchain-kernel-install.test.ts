@@ -13,12 +13,17 @@
  * (a stale /boot/initrd.img-KVER is put there as bait) and no dracut run.
  * `revert` then brings /etc back byte for byte.
  *
+ * Then the same with layout=uki (ukiRoundTrip below): the BLS entry just
+ * built is the fallback, and the UKI lands signed in $BOOT/EFI/Linux.
+ *
  * This machine's kernel has no /proc/modules; mkosi reads the snapshot's copy
  * instead (inChroot's procModules). A build takes 2–5 minutes; both
  * toolchains run side by side.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +31,7 @@ import { readInitrd } from '../../src/image/cpio.js';
 import { copyChroot, ensureChroot, inChroot, removeChroot, type Suite } from '../support/toolchain.js';
 import { treeHash } from '../support/roots.js';
 import { CLI, isRoot, ROOT } from '../helpers.js';
+import { findSection, readPe, sectionData } from '../../src/image/pe.js';
 
 const FIXTURE = 'luks2-lvm-hibernate';
 const SNAP = `test/fixtures/snapshots/${FIXTURE}`;
@@ -126,9 +132,70 @@ describe('kernel-install with mkosi-initrd on trixie and sid', { concurrency: tr
         const rv = await run(['node', CLI_IN, 'revert', '--json']);
         assert.equal(rv.code, 0, rv.stderr);
         assert.equal(await treeHash(path.join(dir, 'etc')), etcBefore, '/etc byte for byte as before the install');
+
+        await ukiRoundTrip(dir, run, kver);
       } finally {
         await removeChroot(dir);
       }
     });
   }
 });
+
+const exec = promisify(execFile);
+
+/**
+ * layout=uki on top of the BLS entry the first part left (its fallback): a
+ * throwaway Secure Boot key in uki.conf, `install --layout uki --regenerate`
+ * runs the real kernel-install (mkosi-initrd, then 60-ukify.install and
+ * 90-uki-copy.install), the UKI lands in $BOOT/EFI/Linux signed with that key
+ * and with /etc/kernel/cmdline inside, the BLS entry is untouched, and revert
+ * brings /etc and /boot back byte for byte (the UKI is removed).
+ */
+async function ukiRoundTrip(dir: string, run: (argv: string[], timeoutMs?: number) => ReturnType<typeof inChroot>, kver: string): Promise<void> {
+  await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=initrd-wizard throwaway test key', '-keyout', path.join(dir, 'root/sb.key'), '-out', path.join(dir, 'root/sb.crt')]);
+  await writeFile(path.join(dir, 'etc/kernel/uki.conf'), '[UKI]\nSecureBootPrivateKey=/root/sb.key\nSecureBootCertificate=/root/sb.crt\n');
+  const etcBefore = await treeHash(path.join(dir, 'etc'));
+  const bootBefore = await treeHash(path.join(dir, 'boot'));
+  const bootOutsideEfi = await treeHash(path.join(dir, 'boot'), ['EFI']);
+  const entries = (await readdir(path.join(dir, 'boot/loader/entries'))).filter((e) => e.endsWith(`${kver}.conf`));
+  assert.equal(entries.length, 1, 'the BLS entry of the first part is there to fall back to');
+
+  const dry = await run(['node', CLI_IN, 'install', '--snapshot', SNAP, '--kernel-version', kver, '--layout', 'uki', '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const plan = JSON.parse(dry.stdout) as PlanJson & { uki: { generator: string; boot: string; cmdline: string; signed: { certificate: string } | null } };
+  assert.equal(plan.uki.generator, 'ukify');
+  assert.equal(plan.uki.boot, '/boot');
+  assert.equal(plan.uki.signed?.certificate, '/root/sb.crt');
+  assert.ok(plan.notes.some((n) => /will be signed for Secure Boot by ukify \(sbsign, from \/etc\/kernel\/uki\.conf\) with the certificate \/root\/sb\.crt \(CN ?= ?initrd-wizard throwaway test key\)/.test(n)), plan.notes.join(' | '));
+  assert.ok(plan.notes.some((n) => /^\$BOOT \/boot needs about .* for the UKI \(an estimate: kernel /.test(n)), plan.notes.join(' | '));
+  const snapCmdline = (await readFile(path.join(ROOT, SNAP, 'cmdline'), 'utf8')).trim();
+  assert.equal(plan.uki.cmdline, snapCmdline, "the snapshot host's command line (it has no BOOT_IMAGE= to drop)");
+  assert.ok(plan.changes.some((c) => c.path === '/etc/kernel/cmdline'), 'the command line is written down');
+
+  const started = Date.now();
+  const inst = await run(['node', CLI_IN, 'install', '--snapshot', SNAP, '--kernel-version', kver, '--layout', 'uki', '--yes', '--force', '--regenerate', '--json'], 600_000);
+  assert.equal(inst.code, 0, inst.stderr.slice(-4000));
+  process.stderr.write(`# ${kver}: install --layout uki --regenerate (mkosi-initrd, ukify, sbsign) took ${Math.round((Date.now() - started) / 1000)} s\n`);
+  const res = JSON.parse(inst.stdout) as { regenerated: { entryToken: string; uki: string } };
+  const machineId = (await readFile(path.join(dir, 'etc/machine-id'), 'utf8').catch(() => '')).trim();
+  assert.equal(res.regenerated.uki, `/boot/EFI/Linux/${res.regenerated.entryToken}-${kver}.efi`);
+  assert.deepEqual(await readdir(path.join(dir, 'boot/EFI/Linux')), [path.basename(res.regenerated.uki)]);
+  const uki = await readFile(path.join(dir, res.regenerated.uki));
+  const pe = readPe(uki);
+  for (const s of ['.linux', '.initrd', '.cmdline', '.osrel']) assert.ok(findSection(pe, s), `${s} in the UKI`);
+  const cmdline = sectionData(uki, findSection(pe, '.cmdline')!).toString('utf8').replace(/\0+$/, '').trim();
+  const wanted = (await readFile(path.join(dir, 'etc/kernel/cmdline'), 'utf8')).trim();
+  // 60-ukify.install appends systemd.machine_id= only when entries are named after the machine ID.
+  assert.equal(cmdline, res.regenerated.entryToken === machineId ? `${wanted} systemd.machine_id=${machineId}` : wanted);
+  const initrd = await readInitrd(sectionData(uki, findSection(pe, '.initrd')!));
+  assert.ok(initrd.entries.has('usr/sbin/lvm'), "mkosi-initrd's image with the variant's lvm2 inside the UKI");
+  // Signed with the throwaway key (sbsigntool on the host reads the chroot's file).
+  const ok = await exec('sbverify', ['--cert', path.join(dir, 'root/sb.crt'), path.join(dir, res.regenerated.uki)]).then(() => true, () => false);
+  assert.ok(ok, 'sbverify accepts the UKI with the configured certificate');
+  assert.equal(await treeHash(path.join(dir, 'boot'), ['EFI']), bootOutsideEfi, 'the BLS entry and its initrd stay as they were: the fallback');
+
+  const rv = await run(['node', CLI_IN, 'revert', '--json']);
+  assert.equal(rv.code, 0, rv.stderr);
+  assert.equal(await treeHash(path.join(dir, 'etc')), etcBefore, '/etc byte for byte as before the UKI install');
+  assert.equal(await treeHash(path.join(dir, 'boot')), bootBefore, '/boot byte for byte: the UKI and the directories made for it are gone, the BLS entry untouched');
+}
