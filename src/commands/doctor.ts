@@ -8,7 +8,8 @@ import type { CommandResult } from './context.js';
 import { mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
 import { findBuiltinDir, matchContextFor, readEffectiveContent } from '../mkosi/builtin.js';
 import type { MkosiInfo } from '../mkosi/version.js';
-import { findBoot, ukiSigning, ukiToolchain } from '../install/uki.js';
+import { findBoot, ukiSigning } from '../install/uki.js';
+import { detectUkiToolchain } from '../uki/detect.js';
 import { pickUkiGenerator } from '../uki/generator.js';
 
 const MiB = 1024 * 1024;
@@ -48,7 +49,8 @@ async function ukiItems(state: PipelineState, mk: MkosiInfo | null, conf: Map<st
   const { fs, runner } = state;
   const items: Preflight[] = [];
   const configured = conf.get('uki_generator');
-  const { toolchain, systemdFrom } = await ukiToolchain(fs, runner, fs.root !== '/', mk?.major ?? null, state.distro.family);
+  const toolchain = await detectUkiToolchain(runner, fs, { rooted: fs.root !== '/', mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename });
+  const systemdFrom = toolchain.systemdFrom;
   const choice = pickUkiGenerator(toolchain, configured === 'mkosi' ? 'mkosi' : undefined);
   if (choice.ok) items.push({ id: 'uki-generator', ok: true, detail: `uki_generator=${configured ?? 'unset'}: ${choice.why} (systemd from ${systemdFrom})` });
   else choice.problems.forEach((p, i) => items.push({ id: `uki-${i + 1}`, ok: false, detail: p.detail, fix: p.fix }));

@@ -17,7 +17,8 @@ import type { CommandResult } from './context.js';
 import { hostCrypttab, kernelImage, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
 import { packageRoot } from '../paths.js';
 import type { UkiGenerator } from '../uki/generator.js';
-import { ukiFacts, ukiSpace, ukiToolchain, type UkiFacts } from '../install/uki.js';
+import { ukiFacts, ukiSpace, type UkiFacts } from '../install/uki.js';
+import { detectUkiToolchain } from '../uki/detect.js';
 import { pickUkiGenerator } from '../uki/generator.js';
 
 const accessAsync = promisify(access);
@@ -97,12 +98,12 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   }
   let uki: UkiFacts | null = null;
   if (layout === 'uki') {
-    uki = await ukiFacts({ fs, runner, rooted: rootDir !== '/', mkosiMajor: mk?.major ?? null, family: state.distro.family, wanted: flags.ukiGenerator as UkiGenerator | undefined, snapshotCmdline: state.snapshotFiles?.get('cmdline') ?? null, kver: state.kernelVersion });
+    uki = await ukiFacts({ fs, runner, rooted: rootDir !== '/', mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename, wanted: flags.ukiGenerator as UkiGenerator | undefined, snapshotCmdline: state.snapshotFiles?.get('cmdline') ?? null, kver: state.kernelVersion });
     problems.push(...uki.problems);
     if (flags.regenerate && rootDir !== '/' && uki.generator) {
       // For another root, this system's kernel-install runs the root's 60-ukify.install, which loads this system's ukify and stub.
-      const here = await ukiToolchain(hostFs('/'), runner, false, mk?.major ?? null, state.distro.family);
-      const c = pickUkiGenerator(here.toolchain, uki.generator);
+      const here = await detectUkiToolchain(runner, hostFs('/'), { mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename });
+      const c = pickUkiGenerator(here, uki.generator);
       if (!c.ok) problems.push(...c.problems.map((p) => `--regenerate with --root runs this system's kernel-install, ukify and stub, not the root's: ${p.detail}${p.fix ? ` (fix: ${p.fix}, or run install --regenerate inside the root)` : ''}`));
     }
   }

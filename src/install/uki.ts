@@ -9,60 +9,15 @@ import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { formatBytes } from '../limits.js';
 import { hostFs, type HostFs } from '../system/files.js';
-import { CommandFailedError, type Runner } from '../system/run.js';
+import type { Runner } from '../system/run.js';
 import { filterProcCmdline, parseCmdlineFile } from '../uki/cmdline.js';
-import { pickUkiGenerator, stubPackage, stubPath, UKIFY_PATHS, ukifyPackage, type UkiGenerator, type UkiToolchain } from '../uki/generator.js';
+import { pickUkiGenerator, stubPackage, type UkiGenerator } from '../uki/generator.js';
+import { brokenUkifyFix, detectUkiToolchain } from '../uki/detect.js';
 
 /** The stub (~100–200 KiB) plus ukify's section alignment: the part of a UKI that is neither kernel nor initrd. */
 export const STUB_ALLOWANCE = 200 * 1024;
 
-const NODE_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', riscv64: 'riscv64', loong64: 'loongarch64', arm: 'armv7l' };
-export const hostArch = (): string => NODE_ARCH[process.arch] ?? process.arch;
-
-/** Where distributions put libsystemd-shared-NNN.so (its name carries systemd's major version). */
-const SHARED_LIB_DIRS = ['/usr/lib/systemd', '/usr/lib64/systemd', '/usr/lib/x86_64-linux-gnu/systemd', '/usr/lib/aarch64-linux-gnu/systemd', '/usr/lib/i386-linux-gnu/systemd', '/usr/lib/riscv64-linux-gnu/systemd'];
-
-export interface SystemdVersion {
-  major: number | null;
-  from: string;
-}
-
-export function parseSystemdVersion(text: string): number | null {
-  const m = /^systemd (\d+)/m.exec(text);
-  return m ? Number(m[1]) : null;
-}
-
-/**
- * systemd's version as kernel-install will be: in another root, the root's
- * own libsystemd-shared (its plugins and ukify are the root's); else, or when
- * the root has none, what `kernel-install --version` says (the program that
- * runs, through with-root-etc.sh, for a root).
- */
-export async function detectSystemd(fs: HostFs, runner: Runner, rooted: boolean): Promise<SystemdVersion> {
-  if (rooted) {
-    for (const dir of SHARED_LIB_DIRS) {
-      for (const name of (await fs.list(dir).catch(() => null)) ?? []) {
-        const m = /^libsystemd-shared-(\d+)(\.\d+)?\.so$/.exec(name);
-        if (m) return { major: Number(m[1]), from: `${dir}/${name} in the root` };
-      }
-    }
-  }
-  const r = await runner.run(['kernel-install', '--version'], { timeoutMs: 30_000 }).catch(() => null);
-  const major = r ? parseSystemdVersion(r.stdout) : null;
-  return { major, from: major === null ? 'kernel-install --version did not answer' : 'kernel-install --version' };
-}
-
 const exists = async (fs: HostFs, p: string) => (await fs.stat(p).catch(() => null))?.isFile() ?? false;
-
-/** ukify, the stub and systemd's version as found in the root, for pickUkiGenerator. */
-export async function ukiToolchain(fs: HostFs, runner: Runner, rooted: boolean, mkosiMajor: number | null, family: string): Promise<{ toolchain: UkiToolchain; systemdFrom: string }> {
-  const arch = hostArch();
-  const systemd = await detectSystemd(fs, runner, rooted);
-  let ukify: string | null = null;
-  for (const p of UKIFY_PATHS) if (await exists(fs, p)) (ukify ??= p);
-  const stub = (await exists(fs, stubPath(arch))) ? stubPath(arch) : null;
-  return { toolchain: { systemd: systemd.major, ukify, stub, mkosiMajor, family, arch }, systemdFrom: systemd.from };
-}
 
 // ---------------------------------------------------------------------------
 // The command line
@@ -214,6 +169,7 @@ export interface UkiFactsInput {
   rooted: boolean;
   mkosiMajor: number | null;
   family: string;
+  codename?: string;
   wanted?: UkiGenerator;
   /** The snapshot's /proc/cmdline, when installing for a snapshot's host. */
   snapshotCmdline: string | null;
@@ -231,15 +187,10 @@ export async function ukiFacts(o: UkiFactsInput): Promise<UkiFacts> {
   const { fs, runner } = o;
   const problems: string[] = [];
   const notes: string[] = [];
-  const { toolchain: t, systemdFrom } = await ukiToolchain(fs, runner, o.rooted, o.mkosiMajor, o.family);
+  const t = await detectUkiToolchain(runner, fs, { rooted: o.rooted, mkosiMajor: o.mkosiMajor, family: o.family, codename: o.codename });
+  const systemdFrom = t.systemdFrom;
   // On this system ukify must also run: a copy without python3-pefile fails at its first import.
-  if (!o.rooted && t.ukify) {
-    const broken = await runner.run([fs.resolve(t.ukify), '--version'], { timeoutMs: 30_000 }).then(
-      () => null,
-      (err: unknown) => (err instanceof CommandFailedError ? err.stderr.trim().split('\n').pop() ?? 'it failed' : String(err)),
-    );
-    if (broken) problems.push(`--layout uki: ${t.ukify} does not run (${broken}): 60-ukify.install would fail at every kernel-install (fix: ${/pefile/.test(broken) ? `${o.family === 'debian' ? 'apt-get install' : o.family === 'fedora' ? 'dnf install' : 'install'} python3-pefile` : `reinstall ${ukifyPackage(o.family)}`})`);
-  }
+  if (t.ukifyBroken) problems.push(`--layout uki: ${t.ukify} does not run (${t.ukifyBroken}): 60-ukify.install would fail at every kernel-install (fix: ${brokenUkifyFix(t)})`);
   const choice = pickUkiGenerator(t, o.wanted);
   let generator: UkiGenerator | null = null;
   if (!choice.ok) {

@@ -18,12 +18,12 @@ import { identifyCpu, microcodeCandidates, microcodeCpio } from './microcode.js'
 import { readBeneath } from '../system/rooted.js';
 import { LIMITS } from '../limits.js';
 import { ukifyPackage, ukiPrerequisites, type UkiGenerator } from './generator.js';
-import { archOf, type DetectedUkiToolchain } from './detect.js';
+import { archOf, brokenUkifyFix, type DetectedUkiToolchain } from './detect.js';
 
 const exists = async (fs: HostFs, p: string) => (await fs.stat(p).catch(() => null))?.isFile() ?? false;
 
 /** One preflight line per prerequisite, the failing ones with ukiPrerequisites' reason and fix. */
-export function ukiPreflight(t: DetectedUkiToolchain): Preflight[] {
+export function ukiPreflight(t: Omit<DetectedUkiToolchain, 'systemdFrom'>): Preflight[] {
   const problems = ukiPrerequisites(t);
   const problem = (re: RegExp) => problems.find((p) => re.test(p.detail));
   const item = (id: string, re: RegExp, okDetail: string): Preflight => {
@@ -40,12 +40,6 @@ export function ukiPreflight(t: DetectedUkiToolchain): Preflight[] {
   return items;
 }
 
-/** ukify is Python: when it does not start, it is nearly always a module its package only recommends (pefile). */
-function brokenUkifyFix(t: DetectedUkiToolchain): string {
-  const module = /No module named '([\w.]+)'/.exec(t.ukifyBroken ?? '')?.[1]?.split('.')[0];
-  const pkg = module ? `python3-${module}` : ukifyPackage(t.family, t.codename);
-  return t.family === 'debian' ? `apt-get install ${pkg}` : t.family === 'fedora' ? `dnf install ${pkg}` : `install ${pkg} (ukify's Python modules)`;
-}
 
 const BACKPORTS: Record<string, string> = { '11': 'bullseye-backports', '12': 'bookworm-backports', '13': 'trixie-backports' };
 

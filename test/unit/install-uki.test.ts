@@ -14,7 +14,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { findBoot, parseSystemdVersion, parseUkiConf, plannedCmdline, ukiSigning, describeSpace, estimateUkiSpace, detectSystemd } from '../../src/install/uki.js';
+import { findBoot, parseUkiConf, plannedCmdline, ukiSigning, describeSpace, estimateUkiSpace } from '../../src/install/uki.js';
+import { detectUkiToolchain, parseSystemdVersion } from '../../src/uki/detect.js';
 import { parseInspect } from '../../src/install/kernelinstall.js';
 import { installCommand } from '../../src/commands/install.js';
 import { revertCommand } from '../../src/commands/revert.js';
@@ -135,12 +136,15 @@ test('bookworm (systemd 252, no ukify, no stub): refused with every true reason,
   await withDir(async (dir) => {
     await ukiRoot(dir, 252, false);
     const before = await treeHash(dir);
-    assert.deepEqual(await detectSystemd(hostFs(dir), systemRunner, true), { major: 252, from: '/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so in the root' });
+    const t = await detectUkiToolchain(systemRunner, hostFs(dir), { rooted: true, mkosiMajor: 24, family: 'debian' });
+    assert.deepEqual([t.systemd, t.systemdFrom], [252, '/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so in the root']);
     const e = await refusal(installCommand({ root: dir, snapshot: SNAP, layout: 'uki', yes: true, force: true }));
     assert.equal(e.exitCode, 1, 'a host that cannot do it, not bad input');
     assert.match(e.message, /kernel-install of systemd 252 cannot build a UKI: its plugins get no image type and there is no 60-ukify\.install before systemd 254 \(fix: upgrade systemd to 254 or later \(Debian 12: bookworm-backports\), or keep layout=bls\)/);
-    assert.match(e.message, /ukify is not installed; both systemd's and mkosi's UKI generators run it \(fix: apt-get install systemd-ukify\)/);
-    assert.match(e.message, /the EFI stub \(\/usr\/lib\/systemd\/boot\/efi\/linuxx64\.efi\.stub\) is missing: .* \(fix: apt-get install systemd-boot-efi\)/);
+    assert.match(e.message, /ukify is not installed; both systemd's and mkosi's UKI generators run it \(fix: apt-get install -t bookworm-backports systemd python3-pefile\)/);
+    assert.match(e.message, /the EFI stub \(\/usr\/lib\/systemd\/boot\/efi\/linuxx64\.efi\.stub\) is missing: .* \(fix: apt-get install -t bookworm-backports systemd-boot-efi\)/);
+    // Debian 12's ukify comes with backports' systemd; there is no systemd-ukify package for it.
+    assert.doesNotMatch(e.message, /systemd-ukify/);
     assert.equal(e.hint, 'nothing was changed; fix the items above and run install again');
     assert.equal(await treeHash(dir), before);
   });
@@ -299,9 +303,9 @@ test('ukify that does not run (python3-pefile missing) is refused on this system
   await withDir(async (dir) => {
     await ukiRoot(dir, 257, true);
     // ukify's own first lines: a module it imports is missing.
-    await put(dir, 'usr/bin/ukify', '#!/usr/bin/python3\nimport pefile_not_installed_here as pefile\n', 0o755);
+    await put(dir, 'usr/bin/ukify', '#!/usr/bin/python3\nimport sys\nsys.path.clear()\nimport pefile\n', 0o755);
     const f = await ukiFacts({ fs: hostFs(dir), runner: systemRunner, rooted: false, mkosiMajor: 25, family: 'debian', snapshotCmdline: 'root=/dev/sda1', kver: '6.12.0' });
-    assert.ok(f.problems.some((p) => /^--layout uki: \/usr\/bin\/ukify does not run \(ModuleNotFoundError: No module named 'pefile_not_installed_here'\): 60-ukify\.install would fail at every kernel-install \(fix: apt-get install python3-pefile\)$/.test(p)), f.problems.join('\n'));
+    assert.ok(f.problems.some((p) => /^--layout uki: \/usr\/bin\/ukify does not run \(ModuleNotFoundError: No module named 'pefile'\): 60-ukify\.install would fail at every kernel-install \(fix: apt-get install python3-pefile\)$/.test(p)), f.problems.join('\n'));
     // In another root it is not run (it would run against this system's Python).
     const rooted = await ukiFacts({ fs: hostFs(dir), runner: systemRunner, rooted: true, mkosiMajor: 25, family: 'debian', snapshotCmdline: 'root=/dev/sda1', kver: '6.12.0' });
     assert.ok(!rooted.problems.some((p) => p.includes('does not run')));
