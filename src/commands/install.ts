@@ -10,11 +10,11 @@ import { kernelInstallEnv, parseInspect, type Inspected } from '../install/kerne
 import type { PathState } from '../install/fsops.js';
 import { hostConfig } from './variant-config.js';
 import { configKey, findRecord } from '../mkosi/records.js';
-import { mkosiTooOld } from '../mkosi/version.js';
+import { mkosiTooOld, type MkosiInfo } from '../mkosi/version.js';
 import { CommandFailedError, CommandNotFoundError } from '../system/run.js';
 import { hostFs } from '../system/files.js';
 import type { CommandResult } from './context.js';
-import { hostCrypttab, kernelImage, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+import { hostCrypttab, kernelImage, mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
 import { packageRoot } from '../paths.js';
 import type { UkiGenerator } from '../uki/generator.js';
 import { ukiFacts, ukiSpace, type UkiFacts } from '../install/uki.js';
@@ -58,6 +58,22 @@ export async function ttyConfirm(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * What layout=uki needs from this root and this system: the generator, the
+ * command line, signing, $BOOT, and every reason it cannot work. install and
+ * the wizard's Review both plan from this.
+ */
+export async function ukiInstallFacts(state: PipelineState, rootDir: string, mk: MkosiInfo | null, opts: { ukiGenerator?: UkiGenerator; regenerate?: boolean }): Promise<UkiFacts> {
+  const uki = await ukiFacts({ fs: state.fs, runner: state.runner, rooted: rootDir !== '/', mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename, wanted: opts.ukiGenerator, snapshotCmdline: state.snapshotFiles?.get('cmdline') ?? null, kver: state.kernelVersion });
+  if (opts.regenerate && rootDir !== '/' && uki.generator) {
+    // For another root, this system's kernel-install runs the root's 60-ukify.install, which loads this system's ukify and stub.
+    const here = await detectUkiToolchain(state.runner, hostFs('/'), { mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename });
+    const c = pickUkiGenerator(here, uki.generator);
+    if (!c.ok) uki.problems.push(...c.problems.map((p) => `--regenerate with --root runs this system's kernel-install, ukify and stub, not the root's: ${p.detail}${p.fix ? ` (fix: ${p.fix}, or run install --regenerate inside the root)` : ''}`));
+  }
+  return uki;
+}
+
 export async function installCommand(flags: InstallFlags): Promise<CommandResult> {
   const rootDir = path.resolve(flags.root ?? '/');
   const root = new Root(rootDir);
@@ -96,17 +112,8 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   if (mk && !(await hostFs('/').stat('/usr/lib/firmware').catch(() => null))?.isDirectory()) {
     problems.push(`/usr/lib/firmware does not exist: mkosi-initrd hands it to mkosi ${mk.version} as an extra tree, and the build stops with "Extra tree /usr/lib/firmware not found" (create it with mkdir -p /usr/lib/firmware, or install your firmware packages)`);
   }
-  let uki: UkiFacts | null = null;
-  if (layout === 'uki') {
-    uki = await ukiFacts({ fs, runner, rooted: rootDir !== '/', mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename, wanted: flags.ukiGenerator as UkiGenerator | undefined, snapshotCmdline: state.snapshotFiles?.get('cmdline') ?? null, kver: state.kernelVersion });
-    problems.push(...uki.problems);
-    if (flags.regenerate && rootDir !== '/' && uki.generator) {
-      // For another root, this system's kernel-install runs the root's 60-ukify.install, which loads this system's ukify and stub.
-      const here = await detectUkiToolchain(runner, hostFs('/'), { mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename });
-      const c = pickUkiGenerator(here, uki.generator);
-      if (!c.ok) problems.push(...c.problems.map((p) => `--regenerate with --root runs this system's kernel-install, ukify and stub, not the root's: ${p.detail}${p.fix ? ` (fix: ${p.fix}, or run install --regenerate inside the root)` : ''}`));
-    }
-  }
+  const uki = layout === 'uki' ? await ukiInstallFacts(state, rootDir, mk, { ukiGenerator: flags.ukiGenerator as UkiGenerator | undefined, regenerate: flags.regenerate }) : null;
+  if (uki) problems.push(...uki.problems);
   const crypttab = await hostCrypttab(state);
   // The exact configuration this install writes must have been built and checked.
   const hc = mk ? await hostConfig(state, mk, async (f) => (await root.state(f)).type === 'file') : null;

@@ -72,7 +72,7 @@ export interface PlanInput {
   /** The crypttab to filter into the image (the host's, or the snapshot's). */
   crypttab: string | null;
   /** layout uki: what the UKI facts say (install.ts finds them in the root). */
-  uki?: { cmdline: PlannedCmdline | null; notes: string[] };
+  uki?: { cmdline: PlannedCmdline | null; notes: string[]; boot?: { dir: string } };
   /** The drop-in as build rendered it for this host's mkosi (commands/variant-config.ts); rendered here from the variant when absent. */
   config?: RenderedConfig;
 }

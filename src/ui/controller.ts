@@ -353,7 +353,7 @@ export class WizardController {
     if (!host || !v) return;
     this.dispatch({ type: 'review', load: { status: 'loading' } });
     this.track(
-      this.services.plan(v, host).then(
+      this.services.plan(v, host, this.state.build.format).then(
         (value) => this.dispatch({ type: 'review', load: { status: 'ready', value } }),
         (err) => this.dispatch({ type: 'review', load: { status: 'error', error: toUiError('The install could not be planned', err) } }),
       ),
@@ -369,7 +369,7 @@ export class WizardController {
     this.dispatch({ type: 'install', status: 'applying' });
     this.go('install');
     this.track(
-      this.services.apply(r.value, v, host).then(
+      this.services.apply(r.value, v, host, this.state.build.format).then(
         (result) => {
           this.dispatch({ type: 'install', status: 'done', result });
           this.dispatch({ type: 'review', load: { status: 'idle' } });
@@ -382,10 +382,11 @@ export class WizardController {
   private regenerate(): void {
     const host = this.host();
     const regen = this.services.regenerate;
-    if (!host || !regen || this.state.install.status !== 'done' || this.state.install.regenerate === 'running') return;
+    const installed = this.state.install.result;
+    if (!host || !regen || !installed || this.state.install.status !== 'done' || this.state.install.regenerate === 'running') return;
     this.dispatch({ type: 'regenerate', status: 'running' });
     this.track(
-      regen(host).then(
+      regen(host, installed).then(
         (lines) => this.dispatch({ type: 'regenerate', status: 'done', lines }),
         (err) => {
           const e = toUiError('Regenerating failed', err);

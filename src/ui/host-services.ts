@@ -7,7 +7,9 @@ import { hostMetadataSpec } from '../commands/closure.js';
 import { hostConfig } from '../commands/variant-config.js';
 import { snapshotCommand } from '../commands/snapshot.js';
 import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../commands/pipeline.js';
-import { regenerate as regenerateInitrd } from '../commands/install.js';
+import { regenerate as regenerateInitrd, ukiInstallFacts } from '../commands/install.js';
+import { ukiSpace } from '../install/uki.js';
+import { WizardError } from '../errors.js';
 import { Root } from '../install/fsops.js';
 import { Transaction } from '../install/transaction.js';
 import { loadPoolInBackground } from '../packages/background.js';
@@ -40,7 +42,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
   let state: PipelineState | null = null;
   // mkosi and the crypttab are read once: apply must plan from exactly what Review planned from.
   let installInputs: Promise<{ mkosi: MkosiInfo; crypttab: string | null }> | null = null;
-  const planArgs = async (variant: Variant, host: HostData): Promise<PlanArgs> => {
+  const planArgs = async (variant: Variant, host: HostData, format: ImageFormat): Promise<PlanArgs> => {
     installInputs ??= (async () => {
       const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
       if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, host.distro.id, host.distro.version);
@@ -54,7 +56,16 @@ export function hostServices(options: HostOptions = {}): WizardServices {
     // The drop-in exactly as build renders it for this mkosi (the removals it can make, its profiles, the keymap).
     const root = new Root(rootDir);
     const { config } = await hostConfig(state!, inputs.mkosi, async (f) => (await root.state(f)).type === 'file', { variant });
-    return { variant, report: host.report, layout: 'bls', ...inputs, config };
+    if (format !== 'uki') return { variant, report: host.report, layout: 'bls', ...inputs, config };
+    // A UKI: the same facts and refusals as `install --layout uki`.
+    const uki = await ukiInstallFacts(state!, rootDir, inputs.mkosi, {});
+    if (uki.generator) {
+      const space = await ukiSpace(state!.fs, uki.boot, host.kernelVersion, null);
+      uki.notes.push(space.note);
+      if (space.problem) uki.problems.push(space.problem);
+    }
+    if (uki.problems.length) throw new WizardError(`a UKI cannot be installed here:\n${uki.problems.map((p) => `  - ${p}`).join('\n')}`, 1, 'nothing was changed; fix the items above, or press u on Build for a cpio initrd (layout=bls)');
+    return { variant, report: host.report, layout: 'uki', ukiGenerator: uki.generator ?? undefined, uki, ...inputs, config };
   };
   const imageDir = options.imageDir ?? path.join(os.homedir(), '.cache', 'initrd-wizard', 'images');
 
@@ -105,17 +116,17 @@ export function hostServices(options: HostOptions = {}): WizardServices {
       const failed = ukiPreflight(t).filter((p) => !p.ok);
       return failed.length ? failed.map((p) => `${p.detail}${p.fix ? ` (${p.fix})` : ''}`).join('; ') : null;
     },
-    plan: async (variant, host) => reviewInstall(rootDir, await planArgs(variant, host)),
-    apply: async (review, variant, host) => applyReviewed(review, await planArgs(variant, host)),
+    plan: async (variant, host, format) => reviewInstall(rootDir, await planArgs(variant, host, format)),
+    apply: async (review, variant, host, format) => applyReviewed(review, await planArgs(variant, host, format)),
     regenerate: options.snapshot
       ? null
-      : async (host) => {
+      : async (host, installed) => {
           const root = new Root(rootDir);
           const tx = new Transaction(root);
           const release = await tx.lock();
           const lines: string[] = [];
           try {
-            await regenerateInitrd(root, tx, host.kernelVersion, state!.runner, lines, options.env);
+            await regenerateInitrd(root, tx, host.kernelVersion, state!.runner, lines, options.env, installed.layout, installed.bootDir);
           } finally {
             await tx.cleanup(release);
           }

@@ -31,6 +31,8 @@ export async function applyReviewed(review: ReviewPlan, args: PlanArgs): Promise
       root: review.root,
       revertCommand: `initrd-wizard revert${review.root !== '/' ? ` --root ${review.root}` : ''}`,
       fallback: fallbackLine(plan.generators),
+      layout: args.layout,
+      ...(args.uki?.boot ? { bootDir: args.uki.boot.dir } : {}),
     };
   } finally {
     await tx.cleanup(release);

@@ -102,6 +102,9 @@ export interface AppliedInstall {
   revertCommand: string;
   /** What stays installed besides mkosi-initrd on that root. */
   fallback: string;
+  /** The layout installed, and $BOOT for a UKI: regenerate runs kernel-install for exactly that. */
+  layout: 'bls' | 'uki';
+  bootDir?: string;
 }
 
 export interface Prefs {
@@ -120,11 +123,12 @@ export interface WizardServices {
   ukiUnavailable(host: HostData): Promise<string | null>;
   /** Why two builds cannot be compared here, when they cannot. */
   reproducibleUnavailable?: string;
-  plan(variant: Variant, host: HostData): Promise<ReviewPlan>;
+  /** The install plan for the format the Build screen chose (layout=uki for a UKI, else bls). */
+  plan(variant: Variant, host: HostData, format: ImageFormat): Promise<ReviewPlan>;
   /** Applies exactly the reviewed plan (refuses when the files changed since). */
-  apply(review: ReviewPlan, variant: Variant, host: HostData): Promise<AppliedInstall>;
+  apply(review: ReviewPlan, variant: Variant, host: HostData, format: ImageFormat): Promise<AppliedInstall>;
   /** kernel-install add for the kernel, keeping the previous initrd; null when it cannot be offered. */
-  regenerate: ((host: HostData) => Promise<string[]>) | null;
+  regenerate: ((host: HostData, installed: AppliedInstall) => Promise<string[]>) | null;
   /** Why regenerate is not offered, when it is not. */
   regenerateUnavailable?: string;
   /** A line to print after the wizard ends (the demo says where its files are). */

@@ -267,6 +267,10 @@ test('Build: u switches to a UKI only where one can be built, and the result sho
     ...base,
     ukiUnavailable: async () => null,
     reproducibleUnavailable: undefined,
+    plan: async (v, h, format) => {
+      requests.push({ plan: format });
+      return base.plan(v, h, format);
+    },
     async build(v, h, p, signal, request) {
       requests.push(request);
       const r = await base.build(v, h, p, signal, request);
@@ -291,6 +295,11 @@ test('Build: u switches to a UKI only where one can be built, and the result sho
     assert.deepEqual(requests.at(-1), { format: 'uki', reproducible: false });
     assert.match(f, /UKI: +\.linux 9\.0 MiB · \.initrd 38\.0 MiB/);
     assert.match(f, /cmdline: root=UUID=x rw +from \/proc\/cmdline/);
+    // Review plans for the format built: layout=uki.
+    await u.press(KEY.enter);
+    await u.until(/Review: /);
+    assert.deepEqual(requests.at(-1), { plan: 'uki' });
+    await u.press(KEY.esc);
     await u.press('u');
     await u.settle();
     assert.match(u.frame(), /your choices or the format changed since/, 'the cpio format makes the UKI build stale');
