@@ -13,6 +13,7 @@ import { chmod, mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compareImages, likelyCause, byCause } from '../../src/image/compare.js';
 import { findSection, readPe } from '../../src/image/pe.js';
+import { formatDifferences } from '../../src/commands/reproducible.js';
 import { tempDir } from '../helpers.js';
 
 const tiny = readFileSync(new URL('../fixtures/uki/tiny.efi', import.meta.url));
@@ -177,4 +178,14 @@ test('the cause table: specific files before fields, and an unknown member says 
     { member: 'c', fields: ['mtime'], cause: 'x' },
   ]);
   assert.deepEqual(groups.map((g) => [g.cause, g.members.length]), [['x', 2], ['y', 1]]);
+});
+
+test('the text output groups members by cause, the largest group first, and says where the rest are listed', () => {
+  const many = Array.from({ length: 30 }, (_, i) => ({ member: `usr/bin/f${i}`, fields: ['mtime' as const], cause: likelyCause('usr/bin/x', ['mtime']) }));
+  const lines = formatDifferences([{ member: 'var/cache/ldconfig/aux-cache', fields: ['content'], cause: likelyCause('var/cache/ldconfig/aux-cache', ['content']), detail: 'same size, other bytes' }, ...many]);
+  assert.match(lines[0]!, /^ {2}30 members: timestamps after SOURCE_DATE_EPOCH/);
+  assert.equal(lines.filter((l) => /^ {4}usr\/bin\/f\d+ \(mtime\)$/.test(l)).length, 25);
+  assert.match(lines[26]!, /… and 5 more \(--json lists every one\)/);
+  assert.match(lines[27]!, /^ {2}1 member: ldconfig's aux-cache/);
+  assert.equal(lines[28], '    var/cache/ldconfig/aux-cache (content): same size, other bytes');
 });
