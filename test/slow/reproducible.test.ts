@@ -6,7 +6,11 @@
  * back to back from the same package metadata, so they must be byte-identical:
  * no differing member, the same sha256, and the command's exit status 0.
  *
- * Cost: two builds per toolchain (about 1 min each alone on this machine).
+ * On trixie and sid the check runs on a UKI (`--format uki`): every PE section
+ * and every member of the embedded initrd, which is the cpio mkosi-initrd wrote.
+ *
+ * Cost: two builds per toolchain (about 1 min each alone on this machine, 3-5
+ * min under the load of a full CI run).
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,18 +23,22 @@ import { parseMkosiVersion } from '../../src/mkosi/version.js';
 import { SOURCE_DATE_EPOCH } from '../../src/mkosi/render.js';
 import { readInitrd } from '../../src/image/cpio.js';
 import type { ReproducibleJson } from '../../src/commands/reproducible.js';
-import { isRoot, CLI } from '../helpers.js';
+import { isRoot, CLI, ROOT } from '../helpers.js';
+import { findSection, readPe, sectionData } from '../../src/image/pe.js';
 import { ensureChroot, inChroot, type ChrootRun } from '../support/toolchain.js';
 
 const exec = promisify(execFile);
 const hostMkosi = parseMkosiVersion(spawnSync('mkosi', ['--version'], { encoding: 'utf8' }).stdout ?? '');
 const skip = !isRoot ? 'needs root' : !hostMkosi || hostMkosi.major < 24 ? 'mkosi >= 24 missing (bash test/mkosi/setup-host.sh)' : false;
 
+/** Bookworm has no ukify and no stub: UKIs are built on trixie and sid only. */
 const TOOLCHAINS = [
-  { name: 'bookworm', fixture: 'luks2-lvm-hibernate', mkosi: /^24\./ },
-  { name: 'trixie', fixture: 'trixie-luks2-lvm-hibernate', mkosi: /^25\./ },
-  { name: 'sid', fixture: 'trixie-luks2-lvm-hibernate', mkosi: /^2[7-9]\./ },
+  { name: 'bookworm', fixture: 'luks2-lvm-hibernate', mkosi: /^24\./, uki: false },
+  { name: 'trixie', fixture: 'trixie-luks2-lvm-hibernate', mkosi: /^25\./, uki: true },
+  { name: 'sid', fixture: 'trixie-luks2-lvm-hibernate', mkosi: /^2[7-9]\./, uki: true },
 ] as const;
+// TODO(merge): `build --format uki` lands with the UKI work (src/uki/assemble.ts); until then the UKI case is skipped.
+const ukiBuild = existsSync(path.join(ROOT, 'src/uki/assemble.ts')) ? false : 'build --format uki has not landed on this branch';
 
 for (const tc of TOOLCHAINS) {
   describe(`reproducible builds on ${tc.name}`, { skip, concurrency: 1 }, () => {
@@ -48,7 +56,10 @@ for (const tc of TOOLCHAINS) {
       assert.ok(kver, `a kernel with modules in ${root}`);
     });
 
-    test('two builds of the same variant are byte-identical, and the first is kept where build puts it', { timeout: 1_800_000 }, async () => {
+    // One check per toolchain (each costs two builds): where UKIs are built, the UKI's .initrd section is the very
+    // cpio mkosi-initrd wrote (ukify only wraps it), so its comparison covers the cpio too.
+    const cpioSkip = tc.uki && ukiBuild === false ? 'covered by the UKI check: its .initrd section is this cpio, byte for byte' : false;
+    test('two builds of the same variant are byte-identical, and the first is kept where build puts it', { timeout: 1_800_000, skip: cpioSkip }, async () => {
       const out = `/var/tmp/iw-reproducible-${tc.name}.cpio.zst`;
       const onHost = path.join(root, out);
       try {
@@ -79,6 +90,36 @@ for (const tc of TOOLCHAINS) {
         assert.deepEqual(late.map((e) => e.name), [], 'no member newer than SourceDateEpoch=');
         assert.ok(j.extraBuildMs > 0 && j.extraBuildMs < wallS * 1000);
         console.log(`# ${tc.name}: mkosi ${j.mkosiVersion}, ${image.entries.size} members, identical; the check added ${(j.extraBuildMs / 1000).toFixed(0)} s (wall ${wallS.toFixed(0)} s)`);
+      } finally {
+        await rm(onHost, { force: true });
+        await rm(`${onHost}.log`, { force: true });
+      }
+    });
+
+    test('two UKIs of the same variant are byte-identical: every PE section and every member of the embedded initrd', { timeout: 1_800_000, skip: !tc.uki ? `${tc.name} cannot build UKIs (no ukify, no stub)` : ukiBuild }, async () => {
+      const out = `/var/tmp/iw-reproducible-${tc.name}.efi`;
+      const onHost = path.join(root, out);
+      try {
+        const r = await cli(['build', '--check-reproducible', '--format', 'uki', '--snapshot', `test/fixtures/snapshots/${tc.fixture}`, '--kernel-version', kver, '-o', out, '--json']);
+        let j: ReproducibleJson & { ok: boolean };
+        try {
+          j = JSON.parse(r.stdout);
+        } catch {
+          assert.fail(`no JSON (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+        }
+        assert.equal(j.comparedAs, 'uki', 'the images were compared as UKIs');
+        assert.ok(j.ok, 'the kept UKI passes its checks');
+        assert.deepEqual(j.differences.map((d) => `${d.member} [${d.fields.join(',')}] ${d.cause}`), [], `${tc.name}: UKI members differ`);
+        assert.equal(j.identical, true);
+        assert.equal(r.code, 0, r.stderr.slice(-2000));
+        assert.equal(j.builds[0]!.sha256, j.builds[1]!.sha256);
+        const raw = await readFile(onHost);
+        const pe = readPe(raw);
+        const initrd = findSection(pe, '.initrd');
+        assert.ok(initrd, 'the UKI has an .initrd section');
+        const image = await readInitrd(sectionData(raw, initrd));
+        assert.deepEqual([...image.entries.values()].filter((e) => e.mtime > SOURCE_DATE_EPOCH).map((e) => e.name), [], 'no member of the embedded initrd newer than SourceDateEpoch=');
+        console.log(`# ${tc.name} UKI: ${pe.sections.map((s) => s.name).join(' ')}, identical; the check added ${(j.extraBuildMs / 1000).toFixed(0)} s`);
       } finally {
         await rm(onHost, { force: true });
         await rm(`${onHost}.log`, { force: true });
