@@ -59,7 +59,7 @@ for (const tc of TOOLCHAINS) {
     // One check per toolchain (each costs two builds): where UKIs are built, the UKI's .initrd section is the very
     // cpio mkosi-initrd wrote (ukify only wraps it), so its comparison covers the cpio too.
     const cpioSkip = tc.uki && ukiBuild === false ? 'covered by the UKI check: its .initrd section is this cpio, byte for byte' : false;
-    test('two builds of the same variant are byte-identical, and the first is kept where build puts it', { timeout: 1_800_000, skip: cpioSkip }, async () => {
+    test('two builds of the same variant are byte-identical, and the first is kept where build puts it', { timeout: 1_800_000, skip: cpioSkip }, async (t) => {
       const out = `/var/tmp/iw-reproducible-${tc.name}.cpio.zst`;
       const onHost = path.join(root, out);
       try {
@@ -89,14 +89,14 @@ for (const tc of TOOLCHAINS) {
         const late = [...image.entries.values()].filter((e) => e.mtime > SOURCE_DATE_EPOCH);
         assert.deepEqual(late.map((e) => e.name), [], 'no member newer than SourceDateEpoch=');
         assert.ok(j.extraBuildMs > 0 && j.extraBuildMs < wallS * 1000);
-        console.log(`# ${tc.name}: mkosi ${j.mkosiVersion}, ${image.entries.size} members, identical; the check added ${(j.extraBuildMs / 1000).toFixed(0)} s (wall ${wallS.toFixed(0)} s)`);
+        t.diagnostic(`${tc.name}: mkosi ${j.mkosiVersion}, ${image.entries.size} members, identical; the check added ${(j.extraBuildMs / 1000).toFixed(0)} s (wall ${wallS.toFixed(0)} s)`);
       } finally {
         await rm(onHost, { force: true });
         await rm(`${onHost}.log`, { force: true });
       }
     });
 
-    test('two UKIs of the same variant are byte-identical: every PE section and every member of the embedded initrd', { timeout: 1_800_000, skip: !tc.uki ? `${tc.name} cannot build UKIs (no ukify, no stub)` : ukiBuild }, async () => {
+    test('two UKIs of the same variant are byte-identical: every PE section and every member of the embedded initrd', { timeout: 1_800_000, skip: !tc.uki ? `${tc.name} cannot build UKIs (no ukify, no stub)` : ukiBuild }, async (t) => {
       const out = `/var/tmp/iw-reproducible-${tc.name}.efi`;
       const onHost = path.join(root, out);
       try {
@@ -120,7 +120,7 @@ for (const tc of TOOLCHAINS) {
         assert.ok(initrd, 'the UKI has an .initrd section');
         const image = await readInitrd(sectionData(raw, initrd));
         assert.deepEqual([...image.entries.values()].filter((e) => e.mtime > SOURCE_DATE_EPOCH).map((e) => e.name), [], 'no member of the embedded initrd newer than SourceDateEpoch=');
-        console.log(`# ${tc.name} UKI: ${pe.sections.map((s) => s.name).join(' ')}, identical; the check added ${(j.extraBuildMs / 1000).toFixed(0)} s`);
+        t.diagnostic(`${tc.name} UKI: ${pe.sections.map((s) => s.name).join(' ')}, identical; the check added ${(j.extraBuildMs / 1000).toFixed(0)} s`);
       } finally {
         await rm(onHost, { force: true });
         await rm(`${onHost}.log`, { force: true });
