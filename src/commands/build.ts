@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
 import { checkImage, type ImageCheck } from '../image/checks.js';
@@ -10,11 +10,18 @@ import { configKey, saveRecord } from '../mkosi/records.js';
 import type { HostReport } from '../host/report.js';
 import type { CommandResult } from './context.js';
 import { formatBytes } from './format.js';
-import { kernelImage, mkosiInfo, pipeline, type PipelineFlags } from './pipeline.js';
+import { kernelImage, mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
 import { comparePreview, packagesFromLog } from '../mkosi/buildlog.js';
 import { hostConfig } from './variant-config.js';
 import type { HostFs } from '../system/files.js';
 import type { Variant } from '../variant/suggest.js';
+import type { BlockGraph } from '../host/parse/lsblk.js';
+import { looksLikePe } from '../image/pe.js';
+import { formatArgv } from '../system/run.js';
+import { detectUkiToolchain } from '../uki/detect.js';
+import { configuredUkiGenerator, hostMicrocode, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
+import { pickUkiGenerator, ukiPrerequisites, type UkiGenerator } from '../uki/generator.js';
+import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck, type UkiSummary } from '../image/uki.js';
 
 export interface BuildFlags extends PipelineFlags {
   output?: string;
@@ -37,17 +44,51 @@ export interface BuildFlags extends PipelineFlags {
 
 export interface VerifiedImage {
   path: string;
+  format: 'cpio' | 'uki';
+  /** The initrd: the file itself, or a UKI's .initrd section. */
   image: ImageReport;
+  /** A UKI's sections, version and command line. */
+  uki?: UkiSummary;
   checks: ImageCheck[];
   ok: boolean;
   current: { path: string; size: number } | null;
 }
 
-export async function verifyImage(file: string, report: HostReport, fs: HostFs, kver: string): Promise<VerifiedImage> {
+export interface VerifyOptions {
+  /** The host's block devices, to resolve a UKI's root=/resume= (storageGraph). */
+  graph?: BlockGraph | null;
+}
+
+const EMPTY_IMAGE: ImageReport = { compressedSize: 0, unpackedSize: 0, files: 0, modules: 0, kernelVersions: [], segments: [], largest: [] };
+
+/** Checks a cpio initrd or, when the file is a PE image, a UKI: its sections, its embedded initrd, its command line. */
+export async function verifyImage(file: string, report: HostReport, fs: HostFs, kver: string, opts: VerifyOptions = {}): Promise<VerifiedImage> {
   const raw = await readFile(file);
-  const image = await readInitrd(raw, file);
-  const { checks, index } = checkImage(image, report);
-  const summary = summarizeImage(image, index, raw.length);
+  const checks: ImageCheck[] = [];
+  let summary = EMPTY_IMAGE;
+  let uki: UkiSummary | undefined;
+  if (looksLikePe(raw)) {
+    const contents = readUki(raw, file);
+    uki = contents.summary;
+    checks.push(sectionCheck(uki));
+    let crypttab: string | null = null;
+    if (contents.initrd?.length) {
+      const image = await readInitrd(contents.initrd, `${file} (.initrd section)`);
+      const r = checkImage(image, report);
+      checks.push(...r.checks);
+      summary = summarizeImage(image, r.index, contents.initrd.length);
+      crypttab = image.read('etc/crypttab')?.toString('utf8') ?? null;
+    }
+    if (uki.uname !== null && uki.uname !== kver) checks.push({ id: 'uki-uname', ok: false, detail: `the UKI's .uname says ${uki.uname}, not ${kver}` });
+    const options = (uki.cmdline ?? '').split(/\s+/).filter(Boolean);
+    checks.splice(0, checks.length, ...checks.map((c) => crypttabThroughCmdline(c, options, report, crypttab)));
+    checks.push(...cmdlineChecks(options, report, opts.graph ?? null, crypttab));
+  } else {
+    const image = await readInitrd(raw, file);
+    const r = checkImage(image, report);
+    checks.push(...r.checks);
+    summary = summarizeImage(image, r.index, raw.length);
+  }
   if (!summary.kernelVersions.includes(kver)) {
     checks.push({ id: 'kernel-version', ok: false, detail: `the image has modules for ${summary.kernelVersions.join(', ') || 'no kernel'}, not ${kver}` });
   }
@@ -60,15 +101,21 @@ export async function verifyImage(file: string, report: HostReport, fs: HostFs, 
       break;
     }
   }
-  return { path: file, image: summary, checks, ok: checks.every((c) => c.ok), current };
+  return { path: file, format: uki ? 'uki' : 'cpio', image: summary, ...(uki ? { uki } : {}), checks, ok: checks.every((c) => c.ok), current };
 }
 
 export function formatVerified(v: VerifiedImage): string[] {
   const out: string[] = [];
   const i = v.image;
-  out.push(`Image ${v.path}: ${formatBytes(i.compressedSize)} compressed, ${formatBytes(i.unpackedSize)} unpacked, ${i.files} files, ${i.modules} modules`);
+  if (v.uki) {
+    const u = v.uki;
+    out.push(`UKI ${v.path}: ${u.arch}, ${formatBytes(u.sections.reduce((n, s) => n + s.size, 0))} in ${u.sections.length} sections${u.uname ? `, kernel ${u.uname}` : ''}${u.osRelease ? `, ${u.osRelease}` : ''}`);
+    out.push('Sections: ' + u.sections.map((s) => `${s.name} ${formatBytes(s.size)}`).join(', '));
+    out.push(`Command line: ${u.cmdline?.trim() || '(empty)'}`);
+    out.push(`Embedded initrd: ${formatBytes(i.compressedSize)} compressed (${i.segments.length} archive${i.segments.length === 1 ? '' : 's'}), ${formatBytes(i.unpackedSize)} unpacked, ${i.files} files, ${i.modules} modules`);
+  } else out.push(`Image ${v.path}: ${formatBytes(i.compressedSize)} compressed, ${formatBytes(i.unpackedSize)} unpacked, ${i.files} files, ${i.modules} modules`);
   if (v.current) out.push(`Current initrd ${v.current.path}: ${formatBytes(v.current.size)} (new/current ${(i.compressedSize / v.current.size).toFixed(2)}×)`);
-  out.push('Largest directories: ' + i.largest.slice(0, 5).map((l) => `${l.path} ${formatBytes(l.size)}`).join(', '));
+  if (i.largest.length) out.push('Largest directories: ' + i.largest.slice(0, 5).map((l) => `${l.path} ${formatBytes(l.size)}`).join(', '));
   out.push('');
   out.push('Checks:');
   for (const c of v.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.id.padEnd(20)} ${c.detail}`);
@@ -89,7 +136,32 @@ const MODULES_TEXT = {
   'snapshot-without-modules': "Modules: the snapshot has no module list; only mkosi-initrd's default list and the storage stack's.",
 };
 
+/** What a UKI build adds to the preflight and takes into the build. */
+interface UkiPlan {
+  generator: UkiGenerator;
+  why: string;
+  cmdline: UkiCmdline;
+  ukify: string;
+  stub: string;
+  config: string | null;
+  kernel: string;
+}
+
+async function planUki(state: PipelineState, mkMajor: number, preflight: Preflight[]): Promise<UkiPlan | null> {
+  const tc = await detectUkiToolchain(state.runner, state.fs, { mkosiMajor: mkMajor, family: state.distro.family, codename: state.distro.codename });
+  preflight.push(...ukiPreflight(tc));
+  const wanted = await configuredUkiGenerator(state.fs);
+  const choice = pickUkiGenerator(tc, wanted);
+  // The prerequisites are already preflight lines; what is left is a generator refused for this mkosi.
+  if (!choice.ok) for (const p of choice.problems.filter((p) => !ukiPrerequisites(tc).some((q) => q.detail === p.detail))) preflight.push({ id: 'uki-generator', ok: false, detail: p.detail, ...(p.fix ? { fix: p.fix } : {}) });
+  const kernel = await kernelImage(state.fs, state.kernelVersion);
+  preflight.push(kernel ? { id: 'uki-kernel', ok: true, detail: `kernel image ${kernel} goes into .linux` } : { id: 'uki-kernel', ok: false, detail: `no kernel image for ${state.kernelVersion} (/usr/lib/modules/${state.kernelVersion}/vmlinuz or /boot/vmlinuz-${state.kernelVersion}) to put into the UKI`, fix: `install the kernel package of ${state.kernelVersion}` });
+  if (!choice.ok || !kernel || !tc.ukify || tc.ukifyBroken || !tc.stub) return null;
+  return { generator: choice.generator, why: choice.why, cmdline: await ukiCmdline(state.fs, state.snapshotFiles), ukify: state.fs.resolve(tc.ukify), stub: state.fs.resolve(tc.stub), config: await ukiConf(state.fs).then((c) => (c ? state.fs.resolve(c) : null)), kernel };
+}
+
 export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
+  const format = flags.format ?? 'cpio';
   const suggested = await pipeline(flags);
   const state = flags.variant ? { ...suggested, variant: flags.variant } : suggested;
   const mk = await mkosiInfo(state);
@@ -104,52 +176,102 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     family: state.distro.family,
     liveModules: !flags.generic && !state.snapshotFiles,
   });
+  const uki = format === 'uki' ? await planUki(state, mk.major, preflight) : null;
   const failed = preflight.filter((p) => !p.ok && !(flags.ignorePreflight ?? []).includes(p.id));
   if (failed.length) throw preflightError(failed);
+  // Skipping a UKI prerequisite cannot make a UKI: those refusals stand.
+  if (format === 'uki' && !uki) throw preflightError(preflight.filter((p) => !p.ok && p.id.startsWith('uki-')));
   const { config, set: previewSet, warnings: previewWarnings } = await hostConfig(state, mk, async (f) => (await state.fs.stat(f).catch(() => null)) !== null, { slim: flags.slim });
-  const output = path.resolve(flags.output ?? `initrd-${state.kernelVersion}${flags.slim ? '-slim' : ''}${flags.generic ? '-generic' : ''}.cpio.zst`);
+  const suffix = `${flags.slim ? '-slim' : ''}${flags.generic ? '-generic' : ''}`;
+  const output = path.resolve(flags.output ?? (uki ? `uki-${state.kernelVersion}${suffix}.efi` : `initrd-${state.kernelVersion}${suffix}.cpio.zst`));
   const log = path.resolve(flags.log ?? `${output}.log`);
   const started = performance.now();
   const targetModules = state.snapshotFiles?.get('modules');
   const moduleSource = flags.generic ? 'generic' : state.snapshotFiles ? (targetModules ? 'snapshot' : 'snapshot-without-modules') : 'live';
-  const built = await buildInitrd({
-    runner: state.runner,
-    kernelVersion: state.kernelVersion,
-    config,
-    output,
-    logFile: log,
-    signal: flags.signal,
-    env: flags.env,
-    mkosiMajor: mk.major,
-    // For a snapshot, the image is for that machine: its loaded modules, not this one's.
-    modules: moduleSource === 'generic' || moduleSource === 'live' ? moduleSource : { procModules: targetModules ?? '' },
-    kernelImage: await kernelImage(state.fs, state.kernelVersion),
-    onStage: (s) => flags.onStage?.(s, performance.now() - started),
-    onLine: flags.onLine,
-  });
+  // ukify wraps an initrd built first into a scratch directory; mkosi builds the UKI itself.
+  const scratch = uki?.generator === 'ukify' ? await mkdtemp(path.join('/var/tmp', 'initrd-wizard-uki-')) : null;
+  // 50-mkosi.install writes the microcode archive only beside a cpio initrd, i.e. for ukify, not for mkosi --format uki.
+  const microcode = uki?.generator === 'ukify' ? await hostMicrocode(state.fs, !!state.snapshotFiles) : null;
+  let built: { durationMs: number };
+  let ukifyMs = 0;
+  try {
+    const b = await buildInitrd({
+      runner: state.runner,
+      kernelVersion: state.kernelVersion,
+      config,
+      output: scratch ? path.join(scratch, 'initrd') : output,
+      logFile: log,
+      signal: flags.signal,
+      env: flags.env,
+      mkosiMajor: mk.major,
+      // For a snapshot, the image is for that machine: its loaded modules, not this one's.
+      modules: moduleSource === 'generic' || moduleSource === 'live' ? moduleSource : { procModules: targetModules ?? '' },
+      kernelImage: await kernelImage(state.fs, state.kernelVersion),
+      onStage: (s) => flags.onStage?.(s, performance.now() - started),
+      onLine: flags.onLine,
+      ...(uki?.generator === 'mkosi' ? { format: 'uki' as const, etcFiles: [['/etc/kernel/cmdline', `${uki.cmdline.options.join(' ')}\n`] as [string, string]] } : {}),
+    });
+    built = b;
+    if (uki && scratch) {
+      flags.onStage?.('Wrapping the initrd into a UKI with ukify', performance.now() - started);
+      const lines: string[] = [];
+      if (microcode && 'cpio' in microcode) await writeFile(path.join(scratch, 'microcode'), microcode.cpio, { mode: 0o644 });
+      const r = await runUkify(
+        state.runner,
+        { ukify: uki.ukify, stub: uki.stub, kernel: uki.kernel, initrds: [...(microcode && 'cpio' in microcode ? [path.join(scratch, 'microcode')] : []), path.join(scratch, 'initrd')], cmdline: uki.cmdline.options, kernelVersion: state.kernelVersion, output, config: uki.config },
+        { signal: flags.signal, env: flags.env, logFile: log, onLine: (l) => { lines.push(l); flags.onLine?.(l); } },
+      );
+      ukifyMs = r.durationMs;
+      await appendFile(log, `# ${formatArgv(r.argv)}\n${lines.map((l) => `${l}\n`).join('')}`);
+    }
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
   const builtPackages = packagesFromLog(await readFile(log, 'utf8'), state.distro.family);
   const comparison = previewSet && builtPackages ? comparePreview(previewSet.closure.packages.map((p) => p.name), builtPackages) : null;
-  const verified = await verifyImage(output, state.report, state.fs, state.kernelVersion);
-  // Without --slim the image is what install's configuration builds: remember the verdict for install.
-  if (!flags.slim) {
+  const graph = uki ? await storageGraph(state.runner, state.snapshotFiles) : null;
+  const verified = await verifyImage(output, state.report, state.fs, state.kernelVersion, { graph });
+  // Without --slim the image is what install's configuration builds: remember the verdict for install (initrds only).
+  if (!flags.slim && !uki) {
     await saveRecord({ key: configKey(config), kernelVersion: state.kernelVersion, output, ok: verified.ok, failed: verified.checks.filter((c) => !c.ok).map((c) => c.id), at: new Date().toISOString() }).catch(() => undefined);
   }
+  const durationMs = built.durationMs + ukifyMs;
+  const notes = [...config.notes];
   const json = {
+    format,
     kernelVersion: state.kernelVersion,
     output,
     log,
-    durationMs: Math.round(built.durationMs),
+    durationMs: Math.round(durationMs),
     slim: Boolean(flags.slim),
     profiles: state.variant.profiles,
     preflight,
     image: verified.image,
+    ...(uki && verified.uki
+      ? {
+          uki: {
+            generator: uki.generator,
+            why: uki.why,
+            cmdline: uki.cmdline.options.join(' '),
+            cmdlineSource: uki.cmdline.source,
+            cmdlineFromSnapshot: uki.cmdline.fromSnapshot,
+            stub: uki.stub,
+            config: uki.config,
+            microcode: microcode ? ('cpio' in microcode ? { vendor: microcode.vendor, source: microcode.source } : { vendor: microcode.vendor, source: null, why: microcode.why }) : null,
+            arch: verified.uki.arch,
+            uname: verified.uki.uname,
+            osRelease: verified.uki.osRelease,
+            sections: verified.uki.sections,
+          },
+        }
+      : {}),
     current: verified.current,
     checks: verified.checks,
     ok: verified.ok,
     mkosiVersion: mk.version,
     modules: moduleSource,
     packages: comparison,
-    notes: config.notes,
+    notes,
     warnings: previewWarnings,
   };
   const previewLine = comparison
@@ -157,16 +279,24 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
       ? `Packages: the build installed the ${comparison.built} packages the preview showed.`
       : `Packages: the preview showed ${comparison.previewed}, the build installed ${comparison.built}; only previewed: ${comparison.onlyPreviewed.join(' ') || '-'}; only built: ${comparison.onlyBuilt.join(' ') || '-'}`
     : 'Packages: the preview could not be compared with the build (package metadata or the build log unreadable).';
+  const ukiLines = uki
+    ? [
+        `UKI: ${uki.generator === 'ukify' ? `mkosi-initrd's initrd wrapped by ${uki.ukify}` : 'built by mkosi-initrd --format uki'} (${uki.why}).`,
+        ...(microcode ? ['cpio' in microcode ? `Microcode: ${microcode.vendor} from ${microcode.source}, first in .initrd.` : `Microcode: ${microcode.why}.`] : []),
+        `Command line from ${uki.cmdline.fromSnapshot ? "the snapshot's " : ''}${uki.cmdline.source}${uki.cmdline.source === '/proc/cmdline' ? ' (without BOOT_IMAGE= and initrd=)' : ''}${uki.config ? `; options from ${uki.config}` : ''}.`,
+      ]
+    : [];
   return {
     json,
     text: [
-      `Built ${output} for ${state.kernelVersion} with mkosi ${mk.version} in ${(built.durationMs / 1000).toFixed(0)} s (log: ${log})`,
+      `Built ${output} for ${state.kernelVersion} with mkosi ${mk.version} in ${(durationMs / 1000).toFixed(0)} s (log: ${log})`,
+      ...ukiLines,
       ...(state.snapshotFiles && moduleSource !== 'live' ? [MODULES_TEXT[moduleSource]] : []),
       previewLine,
-      ...config.notes.map((n) => `Note: ${n}`),
+      ...notes.map((n) => `Note: ${n}`),
       ...formatVerified(verified),
       '',
-      verified.ok ? 'All checks passed.' : 'Some checks FAILED: this image may not boot this host.',
+      verified.ok ? 'All checks passed.' : `Some checks FAILED: this ${uki ? 'UKI' : 'image'} may not boot this host.`,
     ].join('\n'),
     exitCode: verified.ok ? 0 : 1,
   };

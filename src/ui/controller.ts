@@ -268,7 +268,7 @@ export class WizardController {
       if (b.status === 'running') return void this.dispatch({ type: 'notice', text: 'The build is still running (ctrl-c cancels it).' });
       if (b.status !== 'done') return this.startBuild();
       if (!b.result?.ok) return void this.dispatch({ type: 'notice', text: 'The image failed its checks: it is not installed. Change the variant and build again.' });
-      if (this.isStale()) return void this.dispatch({ type: 'notice', text: 'Your choices changed since this build: press b to build the current variant.' });
+      if (this.isStale()) return void this.dispatch({ type: 'notice', text: 'Your choices or the image format changed since this build: press b to build the current variant.' });
     }
     if (s.screen === 'review') return void this.dispatch({ type: 'notice', text: 'Press y to apply the changes shown, or esc to go back.' });
     this.go(next);
@@ -281,18 +281,37 @@ export class WizardController {
 
   isStale(): boolean {
     const v = this.variant().variant;
-    return Boolean(v && this.state.build.variantKey && this.state.build.variantKey !== variantKey(v));
+    return Boolean(v && this.state.build.variantKey && this.state.build.variantKey !== this.buildKey(v));
   }
 
-  startBuild(): void {
+  /** A build belongs to a variant and a format: changing either makes it stale. */
+  private buildKey(v: Variant): string {
+    return `${variantKey(v)}|${this.state.build.format}`;
+  }
+
+  /** Switches the next build between an initrd and a UKI; a UKI only where this host can build one. */
+  toggleFormat(): void {
+    const host = this.host();
+    if (!host || this.state.build.status === 'running') return;
+    if (this.state.build.format === 'uki') return void this.dispatch({ type: 'format', format: 'cpio' });
+    this.track(
+      this.services.ukiUnavailable(host).then(
+        (why) => (why ? this.dispatch({ type: 'notice', text: `No UKI here: ${why}` }) : this.dispatch({ type: 'format', format: 'uki' })),
+        (err) => this.dispatch({ type: 'error', error: toUiError('Cannot tell whether a UKI can be built', err) }),
+      ),
+    );
+  }
+
+  startBuild(reproducible = false): void {
     const host = this.host();
     const v = this.variant().variant;
     if (!host || !v || this.state.build.status === 'running') return;
     if (host.report.unsupported.length) return;
+    if (reproducible && this.services.reproducibleUnavailable) return void this.dispatch({ type: 'notice', text: `No reproducibility check here: ${this.services.reproducibleUnavailable}` });
     const ac = new AbortController();
     this.abort = ac;
     this.lineBuffer = [];
-    this.dispatch({ type: 'build-start', variantKey: variantKey(v), at: this.now() });
+    this.dispatch({ type: 'build-start', variantKey: this.buildKey(v), at: this.now(), reproducible });
     // Lines arrive by the hundred: flushed to state at 10 frames a second.
     const flush = () => {
       if (this.lineBuffer.length) {
@@ -304,7 +323,7 @@ export class WizardController {
     this.flushTimer = setInterval(flush, 100);
     this.building = this.track(
       this.services
-        .build(v, host, { stage: (stage) => this.dispatch({ type: 'build-stage', stage }), line: (l) => this.lineBuffer.push(l) }, ac.signal)
+        .build(v, host, { stage: (stage) => this.dispatch({ type: 'build-stage', stage }), line: (l) => this.lineBuffer.push(l) }, ac.signal, { format: this.state.build.format, reproducible })
         .then(
           (result) => {
             flush();
@@ -510,6 +529,8 @@ export class WizardController {
       case 'build':
         if (k === 'char:b' || (k === 'enter' && s.build.status !== 'done')) return this.startBuild(), true;
         if (k === 'char:c' && s.build.status === 'running') return this.cancelBuild(), true;
+        if (k === 'char:u') return this.toggleFormat(), true;
+        if (k === 'char:r') return this.startBuild(true), true;
         if (s.build.status === 'running' && isBack(k)) return this.dispatch({ type: 'notice', text: 'The build is running: ctrl-c cancels it first.' }), true;
         return false;
       case 'review':

@@ -139,6 +139,9 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
         else if ('line' in e && e.line !== undefined) progress.line(e.line);
       }
       return {
+        format: 'cpio',
+        uki: null,
+        reproducible: null,
         output: path.join(workDir, `initrd-${rec.kernelVersion}.cpio.zst`),
         log: path.join(workDir, 'build.log'),
         durationMs: rec.durationMs,
@@ -149,6 +152,9 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
         replay: `replay of a real mkosi-initrd ${rec.mkosiVersion ?? ''} build of the suggested variant, recorded ${rec.recordedAt} (kernel ${rec.kernelVersion}); your package changes are not built in the demo`,
       };
     },
+    // The demo has one recorded build, a cpio one: a UKI would be a build nobody ran.
+    ukiUnavailable: async () => 'the demo replays one recorded cpio build; run the wizard as root on a host with ukify and the systemd-boot stub to build a UKI',
+    reproducibleUnavailable: 'the demo replays one recorded build; comparing two needs two real builds (as root: initrd-wizard build --check-reproducible)',
     plan: async (variant, host) => reviewInstall(root, await planArgs(variant, host)),
     apply: async (review, variant, host) => applyReviewed(review, await planArgs(variant, host)),
     regenerate: null,

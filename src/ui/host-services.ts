@@ -17,7 +17,9 @@ import { mkosiTooOld, type MkosiInfo } from '../mkosi/version.js';
 import type { VerifiedImage } from '../commands/build.js';
 import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
 import { confPrefs } from './prefs.js';
-import type { BuildOutcome, HostData, Prefs, WizardServices } from './services.js';
+import type { BuildOutcome, HostData, ImageFormat, Prefs, ReproducibleSummary, UkiSummary, WizardServices } from './services.js';
+import { detectUkiToolchain } from '../uki/detect.js';
+import { ukiPreflight } from '../uki/assemble.js';
 import type { Variant } from '../variant/suggest.js';
 
 export interface HostOptions {
@@ -77,24 +79,31 @@ export function hostServices(options: HostOptions = {}): WizardServices {
     async loadPackages(host) {
       return (await loadPoolInBackground(await hostMetadataSpec(host.distro.family, state!.runner), { runner: state!.runner })).pool;
     },
-    async build(variant, host, progress, signal): Promise<BuildOutcome> {
-      const output = path.join(imageDir, `initrd-${host.kernelVersion}.cpio.zst`);
+    async build(variant, host, progress, signal, request): Promise<BuildOutcome> {
+      const output = path.join(imageDir, `initrd-${host.kernelVersion}${request.format === 'uki' ? '.efi' : '.cpio.zst'}`);
       await mkdir(imageDir, { recursive: true });
-      const r = await buildCommand({
+      const flags = {
         snapshot: options.snapshot,
         distro: options.distro,
         kernelVersion: host.kernelVersion,
         // The build runs on this machine (its mkosi, kernel and package manager) whatever root install targets.
         variant,
         output,
+        format: request.format,
         signal,
         env: options.env,
         ignorePreflight: options.ignorePreflight,
-        onStage: (s) => progress.stage(s),
-        onLine: (l) => progress.line(l),
-      });
-      const j = r.json as { output: string; log: string; durationMs: number; image: VerifiedImage['image']; current: VerifiedImage['current']; checks: VerifiedImage['checks']; ok: boolean };
-      return { output: j.output, log: j.log, durationMs: j.durationMs, image: j.image, current: j.current, checks: j.checks, ok: j.ok, replay: null };
+        onStage: (s: string) => progress.stage(s),
+        onLine: (l: string) => progress.line(l),
+      };
+      const r = request.reproducible ? await (await import('../commands/reproducible.js')).reproducibleCommand(flags) : await buildCommand(flags);
+      return outcomeFromJson(r.json, request.format);
+    },
+    async ukiUnavailable(host) {
+      const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
+      const t = await detectUkiToolchain(state!.runner, hostFs('/'), { family: host.distro.family, codename: host.distro.codename, mkosiMajor: mk?.major ?? null });
+      const failed = ukiPreflight(t).filter((p) => !p.ok);
+      return failed.length ? failed.map((p) => `${p.detail}${p.fix ? ` (${p.fix})` : ''}`).join('; ') : null;
     },
     plan: async (variant, host) => reviewInstall(rootDir, await planArgs(variant, host)),
     apply: async (review, variant, host) => applyReviewed(review, await planArgs(variant, host)),
@@ -115,4 +124,14 @@ export function hostServices(options: HostOptions = {}): WizardServices {
     regenerateUnavailable: options.snapshot ? 'the facts come from a snapshot, not this machine: regenerate on the machine itself' : undefined,
     prefs: options.prefs ?? confPrefs(),
   };
+}
+
+/** The build command's JSON (the same document `build --json` prints) as the Build screen shows it. */
+export function outcomeFromJson(json: unknown, format: ImageFormat): BuildOutcome {
+  const j = json as {
+    output: string; log: string; durationMs: number; image: VerifiedImage['image']; current: VerifiedImage['current']; checks: VerifiedImage['checks']; ok: boolean;
+    uki?: UkiSummary | null;
+    reproducible?: ReproducibleSummary | null;
+  };
+  return { format, uki: j.uki ?? null, reproducible: j.reproducible ?? null, output: j.output, log: j.log, durationMs: j.durationMs, image: j.image, current: j.current, checks: j.checks, ok: j.ok, replay: null };
 }

@@ -50,7 +50,34 @@ export interface BuildProgress {
   line(text: string): void;
 }
 
+export type ImageFormat = 'cpio' | 'uki';
+
+/** What the Build screen asks for: the image format, and whether to build twice and compare. */
+export interface BuildRequest {
+  format: ImageFormat;
+  reproducible: boolean;
+}
+
+export interface UkiSummary {
+  generator: string;
+  cmdline: string;
+  cmdlineSource: string;
+  sections: { name: string; size: number }[];
+}
+
+export interface ReproducibleSummary {
+  identical: boolean;
+  differences: { member: string; fields: string[]; cause: string }[];
+  /** What the second build cost. */
+  extraMs: number;
+}
+
 export interface BuildOutcome {
+  format: ImageFormat;
+  /** The UKI's sections and command line (format uki). */
+  uki: UkiSummary | null;
+  /** The comparison of two builds (when asked for). */
+  reproducible: ReproducibleSummary | null;
   output: string;
   log: string;
   durationMs: number;
@@ -88,7 +115,11 @@ export interface WizardServices {
   loadHost(): Promise<HostData>;
   saveSnapshot(): Promise<string>;
   loadPackages(host: HostData): Promise<Pool>;
-  build(variant: Variant, host: HostData, progress: BuildProgress, signal: AbortSignal): Promise<BuildOutcome>;
+  build(variant: Variant, host: HostData, progress: BuildProgress, signal: AbortSignal, request: BuildRequest): Promise<BuildOutcome>;
+  /** Why this host cannot build a UKI (the missing tool and its package), or null when it can. */
+  ukiUnavailable(host: HostData): Promise<string | null>;
+  /** Why two builds cannot be compared here, when they cannot. */
+  reproducibleUnavailable?: string;
   plan(variant: Variant, host: HostData): Promise<ReviewPlan>;
   /** Applies exactly the reviewed plan (refuses when the files changed since). */
   apply(review: ReviewPlan, variant: Variant, host: HostData): Promise<AppliedInstall>;

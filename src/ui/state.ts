@@ -4,7 +4,7 @@
  * whole flow can be tested without a terminal.
  */
 import type { Pool } from '../packages/pool.js';
-import { NO_CHOICES, type AppliedInstall, type BuildOutcome, type Choices, type HostData, type ReviewPlan, type SavedChoices, type UiError } from './services.js';
+import { NO_CHOICES, type AppliedInstall, type ImageFormat, type BuildOutcome, type Choices, type HostData, type ReviewPlan, type SavedChoices, type UiError } from './services.js';
 
 export const SCREENS = ['host', 'variant', 'packages', 'closure', 'build', 'review', 'install'] as const;
 export type ScreenId = (typeof SCREENS)[number];
@@ -28,8 +28,12 @@ export interface BuildState {
   log: string[];
   result: BuildOutcome | null;
   error: UiError | null;
-  /** The variant the result belongs to: a changed variant needs a new build. */
+  /** The variant and format the result belongs to: a change of either needs a new build. */
   variantKey: string;
+  /** The image format the next build makes (the Build screen toggles it). */
+  format: ImageFormat;
+  /** The running build is two builds compared. */
+  reproducible: boolean;
 }
 
 export interface InstallState {
@@ -69,7 +73,7 @@ export function initialState(): WizardState {
     restored: null,
     cursor: { host: 0, variant: 0, packages: 0, closure: 0, build: 0, review: 0, install: 0 },
     search: { open: false, query: '', cursor: 0 },
-    build: { status: 'idle', stage: '', startedAt: 0, log: [], result: null, error: null, variantKey: '' },
+    build: { status: 'idle', stage: '', startedAt: 0, log: [], result: null, error: null, variantKey: '', format: 'cpio', reproducible: false },
     review: { status: 'idle' },
     install: { status: 'idle', result: null, error: null, regenerate: 'idle', regenerateLines: [] },
     overlay: 'none',
@@ -87,7 +91,8 @@ export type Action =
   | { type: 'choices'; choices: Choices; notice?: string }
   | { type: 'restore'; accept: boolean }
   | { type: 'search'; open?: boolean; query?: string; cursor?: number }
-  | { type: 'build-start'; variantKey: string; at: number }
+  | { type: 'build-start'; variantKey: string; at: number; reproducible: boolean }
+  | { type: 'format'; format: ImageFormat }
   | { type: 'build-stage'; stage: string }
   | { type: 'build-lines'; lines: string[] }
   | { type: 'build-end'; result?: BuildOutcome; error?: UiError; cancelled?: boolean }
@@ -117,7 +122,10 @@ export function reducer(s: WizardState, a: Action): WizardState {
     case 'search':
       return { ...s, search: { open: a.open ?? s.search.open, query: a.query ?? s.search.query, cursor: a.cursor ?? (a.query !== undefined ? 0 : s.search.cursor) } };
     case 'build-start':
-      return { ...s, build: { status: 'running', stage: 'starting', startedAt: a.at, log: [], result: null, error: null, variantKey: a.variantKey }, review: { status: 'idle' } };
+      return { ...s, build: { ...s.build, status: 'running', stage: 'starting', startedAt: a.at, log: [], result: null, error: null, variantKey: a.variantKey, reproducible: a.reproducible }, review: { status: 'idle' } };
+    case 'format':
+      // The reviewed plan follows the format (layout=uki or bls): it is planned again.
+      return { ...s, build: { ...s.build, format: a.format }, review: { status: 'idle' } };
     case 'build-stage':
       return s.build.status === 'running' ? { ...s, build: { ...s.build, stage: a.stage } } : s;
     case 'build-lines':

@@ -94,7 +94,7 @@ const FOOTER_KEYS: Record<ScreenId, string> = {
   variant: '↑↓ move · space toggle profile · ⏎/→ next · ←/esc back',
   packages: '↑↓ move · space remove/restore · / search & add · ⏎/→ next · ←/esc back',
   closure: '↑↓ move · space drop/restore a requested package · ⏎/→ build · ←/esc back',
-  build: 'b build · ctrl-c cancel · ⏎/→ review · ←/esc back',
+  build: 'b build · u cpio/UKI · r build twice & compare · ctrl-c cancel · ⏎/→ review · ←/esc back',
   review: '↑↓ scroll · y apply these changes · ←/esc back',
   install: 'r regenerate the initrd · q quit',
 };
@@ -127,9 +127,10 @@ export const HELP: Array<[string, string]> = [
   ['esc ← / h', 'back (or close search, dismiss an error)'],
   ['space', 'toggle the selected profile or package'],
   ['/ a', 'Packages: search all packages by name, ⏎ adds'],
-  ['r', 'Packages: restore your saved choices · Install: regenerate'],
+  ['r', 'Packages: restore your saved choices · Build: build twice and compare · Install: regenerate'],
   ['s', 'Host: save a snapshot for a bug report'],
   ['b', 'Build: start the build'],
+  ['u', 'Build: switch between a cpio initrd and a UKI'],
   ['ctrl-c', 'cancel a running build (anywhere else: quit)'],
   ['y', 'Review: apply the changes'],
   ['?', 'this help'],
@@ -351,11 +352,14 @@ export function buildLines(s: WizardState, stale: boolean, unsupported: boolean,
   const b = s.build;
   const out: Line[] = [];
   if (unsupported) return exactly([L('This host is not supported by a package-built initrd: no build is offered.', 'bad', true)], height);
+  const uki = b.format === 'uki';
   if (b.status === 'idle') {
-    out.push(L('Build the initrd with mkosi-initrd', 'title', true));
+    out.push(L(uki ? 'Build a unified kernel image (UKI): the kernel, the mkosi-initrd initrd, the command line and os-release in one EFI binary' : 'Build the initrd with mkosi-initrd', 'title', true));
     out.push(L('Nothing on the system changes: the image is built in a private mount namespace and checked against the detected storage.'));
     out.push([]);
-    out.push([{ t: 'Press ' }, { t: 'b', tone: 'key', bold: true }, { t: ' (or ⏎) to start.' }]);
+    out.push([{ t: 'format:  ', tone: 'title' }, { t: uki ? 'UKI' : 'cpio initrd', bold: true }, { t: '  (u switches to ' + (uki ? 'a cpio initrd' : 'a UKI') + '; install then uses layout=' + (uki ? 'uki' : 'bls') + ')', tone: 'dim' }]);
+    out.push([]);
+    out.push([{ t: 'Press ' }, { t: 'b', tone: 'key', bold: true }, { t: ' (or ⏎) to build, ' }, { t: 'r', tone: 'key', bold: true }, { t: ' to build twice and compare the two images (reproducibility).' }]);
     return exactly(out, height).map((l) => fitLine(l, width));
   }
   if (b.status === 'running') {
@@ -368,10 +372,24 @@ export function buildLines(s: WizardState, stale: boolean, unsupported: boolean,
     out.push(...errorLines(b.error));
   } else if (b.status === 'done' && b.result) {
     const r = b.result;
-    out.push([{ t: r.ok ? '✓ Built and verified' : '✗ Built, but checks FAILED', tone: r.ok ? 'good' : 'bad', bold: true }, { t: `  in ${Math.round(r.durationMs / 1000)} s`, tone: 'dim' }, ...(stale ? [{ t: '  (your choices changed since: press b to rebuild)', tone: 'warn' as Tone }] : [])]);
+    out.push([{ t: r.ok ? '✓ Built and verified' : '✗ Built, but checks FAILED', tone: r.ok ? 'good' : 'bad', bold: true }, { t: `  in ${Math.round(r.durationMs / 1000)} s`, tone: 'dim' }, ...(stale ? [{ t: '  (your choices or the format changed since: press b to rebuild)', tone: 'warn' as Tone }] : [])]);
     if (r.replay) for (const part of r.replay.split('; ')) out.push(L(`demo: ${part}`, 'warn'));
     out.push([{ t: 'image:   ', tone: 'title' }, { t: `${formatBytes(r.image.compressedSize)} compressed · ${formatBytes(r.image.unpackedSize)} unpacked · ${r.image.files} files · ${r.image.modules} modules`, bold: true }]);
     out.push([{ t: 'current: ', tone: 'title' }, { t: r.current ? `${formatBytes(r.current.size)} ${r.current.path} (new/current ${(r.image.compressedSize / r.current.size).toFixed(2)}×)` : 'no current initrd found for this kernel', tone: 'dim' }]);
+    if (r.uki) {
+      out.push([{ t: 'UKI:     ', tone: 'title' }, { t: r.uki.sections.map((x) => `${x.name} ${formatBytes(x.size)}`).join(' · '), bold: true }, { t: `  (${r.uki.generator})`, tone: 'dim' }]);
+      out.push([{ t: 'cmdline: ', tone: 'title' }, { t: r.uki.cmdline || '(empty)' }, { t: `  from ${r.uki.cmdlineSource}`, tone: 'dim' }]);
+    }
+    if (r.reproducible) {
+      const d = r.reproducible.differences;
+      out.push(
+        r.reproducible.identical
+          ? [{ t: 'reproducible: ', tone: 'title' }, { t: '✓ two builds are byte-identical', tone: 'good', bold: true }, { t: `  (second build ${Math.round(r.reproducible.extraMs / 1000)} s)`, tone: 'dim' }]
+          : [{ t: 'reproducible: ', tone: 'title' }, { t: `✗ ${d.length} member(s) differ between two builds`, tone: 'bad', bold: true }],
+      );
+      for (const x of d.slice(0, 8)) out.push([{ t: `  ${x.member}`, tone: 'accent' }, { t: ` ${x.fields.join(',')}: ${x.cause}`, tone: 'dim' }]);
+      if (d.length > 8) out.push(L(`  … and ${d.length - 8} more (build --check-reproducible --json lists them all)`, 'dim'));
+    }
     out.push(L('checks:', 'title'));
     for (const c of r.checks) out.push([{ t: c.ok ? '  ✓ ' : '  ✗ ', tone: c.ok ? 'good' : 'bad', bold: true }, { t: c.id.padEnd(18) }, { t: c.detail, tone: 'dim' }]);
   }

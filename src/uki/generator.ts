@@ -23,7 +23,10 @@ export interface UkiToolchain {
   family: string;
   /** Architecture as `uname -m` spells it. */
   arch?: string;
+  /** The release's codename (Debian): where ukify comes from differs per release. */
+  codename?: string;
 }
+
 
 export type GeneratorChoice =
   | { ok: true; generator: UkiGenerator; why: string }
@@ -42,10 +45,14 @@ const STUB_PACKAGE: Record<string, string> = { debian: 'systemd-boot-efi', fedor
 const UKIFY_PACKAGE: Record<string, string> = { debian: 'systemd-ukify', fedora: 'systemd-ukify', suse: 'systemd-experimental', arch: 'systemd-ukify' };
 const INSTALL: Record<string, string> = { debian: 'apt-get install', fedora: 'dnf install', suse: 'zypper install', arch: 'pacman -S' };
 
-export function stubPackage(family: string): string {
+export function stubPackage(family: string, codename?: string): string {
+  // The stub of the same systemd as ukify: on Debian 12 that is backports' 254.
+  if (family === 'debian' && codename === 'bookworm') return '-t bookworm-backports systemd-boot-efi';
   return STUB_PACKAGE[family] ?? 'the systemd-boot EFI stub package';
 }
-export function ukifyPackage(family: string): string {
+export function ukifyPackage(family: string, codename?: string): string {
+  // Debian 12 has ukify only inside bookworm-backports' systemd 254 package (it needs python3-pefile).
+  if (family === 'debian' && codename === 'bookworm') return '-t bookworm-backports systemd python3-pefile';
   return UKIFY_PACKAGE[family] ?? 'ukify (systemd >= 254)';
 }
 function installCmd(family: string, pkg: string): string {
@@ -57,8 +64,8 @@ export function ukiPrerequisites(t: UkiToolchain): { detail: string; fix?: strin
   const out: { detail: string; fix?: string }[] = [];
   if (t.systemd !== null && t.systemd < 254)
     out.push({ detail: `kernel-install of systemd ${t.systemd} cannot build a UKI: its plugins get no image type and there is no 60-ukify.install before systemd 254`, fix: 'upgrade systemd to 254 or later (Debian 12: bookworm-backports), or keep layout=bls' });
-  if (!t.ukify) out.push({ detail: 'ukify is not installed; both systemd\'s and mkosi\'s UKI generators run it', fix: installCmd(t.family, ukifyPackage(t.family)) });
-  if (!t.stub) out.push({ detail: `the EFI stub (${stubPath(t.arch)}) is missing: a UKI is that stub with the kernel, initrd and command line added`, fix: installCmd(t.family, stubPackage(t.family)) });
+  if (!t.ukify) out.push({ detail: 'ukify is not installed; both systemd\'s and mkosi\'s UKI generators run it', fix: installCmd(t.family, ukifyPackage(t.family, t.codename)) });
+  if (!t.stub) out.push({ detail: `the EFI stub (${stubPath(t.arch)}) is missing: a UKI is that stub with the kernel, initrd and command line added`, fix: installCmd(t.family, stubPackage(t.family, t.codename)) });
   return out;
 }
 

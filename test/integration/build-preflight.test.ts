@@ -10,7 +10,8 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildPreflight, explainBuildFailure } from '../../src/mkosi/build.js';
 import { hostFs } from '../../src/system/files.js';
-import { tempDir } from '../helpers.js';
+import { fixture, runCli, tempDir } from '../helpers.js';
+import { existsSync, readdirSync } from 'node:fs';
 
 const base = { kernelVersion: '6.1.0-99-amd64', uid: 0, mkosiVersion: '24.3', mkosiMajor: 24, hasInitrd: true, family: 'debian' };
 
@@ -71,5 +72,44 @@ test('known build failures are explained, with their fix', () => {
   assert.match(explainBuildFailure("error: target not found: mdadmx")!.message, /"mdadmx"/);
   assert.match(explainBuildFailure('write error: No space left on device')!.hint, /free space/);
   assert.match(explainBuildFailure('Err:1 http://deb.debian.org/debian bookworm/main amd64 lvm2 amd64 2.03.16-2\n  404  Not Found [IP: 1.2.3.4 80]')!.message, /stale/);
+  // mkosi 25.3's words (27.1 has the same die()) when install.conf says uki_generator=mkosi and the image lacks the stub.
+  const stub = explainBuildFailure('‣ sd-stub not found at /usr/lib/systemd/boot/efi/linuxx64.efi.stub in the image')!;
+  assert.match(stub.message, /takes the EFI stub from the image it builds/);
+  assert.match(stub.hint, /systemd-boot-efi.*uki_generator=ukify/);
   assert.equal(explainBuildFailure('something nobody has seen'), null);
+});
+
+/**
+ * `build --format uki` on this machine: the refusal names what is really
+ * missing here, found the way the product finds it (systemd's version,
+ * whether ukify runs, the stub), each with its fix, before anything is built.
+ */
+const ukiReady = ['/usr/bin/ukify', '/usr/lib/systemd/ukify'].some((p) => existsSync(p) && spawnSync(p, ['--version']).status === 0) && existsSync('/usr/lib/systemd/boot/efi/linuxx64.efi.stub');
+test('build --format uki refuses on a host that cannot build UKIs, with the true reasons and their fixes', { skip: spawnSync('mkosi', ['--version']).status !== 0 ? 'mkosi missing' : ukiReady ? 'this host can build UKIs (the toolchain tier builds one); the refusal is unit-tested with each missing piece' : false }, async () => {
+  const systemd = Number(/^systemd (\d+)/.exec(spawnSync('systemctl', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? NaN);
+  const ukify = ['/usr/bin/ukify', '/usr/lib/systemd/ukify'].find((p) => existsSync(p));
+  const ukifyRuns = !!ukify && spawnSync(ukify, ['--version']).status === 0;
+  const stub = existsSync('/usr/lib/systemd/boot/efi/linuxx64.efi.stub');
+  const expected = [
+    ...(systemd < 254 ? [/kernel-install of systemd \d+ cannot build a UKI/] : []),
+    ...(!ukify ? [/ukify is not installed/] : !ukifyRuns ? [new RegExp(`${ukify} does not run \\(`)] : []),
+    ...(!stub ? [/the EFI stub \(\/usr\/lib\/systemd\/boot\/efi\/linuxx64\.efi\.stub\) is missing[^\n]*\n\s+fix: apt-get install (-t bookworm-backports )?systemd-boot-efi/] : []),
+  ];
+  if (!expected.length) return; // This host can build UKIs: the toolchain tier builds one.
+  const { dir, cleanup } = await tempDir();
+  try {
+    const out = path.join(dir, 'x.efi');
+    const kver = readdirSync('/usr/lib/modules').find((k) => existsSync(`/usr/lib/modules/${k}/modules.dep`)) ?? '6.1.0-99-amd64';
+    const r = await runCli(['build', '--format', 'uki', '--snapshot', fixture('btrfs-luks-tpm2'), '--kernel-version', kver, '-o', out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot build yet:/);
+    for (const re of expected) assert.match(r.stderr, re);
+    assert.doesNotMatch(r.stderr, /^\s+at .*:\d+:\d+\)?$/m, 'no stack trace');
+    assert.ok(!existsSync(out) && !existsSync(`${out}.log`), 'nothing was built or written');
+    // The same host builds cpio initrds: the UKI items are not in a cpio build's refusal (if it refuses at all).
+    const cpio = await runCli(['build', '--snapshot', fixture('btrfs-luks-tpm2'), '--kernel-version', 'no-such-kernel', '-o', out]);
+    assert.doesNotMatch(cpio.stderr, /EFI stub|ukify/);
+  } finally {
+    await cleanup();
+  }
 });

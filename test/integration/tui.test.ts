@@ -214,7 +214,7 @@ test('Build: progress with stage, elapsed time and log tail; ctrl-c cancels; a f
     await m.press(KEY.enter, KEY.enter, KEY.enter);
     await m.until(/Closure: \d+/);
     await m.press(KEY.enter);
-    assert.match(m.frame(), /Press b \(or ⏎\) to start/);
+    assert.match(m.frame(), /Press b \(or ⏎\) to build/);
     await m.send('b');
     const running = await m.until(/log \(last \d+ of \d+ lines\)/, 20_000);
     assert.match(running, /\d+s elapsed {2}ctrl-c cancels/);
@@ -238,6 +238,68 @@ test('Build: progress with stage, elapsed time and log tail; ctrl-c cancels; a f
     for (const check of ['fs-btrfs', 'luks-dm-crypt', 'tpm2-modules', 'resume-generator']) assert.match(f, new RegExp(`✓ ${check}`));
   } finally {
     fast.unmount();
+  }
+});
+
+test('Build: u switches to a UKI only where one can be built, and the result shows its sections; r compares two builds', async () => {
+  // The demo replays one recorded cpio build: the switch is refused with the reason, and nothing else changes.
+  const m = await mountWizard(await demo());
+  try {
+    await m.until('Supported');
+    await m.press(KEY.enter, KEY.enter, KEY.enter);
+    await m.until(/Closure: \d+/);
+    await m.press(KEY.enter);
+    assert.match(m.frame(), /format: +cpio initrd/);
+    await m.press('u');
+    await m.settle();
+    assert.match(m.frame(), /No UKI here: the demo replays one recorded cpio build; run the wizard as root on a host with ukify/);
+    assert.equal(m.controller.state.build.format, 'cpio');
+    await m.press('r');
+    assert.match(m.frame(), /No reproducibility check here: the demo replays one recorded build/);
+    assert.equal(m.controller.state.build.status, 'idle');
+  } finally {
+    m.unmount();
+  }
+  // Where a UKI can be built, the request carries the format and the result its sections; a format change makes the build stale.
+  const base = await demo();
+  const requests: unknown[] = [];
+  const services: WizardServices = {
+    ...base,
+    ukiUnavailable: async () => null,
+    reproducibleUnavailable: undefined,
+    async build(v, h, p, signal, request) {
+      requests.push(request);
+      const r = await base.build(v, h, p, signal, request);
+      return {
+        ...r,
+        format: request.format,
+        uki: request.format === 'uki' ? { generator: 'ukify', cmdline: 'root=UUID=x rw', cmdlineSource: '/proc/cmdline', sections: [{ name: '.linux', size: 9 << 20 }, { name: '.initrd', size: 38 << 20 }] } : null,
+        reproducible: request.reproducible ? { identical: false, differences: [{ member: 'etc/ld.so.cache', fields: ['content'], cause: 'ldconfig cache' }], extraMs: 4000 } : null,
+      };
+    },
+  };
+  const u = await mountWizard(services);
+  try {
+    await u.until('Supported');
+    await u.press(KEY.enter, KEY.enter, KEY.enter);
+    await u.until(/Closure: \d+/);
+    await u.press(KEY.enter, 'u');
+    await u.settle();
+    assert.match(u.frame(), /format: +UKI/);
+    await u.press('b');
+    const f = await u.until('Built and verified');
+    assert.deepEqual(requests.at(-1), { format: 'uki', reproducible: false });
+    assert.match(f, /UKI: +\.linux 9\.0 MiB · \.initrd 38\.0 MiB/);
+    assert.match(f, /cmdline: root=UUID=x rw +from \/proc\/cmdline/);
+    await u.press('u');
+    await u.settle();
+    assert.match(u.frame(), /your choices or the format changed since/, 'the cpio format makes the UKI build stale');
+    await u.press('r');
+    const r = await u.until(/member\(s\) differ/);
+    assert.deepEqual(requests.at(-1), { format: 'cpio', reproducible: true });
+    assert.match(r, /etc\/ld\.so\.cache content: ldconfig cache/);
+  } finally {
+    u.unmount();
   }
 });
 

@@ -25,6 +25,17 @@ SRC
   apt-get update -qq
 fi
 
+# UKIs on Debian 12: backports' systemd 254 ships ukify (it needs python3-pefile); the stub comes from the same
+# systemd's systemd-boot-efi in backports.
+if [ ! -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || ! dpkg -s python3-pefile >/dev/null 2>&1; then
+  src=/etc/apt/sources.list.d/initrd-wizard-backports.sources
+  printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > "$src"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports systemd-boot-efi python3-pefile >/dev/null
+  rm -f "$src"
+  apt-get update -qq
+fi
+
 INITRD=No apt-get install -y -qq --no-install-recommends linux-image-amd64 cpio zstd e2fsprogs cryptsetup-bin lvm2 busybox-static qemu-system-x86 bubblewrap >/dev/null
 
 # mkosi 24.3 filters modules (and runs depmod) only when vmlinuz sits in the modules directory.

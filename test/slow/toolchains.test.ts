@@ -18,13 +18,15 @@ import { promisify } from 'node:util';
 import { bootTest, makeBootDisk, withTempDir, type DiskShape } from '../../src/image/boottest.js';
 import { systemRunner } from '../../src/system/run.js';
 import { readInitrd } from '../../src/image/cpio.js';
+import { findSection, readPe, sectionData } from '../../src/image/pe.js';
 import { readFile } from 'node:fs/promises';
 import { loadProfiles, pick } from '../../src/variant/profiles.js';
 import { parseMkosiVersion } from '../../src/mkosi/version.js';
-import { isRoot, CLI } from '../helpers.js';
+import { isRoot, CLI, ROOT } from '../helpers.js';
 import { ensureChroot, inChroot, type ChrootRun } from '../support/toolchain.js';
 
 const exec = promisify(execFile);
+const DEBIAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const qemu = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status === 0;
 const hostMkosi = parseMkosiVersion(spawnSync('mkosi', ['--version'], { encoding: 'utf8' }).stdout ?? '');
 const skip = !isRoot ? 'needs root' : !qemu ? 'qemu-system-x86_64 missing' : !hostMkosi || hostMkosi.major < 24 ? 'mkosi >= 24 missing (bash test/mkosi/setup-host.sh)' : false;
@@ -43,7 +45,9 @@ const TOOLCHAINS: Toolchain[] = [
   { name: 'sid', fixture: 'trixie-luks2-lvm-hibernate', mkosi: /^2[7-9]\./, distro: { id: 'debian', version: '', family: 'debian', codename: 'forky' } },
 ];
 
-for (const tc of TOOLCHAINS) {
+// IW_TOOLCHAINS=bookworm,sid runs only those (while working on one of them).
+const only = process.env.IW_TOOLCHAINS?.split(',');
+for (const tc of TOOLCHAINS.filter((t) => !only || only.includes(t.name))) {
   const FIXTURE = tc.fixture;
   describe(`toolchain ${tc.name}`, { skip, concurrency: 1 }, () => {
     let root = '/';
@@ -52,7 +56,8 @@ for (const tc of TOOLCHAINS) {
     let image = '';
     /** The product's CLI as a user of that release runs it. */
     const cli = async (args: string[]): Promise<ChrootRun> => {
-      if (root === '/') return exec(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 }).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+      // Debian's own PATH: this machine's pyenv python3 would stand in for Debian's under ukify's `#!/usr/bin/env python3`.
+      if (root === '/') return exec(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20, env: { ...process.env, PATH: DEBIAN_PATH } }).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
       return inChroot(root, ['node', 'dist/bin/initrd-wizard.js', ...args]);
     };
     const inside = (argv: string[]) => (root === '/' ? exec(argv[0]!, argv.slice(1), { maxBuffer: 64 << 20 }).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' })) : inChroot(root, argv));
@@ -104,6 +109,38 @@ for (const tc of TOOLCHAINS) {
       for (const id of ['init', 'initrd-release', 'luks-cryptsetup', 'luks-dm-crypt', 'lvm-tool', 'lvm-udev-rules', 'resume-generator']) {
         assert.ok(built.checks.find((c) => c.id === id)?.ok, `check ${id}`);
       }
+    });
+
+    // One UKI build per toolchain (Debian 12: backports' systemd 254 ships ukify; it needs python3-pefile and
+    // backports' systemd-boot-efi), left at <chroot>/var/tmp/iw-toolchain-<name>.efi for the UEFI boot tests.
+    test('build --format uki: a UKI for a LUKS2+TPM2 btrfs host, the initrd wrapped by this release\'s ukify with the snapshot\'s command line, passes its section, initrd and command line checks', { timeout: 1_800_000 }, async (t) => {
+      const uki = path.join(root, 'var/tmp', `iw-toolchain-${tc.name}.efi`);
+      const snapshot = 'test/fixtures/snapshots/btrfs-luks-tpm2';
+      const started = Date.now();
+      const r = await cli(['build', '--format', 'uki', '--snapshot', snapshot, '--kernel-version', kver, '-o', root === '/' ? uki : uki.slice(root.length), '--json']);
+      t.diagnostic(`UKI build ${Math.round((Date.now() - started) / 1000)} s`);
+      assert.equal(r.code, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+      const built = JSON.parse(r.stdout) as { format: string; ok: boolean; uki: { generator: string; cmdline: string; cmdlineSource: string; cmdlineFromSnapshot: boolean; uname: string; sections: Array<{ name: string; size: number }> }; checks: Array<{ id: string; ok: boolean; detail: string }> };
+      assert.equal(built.format, 'uki');
+      assert.equal(built.uki.generator, 'ukify');
+      assert.deepEqual([built.uki.cmdlineSource, built.uki.cmdlineFromSnapshot], ['/etc/kernel/cmdline', true]);
+      assert.equal(built.uki.uname, kver);
+      assert.ok(built.ok, JSON.stringify(built.checks.filter((c) => !c.ok)));
+      for (const id of ['uki-sections', 'init', 'fs-btrfs', 'luks-cryptsetup', 'luks-dm-crypt', 'luks-crypttab', 'tpm2-libraries', 'tpm2-modules', 'cmdline-root', 'cmdline-rootflags', 'cmdline-luks']) {
+        assert.ok(built.checks.find((c) => c.id === id)?.ok, `check ${id}`);
+      }
+      // Read back independently of the build's own report: the kernel as is, os-release, the command line, an initrd for this kernel.
+      const raw = await readFile(uki);
+      const pe = readPe(raw, uki);
+      const section = (n: string) => sectionData(raw, findSection(pe, n)!);
+      assert.deepEqual(built.uki.sections, pe.sections.map((s) => ({ name: s.name, size: sectionData(raw, s).length })));
+      assert.ok(section('.linux').equals(await readFile(kernel)), '.linux is the kernel image byte for byte');
+      assert.equal(section('.osrel').toString(), (await inside(['cat', '/etc/os-release'])).stdout);
+      const snapCmdline = (await readFile(path.join(ROOT, snapshot, 'kernel-cmdline'), 'utf8')).trim().split(/\s+/).join(' ');
+      assert.equal(section('.cmdline').toString().trim(), snapCmdline);
+      const initrd = await readInitrd(section('.initrd'), '.initrd');
+      assert.ok([...initrd.entries.keys()].some((n) => n.startsWith(`usr/lib/modules/${kver}/`)), `modules for ${kver} in the embedded initrd`);
+      assert.ok(initrd.read('usr/lib/systemd/systemd-cryptsetup') ?? initrd.read('usr/bin/systemd-cryptsetup'));
     });
 
     const boot = (shape: DiskShape, withoutCredential = false, timeoutMs = 300_000) =>

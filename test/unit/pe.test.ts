@@ -59,3 +59,10 @@ test('the UKI generator follows the versions and refuses what cannot work', () =
   const fedora = pickUkiGenerator({ ...trixie, stub: null, family: 'fedora' });
   assert.match(fedora.ok ? '' : fedora.problems[0]!.fix!, /dnf install systemd-boot-unsigned/);
 });
+
+test('on Debian 12 ukify comes from bookworm-backports\' systemd, not a package that does not exist there', () => {
+  const r = pickUkiGenerator({ systemd: 252, ukify: null, stub: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub', mkosiMajor: 24, family: 'debian', codename: 'bookworm' });
+  const text = r.ok ? '' : r.problems.map((p) => `${p.detail} ${p.fix}`).join('\n');
+  assert.match(text, /apt-get install -t bookworm-backports systemd python3-pefile/);
+  assert.doesNotMatch(text, /systemd-ukify/);
+});

@@ -75,14 +75,14 @@ test('fuzzy search: exact names first, a typo still finds the package, nonsense 
 test('state: a build or a reviewed plan not installed counts as unapplied; installing clears it', () => {
   let s = initialState();
   assert.equal(hasUnapplied(s), false);
-  s = reducer(s, { type: 'build-start', variantKey: 'k', at: 0 });
+  s = reducer(s, { type: 'build-start', variantKey: 'k', at: 0, reproducible: false });
   s = reducer(s, { type: 'build-lines', lines: Array.from({ length: 500 }, (_, i) => `l${i}`) });
   assert.equal(s.build.log.length, 200, 'the log tail is bounded');
   assert.equal(s.build.log.at(-1), 'l499');
   s = reducer(s, { type: 'build-end', cancelled: true });
   assert.equal(s.build.status, 'cancelled');
   assert.equal(hasUnapplied(s), false);
-  s = reducer(s, { type: 'build-start', variantKey: 'k', at: 0 });
+  s = reducer(s, { type: 'build-start', variantKey: 'k', at: 0, reproducible: false });
   s = reducer(s, { type: 'build-end', result: { ok: true } as never });
   assert.equal(hasUnapplied(s), true);
   s = reducer(s, { type: 'install', status: 'done' });
