@@ -13,6 +13,13 @@ export interface CpioEntry {
   size: number;
   /** Index of the segment the entry came from (0 = first). */
   segment: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch, as the archive stores it. */
+  mtime: number;
+  /** The archive's inode number and link count: what ties hard links together (and what `cpio --renumber-inodes` makes stable). */
+  ino: number;
+  nlink: number;
   /** Symlink target, for symlinks. */
   link?: string;
 }
@@ -45,7 +52,9 @@ function parseArchive(buf: Buffer, start: number, segment: number, out: CpioImag
     if (pos + 110 > buf.length) throw new InputError(`cpio archive truncated at byte ${pos} (no TRAILER!!!)`, 'rebuild the initrd');
     const magic = buf.toString('latin1', pos, pos + 6);
     if (magic !== '070701' && magic !== '070702') throw new InputError(`not a newc cpio header at byte ${pos} (magic ${JSON.stringify(magic)})`, 'rebuild the initrd');
+    const ino = hex(buf, pos + 6);
     const mode = hex(buf, pos + 14);
+    const stat = { uid: hex(buf, pos + 22), gid: hex(buf, pos + 30), nlink: hex(buf, pos + 38), mtime: hex(buf, pos + 46) };
     const size = hex(buf, pos + 54);
     const nameSize = hex(buf, pos + 94);
     const nameStart = pos + 110;
@@ -57,7 +66,7 @@ function parseArchive(buf: Buffer, start: number, segment: number, out: CpioImag
     if (name === 'TRAILER!!!') return { end: pos, files };
     const clean = name.replace(/^\.?\/+/, '').replace(/^\.$/, '');
     if (!clean) continue;
-    const entry: CpioEntry = { name: clean, mode, size, segment };
+    const entry: CpioEntry = { name: clean, mode, size, segment, ...stat, ino };
     if ((mode & S_IFMT) === S_IFLNK) entry.link = buf.toString('utf8', dataStart, dataStart + size);
     // Later segments override earlier ones, as the kernel unpacks them in order.
     out.set(clean, entry);

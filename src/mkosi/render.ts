@@ -65,6 +65,25 @@ const SLIM_REMOVE = [
   '/usr/share/bash-completion', '/usr/share/perl', '/usr/share/perl5', '/usr/bin/perl*', '/usr/lib/x86_64-linux-gnu/perl', '/usr/lib/x86_64-linux-gnu/perl-base',
   '/usr/lib/x86_64-linux-gnu/gconv', '/usr/include', '/var/cache', '/var/log', '/usr/lib/udev/hwdb.bin', '/etc/udev/hwdb.bin',
 ];
+/**
+ * The SOURCE_DATE_EPOCH every build of this drop-in uses: mkosi clamps every
+ * file's mtime to it and hands it to package scripts. A fixed value, not one
+ * derived from the package metadata: install writes the drop-in once and
+ * kernel-install builds from it for every later kernel, so the value (and the
+ * build record's key, which hashes the drop-in) must not change with an apt
+ * update. Not 0 or 1: useradd writes the epoch's day count as the last
+ * password change into /etc/shadow, and day 0 means "must change at next
+ * login"; some tools also read 0 as "unset". 2024-01-01T00:00:00Z: the year
+ * mkosi-initrd appeared.
+ */
+export const SOURCE_DATE_EPOCH = 1704067200;
+/**
+ * What differs between two mkosi 24 builds even with SourceDateEpoch= (dpkg's
+ * alternatives.log, ldconfig's aux-cache, debconf's *-old backups): mkosi 25's
+ * own mkosi-initrd configuration removes both directories; nothing in an
+ * initrd reads them.
+ */
+const REPRODUCIBLE_REMOVE_BEFORE_25 = ['/var/cache', '/var/log'];
 /** Without network storage the initrd needs no network daemons. */
 const SLIM_REMOVE_NO_NETWORK = ['/usr/lib/systemd/systemd-networkd*', '/usr/lib/systemd/systemd-resolved', '/usr/lib/systemd/systemd-timesyncd'];
 
@@ -145,10 +164,12 @@ export function renderVariant(variant: Variant, report: HostReport, options: Ren
     { key: 'KernelModulesInclude', values: variant.kernelModules.map(moduleRegex), comment: 'Modules the storage stack needs even when not loaded right now' },
     { key: 'ExtraTrees', values: extraTrees, comment: 'Host configuration the initrd reads' },
   ];
+  if (major < 25) content.push({ key: 'RemoveFiles', values: REPRODUCIBLE_REMOVE_BEFORE_25, comment: 'Logs and caches written at build time (mkosi 25 removes them itself): two builds stay identical' });
   if (options.slim) {
-    const remove = report.features.includes('network') ? SLIM_REMOVE : [...SLIM_REMOVE, ...SLIM_REMOVE_NO_NETWORK];
+    const remove = (report.features.includes('network') ? SLIM_REMOVE : [...SLIM_REMOVE, ...SLIM_REMOVE_NO_NETWORK]).filter((f) => major >= 25 || !REPRODUCIBLE_REMOVE_BEFORE_25.includes(f));
     content.push({ key: 'RemoveFiles', values: remove, comment: 'Slim: nothing in this initrd reads these' });
   }
+  content.push({ key: 'SourceDateEpoch', values: [String(SOURCE_DATE_EPOCH)], comment: `Reproducible builds: every timestamp clamped to ${new Date(SOURCE_DATE_EPOCH * 1000).toISOString().slice(0, 10)}, whatever environment kernel-install runs the build in` });
   const refused = variant.tweaks.remove.filter((n) => options.refused?.includes(n));
   const removedByYou = variant.tweaks.remove.filter((n) => !refused.includes(n));
   const header = [

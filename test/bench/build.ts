@@ -19,6 +19,10 @@
  *    and its loaded drivers (--add-drivers, from the snapshot's /proc/modules) — the dracut counterpart of the
  *    product's host-only build for the snapshot.
  *
+ * Reproducibility: the default build runs as `build --check-reproducible` (a second build from the same package
+ * metadata, compared member by member): each toolchain prints the number of differing members (goal 0, a failure
+ * otherwise) and what the check added to the build time.
+ *
  * Environment: BENCH_TOOLCHAINS=bookworm,trixie,sid (default all), BENCH_FIXTURE (default luks2-lvm-hibernate),
  * BENCH_JSON=FILE (write the numbers as JSON), BENCH_SKIP_HOSTONLY=1 (skip dracut --hostonly).
  * Exits non-zero when a build's previewed and built packages differ, or anything could not be measured.
@@ -46,6 +50,8 @@ interface Row {
   unpacked: number;
   compression: string;
   packages?: { previewed: number; built: number; equal: boolean; onlyPreviewed: string[]; onlyBuilt: string[] } | null;
+  /** Default build only: the second build's comparison. */
+  reproducible?: { differing: number; extraSeconds: number; causes: string[] };
 }
 
 interface Result {
@@ -76,9 +82,18 @@ const firstLine = (s: string) => s.trim().split('\n')[0]!.trim();
 
 async function productBuild(root: string, kver: string, slim: boolean, outDir: string): Promise<Row> {
   const out = path.join(outDir, `mkosi${slim ? '-slim' : ''}.cpio.zst`);
-  const args = ['build', '--snapshot', snapshotRel, '--kernel-version', kver, '-o', out, '--json', ...(slim ? ['--slim'] : [])];
+  // The default build doubles as the reproducibility check (the same flags, built twice).
+  const args = ['build', '--snapshot', snapshotRel, '--kernel-version', kver, '-o', out, '--json', ...(slim ? ['--slim'] : ['--check-reproducible'])];
   const r = await run(root, root === '/' ? [process.execPath, CLI, ...args] : ['node', 'dist/bin/initrd-wizard.js', ...args]);
-  let j: { durationMs: number; ok: boolean; image: { compressedSize: number; unpackedSize: number }; packages: Row['packages']; checks: Array<{ id: string; ok: boolean; detail: string }> };
+  let j: {
+    durationMs: number;
+    ok: boolean;
+    image: { compressedSize: number; unpackedSize: number };
+    packages: Row['packages'];
+    checks: Array<{ id: string; ok: boolean; detail: string }>;
+    differences?: Array<{ member: string; cause: string }>;
+    extraBuildMs?: number;
+  };
   try {
     j = JSON.parse(r.stdout);
   } catch {
@@ -90,7 +105,10 @@ async function productBuild(root: string, kver: string, slim: boolean, outDir: s
   const m = await measure(path.join(root, out));
   await rm(path.join(root, out), { force: true });
   await rm(path.join(root, `${out}.log`), { force: true });
-  return { name, seconds: j.durationMs / 1000, compressed: j.image.compressedSize, unpacked: j.image.unpackedSize, compression: m.compression, packages: j.packages };
+  const reproducible = j.differences && j.extraBuildMs !== undefined ? { differing: j.differences.length, extraSeconds: j.extraBuildMs / 1000, causes: [...new Set(j.differences.map((d) => d.cause))] } : undefined;
+  if (!slim && !reproducible) failures.push(`${name}: --check-reproducible gave no comparison`);
+  if (reproducible?.differing) failures.push(`${name}: two builds differ in ${reproducible.differing} members (${reproducible.causes.join('; ')})`);
+  return { name, seconds: j.durationMs / 1000, compressed: j.image.compressedSize, unpacked: j.image.unpackedSize, compression: m.compression, packages: j.packages, reproducible };
 }
 
 async function generatorRow(root: string, name: string, argv: string[], out: string): Promise<Row> {
@@ -169,6 +187,10 @@ function printTable(r: Result): void {
     const p = o.packages;
     console.log(p ? `${o.name}: previewed ${p.previewed}, built ${p.built}, ${p.equal ? 'equal' : `NOT EQUAL (only previewed: ${p.onlyPreviewed.join(' ') || '-'}; only built: ${p.onlyBuilt.join(' ') || '-'})`}` : `${o.name}: packages NOT COMPARED (the build could not compare preview and log)`);
   }
+  for (const o of ours) {
+    const rp = o.reproducible;
+    if (rp) console.log(`${o.name}: reproducible: ${rp.differing} differing members (goal 0)${rp.differing ? ` — ${rp.causes.join('; ')}` : ''}; the check added ${rp.extraSeconds.toFixed(0)} s`);
+  }
   for (const n of r.notes) console.log(`note: ${n}`);
 }
 
@@ -233,6 +255,12 @@ for (const r of results) {
   for (const row of r.rows) {
     console.log(`| ${r.toolchain} (mkosi ${r.versions.mkosi}, ${r.kernelVersion}) | ${row.name}${row.name.startsWith('dracut') ? ` ${r.versions.dracut}` : row.name.startsWith('initramfs-tools') ? ` ${r.versions['initramfs-tools']}` : ''} | ${row.seconds.toFixed(0)} | ${mib(row.compressed)} | ${mib(row.unpacked)} | ${row.packages ? `${row.packages.previewed}/${row.packages.built}${row.packages.equal ? '' : ' DIFFER'}` : ''} |`);
   }
+}
+console.log('\n| toolchain | differing members between two builds (goal 0) | extra build time of the check (s) |');
+console.log('|---|---:|---:|');
+for (const r of results) {
+  const rp = r.rows.find((x) => x.reproducible)?.reproducible;
+  console.log(`| ${r.toolchain} (mkosi ${r.versions.mkosi}) | ${rp ? rp.differing : 'not measured'} | ${rp ? rp.extraSeconds.toFixed(0) : '-'} |`);
 }
 if (process.env.BENCH_JSON) await writeFile(process.env.BENCH_JSON, JSON.stringify({ fixture: FIXTURE, results, failures }, null, 2));
 if (failures.length) {

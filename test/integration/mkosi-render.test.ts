@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderVariant, filterCrypttab } from '../../src/mkosi/render.js';
+import { renderVariant, filterCrypttab, SOURCE_DATE_EPOCH } from '../../src/mkosi/render.js';
 import { parseMkosiVersion } from '../../src/mkosi/version.js';
 import { loadSnapshot } from '../../src/host/snapshot.js';
 import { analyze } from '../../src/host/analyze.js';
@@ -40,6 +40,9 @@ test('the drop-in of every captured host parses in real mkosi and carries our li
         for (const p of variant.packages) assert.ok(image.Packages.includes(p), `${name}: ${p} reaches mkosi's package list`);
         for (const m of variant.kernelModules) assert.ok(image.KernelModulesInclude.some((r: string) => new RegExp(r).test(`kernel/x/${m.replace(/_/g, '-')}.ko`) && new RegExp(r).test(`kernel/x/${m}.ko`)), `${name}: module ${m}`);
         if (slim) assert.ok(image.RemoveFiles.includes('/usr/share/doc'), `${name}: slim removes docs`);
+        // Reproducible builds: mkosi itself reads the pinned epoch (and, before 25, the removal of build-time logs).
+        assert.equal(image.SourceDateEpoch, SOURCE_DATE_EPOCH, `${name}: SourceDateEpoch= reaches mkosi`);
+        if (version!.major < 25) for (const d of ['/var/cache', '/var/log']) assert.ok(image.RemoveFiles.includes(d), `${name}: mkosi ${version!.major} removes ${d}`);
         if (rendered.files.size) assert.ok(JSON.stringify(image.ExtraTrees).includes('initrd-wizard.extra'), `${name}: extra tree for generated files`);
       }
     }

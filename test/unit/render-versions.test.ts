@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { renderVariant } from '../../src/mkosi/render.js';
+import { renderVariant, SOURCE_DATE_EPOCH } from '../../src/mkosi/render.js';
+import { configKey } from '../../src/mkosi/records.js';
 import { loadMkosiModel } from '../../src/mkosi/model.js';
 import { parseMkosiConfig, listSetting } from '../../src/mkosi/config.js';
 import { packagesFromLog, comparePreview } from '../../src/mkosi/buildlog.js';
@@ -142,4 +143,27 @@ test("a keymap file that is a link (Debian's vconsole.conf → default/keyboard)
   } finally {
     await t.cleanup();
   }
+});
+
+test('reproducible builds: every version pins SourceDateEpoch= to one fixed value, so the drop-in and its build record key never change; mkosi 24 also removes the logs and caches 25 removes itself', async () => {
+  const { snap, report, variant } = await host('luks2-lvm-hibernate');
+  const existing = new Set(variant.hostFiles);
+  const crypttab = snap.files.get('crypttab') ?? null;
+  for (const mkosiMajor of [24, 25, 26, 27]) {
+    for (const slim of [false, true]) {
+      const a = renderVariant(variant, report, { mkosiMajor, existing, crypttab, slim });
+      assert.deepEqual(settings(a.text, 'SourceDateEpoch'), [String(SOURCE_DATE_EPOCH)], `mkosi ${mkosiMajor}`);
+      const remove = settings(a.text, 'RemoveFiles');
+      for (const dir of ['/var/cache', '/var/log']) {
+        if (mkosiMajor < 25) assert.equal(remove.filter((f) => f === dir).length, 1, `mkosi ${mkosiMajor}${slim ? ' --slim' : ''} removes ${dir} once: ${remove.join(' ')}`);
+        else assert.equal(remove.includes(dir), slim, `mkosi ${mkosiMajor} removes ${dir} itself; only --slim names it`);
+      }
+      // Rendering again (a later install, a later build) gives the same text and the same record key.
+      const b = renderVariant(variant, report, { mkosiMajor, existing, crypttab, slim });
+      assert.equal(b.text, a.text);
+      assert.equal(configKey(b), configKey(a));
+    }
+  }
+  // Not 0 or 1: the epoch's day count becomes the last password change in /etc/shadow, and day 0 forces a change.
+  assert.ok(SOURCE_DATE_EPOCH >= 86400 * 365, 'an epoch well after 1970');
 });
