@@ -52,7 +52,7 @@ test('tmux: the demo from Host to Installed with the real binary, then the termi
     await s.waitFor(/^> \S+/m);
 
     await s.keys('Enter');
-    await s.waitFor('Press b (or ⏎) to start');
+    await s.waitFor('Press b (or ⏎) to build');
     await s.type('b');
     screen = await s.waitFor('Built and verified', { timeoutMs: 30_000 });
     assert.match(screen, /✓ resume-generator/);

@@ -20,6 +20,9 @@ import { systemRunner } from '../../src/system/run.js';
 import { readInitrd } from '../../src/image/cpio.js';
 import { findSection, readPe, sectionData } from '../../src/image/pe.js';
 import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { SOURCE_DATE_EPOCH } from '../../src/mkosi/render.js';
+import type { ReproducibleJson } from '../../src/commands/reproducible.js';
 import { loadProfiles, pick } from '../../src/variant/profiles.js';
 import { parseMkosiVersion } from '../../src/mkosi/version.js';
 import { isRoot, CLI, ROOT } from '../helpers.js';
@@ -113,14 +116,26 @@ for (const tc of TOOLCHAINS.filter((t) => !only || only.includes(t.name))) {
 
     // One UKI build per toolchain (Debian 12: backports' systemd 254 ships ukify; it needs python3-pefile and
     // backports' systemd-boot-efi), left at <chroot>/var/tmp/iw-toolchain-<name>.efi for the UEFI boot tests.
-    test('build --format uki: a UKI for a LUKS2+TPM2 btrfs host, the initrd wrapped by this release\'s ukify with the snapshot\'s command line, passes its section, initrd and command line checks', { timeout: 1_800_000 }, async (t) => {
+    // Built with --check-reproducible: two builds compared member by member (every PE section, every member of the
+    // embedded initrd, which is the very cpio mkosi-initrd wrote, so the cpio format is covered too); the first is kept.
+    test('build --format uki --check-reproducible: a UKI for a LUKS2+TPM2 btrfs host, the initrd wrapped by this release\'s ukify with the snapshot\'s command line, passes its section, initrd and command line checks, and a second build is byte-identical', { timeout: 2_400_000 }, async (t) => {
       const uki = path.join(root, 'var/tmp', `iw-toolchain-${tc.name}.efi`);
       const snapshot = 'test/fixtures/snapshots/btrfs-luks-tpm2';
       const started = Date.now();
-      const r = await cli(['build', '--format', 'uki', '--snapshot', snapshot, '--kernel-version', kver, '-o', root === '/' ? uki : uki.slice(root.length), '--json']);
-      t.diagnostic(`UKI build ${Math.round((Date.now() - started) / 1000)} s`);
+      const r = await cli(['build', '--check-reproducible', '--format', 'uki', '--snapshot', snapshot, '--kernel-version', kver, '-o', root === '/' ? uki : uki.slice(root.length), '--json']);
+      let built: ReproducibleJson & { format: string; ok: boolean; mkosiVersion: string; uki: { generator: string; cmdline: string; cmdlineSource: string; cmdlineFromSnapshot: boolean; uname: string; sections: Array<{ name: string; size: number }> }; checks: Array<{ id: string; ok: boolean; detail: string }> };
+      try {
+        built = JSON.parse(r.stdout);
+      } catch {
+        assert.fail(`no JSON (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+      }
+      t.diagnostic(`two UKI builds ${Math.round((Date.now() - started) / 1000)} s, the check added ${Math.round(built.extraBuildMs / 1000)} s; ${built.differences.length} differing members`);
+      // Every differing member is listed with its cause: the message shows them if this fails.
+      assert.deepEqual(built.differences.map((d) => `${d.member} [${d.fields.join(',')}] ${d.cause}`), [], `${tc.name}: members differ between two builds`);
+      assert.equal(built.comparedAs, 'uki');
+      assert.equal(built.identical, true);
+      assert.equal(built.builds[0]!.sha256, built.builds[1]!.sha256);
       assert.equal(r.code, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
-      const built = JSON.parse(r.stdout) as { format: string; ok: boolean; uki: { generator: string; cmdline: string; cmdlineSource: string; cmdlineFromSnapshot: boolean; uname: string; sections: Array<{ name: string; size: number }> }; checks: Array<{ id: string; ok: boolean; detail: string }> };
       assert.equal(built.format, 'uki');
       assert.equal(built.uki.generator, 'ukify');
       assert.deepEqual([built.uki.cmdlineSource, built.uki.cmdlineFromSnapshot], ['/etc/kernel/cmdline', true]);
@@ -139,6 +154,8 @@ for (const tc of TOOLCHAINS.filter((t) => !only || only.includes(t.name))) {
       const snapCmdline = (await readFile(path.join(ROOT, snapshot, 'kernel-cmdline'), 'utf8')).trim().split(/\s+/).join(' ');
       assert.equal(section('.cmdline').toString().trim(), snapCmdline);
       const initrd = await readInitrd(section('.initrd'), '.initrd');
+      assert.deepEqual([...initrd.entries.values()].filter((e) => e.mtime > SOURCE_DATE_EPOCH).map((e) => e.name), [], 'no member of the embedded initrd newer than SourceDateEpoch=');
+      assert.equal(createHash('sha256').update(raw).digest('hex'), built.builds[0]!.sha256, 'the kept UKI is the one compared');
       assert.ok([...initrd.entries.keys()].some((n) => n.startsWith(`usr/lib/modules/${kver}/`)), `modules for ${kver} in the embedded initrd`);
       assert.ok(initrd.read('usr/lib/systemd/systemd-cryptsetup') ?? initrd.read('usr/bin/systemd-cryptsetup'));
     });
