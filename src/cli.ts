@@ -160,7 +160,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .description('build the variant with mkosi-initrd (without touching /etc) and check the image against this host')
     .addOption(snapshotOption())
     .addOption(kernelOption())
-    .option('-o, --output <file>', 'where to write the image (default: ./initrd-<kver>.cpio.zst)')
+    .option('-o, --output <file>', 'where to write the image (default: ./initrd-<kver>.cpio.zst, or ./uki-<kver>.efi with --format uki)')
     .option('--slim', 'also remove docs, locales and other files an initrd never reads')
     .option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware')
     .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
