@@ -209,7 +209,6 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
       kernelImage: await kernelImage(state.fs, state.kernelVersion),
       onStage: (s) => flags.onStage?.(s, performance.now() - started),
       onLine: flags.onLine,
-      ...(uki?.generator === 'mkosi' ? { format: 'uki' as const, etcFiles: [['/etc/kernel/cmdline', `${uki.cmdline.options.join(' ')}\n`] as [string, string]] } : {}),
     });
     built = b;
     if (uki && scratch) {

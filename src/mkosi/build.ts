@@ -187,10 +187,6 @@ export interface BuildOptions {
   modules: 'live' | 'generic' | { procModules: string };
   /** The kernel image, which mkosi >= 25's plugin passes as --kernel-image. */
   kernelImage?: string | null;
-  /** uki: mkosi-initrd --format uki, as 50-mkosi.install runs it for uki_generator=mkosi (mkosi >= 25). */
-  format?: 'cpio' | 'uki';
-  /** More files for the overlaid /etc (the /etc/kernel/cmdline install would write, which mkosi-initrd passes on). */
-  etcFiles?: Array<[string, string]>;
 }
 
 export interface BuildResult {
@@ -227,11 +223,9 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
     };
     await place(DROP_IN_PATH, opts.config.text);
     for (const [p, content] of opts.config.files) await place(p, content);
-    for (const [p, content] of opts.etcFiles ?? []) await place(p, content);
     const helper = path.join(packageRoot(), 'libexec', 'preview-namespace.sh');
     // The arguments kernel-install's plugin passes for this mkosi version.
-    const uki = opts.format === 'uki';
-    const args = ['--kernel-version', opts.kernelVersion, ...(uki ? ['--format', 'uki', '-o', 'uki.efi'] : ['-o', 'initrd']), '-O', `/var/tmp/${OUT_NAME}`];
+    const args = ['--kernel-version', opts.kernelVersion, '-o', 'initrd', '-O', `/var/tmp/${OUT_NAME}`];
     if (opts.mkosiMajor >= 25 && opts.kernelImage) args.push('--kernel-image', opts.kernelImage);
     const env: Record<string, string> = { ...opts.env };
     if (opts.modules === 'generic' && opts.mkosiMajor >= 26) args.push('--generic');
@@ -269,10 +263,10 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
       throw err;
     }
     // 24.x writes initrd.cpio.zst (and an "initrd" symlink to it); 25 and later copy the result out as a plain "initrd" file.
-    const names = (await readdir(out)).filter((f) => (uki ? /^uki(\.efi)?$/ : /^initrd(\.cpio(\.\w+)?)?$/).test(f)).sort().reverse();
+    const names = (await readdir(out)).filter((f) => /^initrd(\.cpio(\.\w+)?)?$/.test(f)).sort().reverse();
     let built: string | undefined;
     for (const f of names) if ((await lstat(path.join(out, f))).isFile()) built = built ?? f;
-    if (!built) throw new WizardError(`mkosi-initrd finished but wrote no ${uki ? 'UKI' : 'initrd'} into ${out}`, 1, `full log: ${opts.logFile}`);
+    if (!built) throw new WizardError(`mkosi-initrd finished but wrote no initrd into ${out}`, 1, `full log: ${opts.logFile}`);
     await mkdir(path.dirname(path.resolve(opts.output)), { recursive: true });
     await rename(path.join(out, built), opts.output).catch(async () => copyFile(path.join(out, built), opts.output));
     return { output: opts.output, log: opts.logFile, durationMs: performance.now() - started };

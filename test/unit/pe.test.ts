@@ -47,7 +47,10 @@ test('the command line is found as kernel-install finds it', () => {
 test('the UKI generator follows the versions and refuses what cannot work', () => {
   const trixie = { systemd: 257, ukify: '/usr/bin/ukify', stub: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub', mkosiMajor: 25, family: 'debian' };
   assert.deepEqual({ ...pickUkiGenerator(trixie), why: '' }, { ok: true, generator: 'ukify', why: '' });
-  assert.equal((pickUkiGenerator(trixie, 'mkosi') as { generator: string }).generator, 'mkosi');
+  // mkosi 25+ could name the file right, but takes the stub from the image, where mkosi-initrd installs none.
+  const mk = pickUkiGenerator(trixie, 'mkosi');
+  assert.equal(mk.ok, false);
+  assert.match(mk.ok ? '' : mk.problems.map((p) => `${p.detail} ${p.fix}`).join('\n'), /sd-stub not found.*use uki_generator=ukify/s);
   const bookworm = { systemd: 252, ukify: null, stub: null, mkosiMajor: 24, family: 'debian' };
   const r = pickUkiGenerator(bookworm, 'mkosi');
   assert.equal(r.ok, false);
