@@ -228,7 +228,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--dry-run', 'show the diff and change nothing')
     .option('-y, --yes', 'apply without asking')
     .option('--layout <bls|uki>', 'kernel-install layout (uki also sets uki_generator)', 'bls')
-    .option('--uki-generator <ukify|mkosi>', 'with --layout uki: who builds the UKI (default ukify; mkosi needs mkosi >= 25)')
+    .option('--uki-generator <ukify|mkosi>', 'with --layout uki: who builds the UKI (ukify; mkosi is refused with the reason: it takes the stub from an image that has none)')
     .option('--regenerate', 'then run kernel-install add for the kernel, keeping what boots now as the fallback (bls: the previous initrd with its own entry; uki: the BLS entry, or the previous UKI as …-previous.efi)')
     .option('--force', 'install even when the variant was not built, failed its checks, or the storage is unsupported')
     .option('--distro <id>', 'package names for this distribution (default: the root\'s)')
