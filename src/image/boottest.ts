@@ -147,6 +147,23 @@ export interface BootResult {
   /** The command line the kernel says it got ("Command line: …"): under UEFI, proof of which one the stub passed on. */
   kernelCmdline: string | null;
   log: string;
+  /** Set when a first attempt was repeated because the kernel crashed before it ran the initrd (see kernelCrashedEarly). */
+  retried?: string;
+}
+
+/**
+ * The kernel died before it started the initrd's /init, for a reason no
+ * image can cause: no "Run /init", no initramfs unpacking error, no missing
+ * root. Seen with Debian's 7.2 kernel under QEMU TCG with two vCPUs: an
+ * "Oops: int3" while the kernel patches its own code (sched_clock_cpu),
+ * 2 seconds into the boot, about once in 40 boots.
+ */
+export function kernelCrashedEarly(lines: readonly string[]): string | null {
+  const text = lines.join('\n');
+  if (!/Kernel panic - not syncing/.test(text)) return null;
+  if (/Run \S+ as init process|Initramfs unpacking failed|Unable to mount root fs|No working init found/.test(text.replace(/Kernel panic[^\n]*/g, ''))) return null;
+  const oops = /(Oops: [^\n]*|BUG: [^\n]*|Kernel panic - not syncing: [^\n]*)/.exec(text)?.[1] ?? 'a kernel panic';
+  return `the kernel crashed before running the initrd (${oops.trim()}): a fault of the emulated machine, not of the image`;
 }
 
 /** The kernel's own report of its command line, from the console. */
@@ -195,7 +212,15 @@ export function diskCmdline(disk: BootDisk, withoutCredential = false): string[]
 /** Once a UEFI failure line shows, how long to keep reading (the lines after it say more) before stopping QEMU. */
 const UEFI_FAILURE_GRACE_MS = 5_000;
 
+/** Boots once more when the first attempt died in the kernel before the initrd ran: that says nothing about the image. */
 export async function bootTest(opts: BootOptions): Promise<BootResult> {
+  const first = await bootOnce(opts);
+  if (!first.early || opts.signal?.aborted) return first.result;
+  const again = await bootOnce(opts);
+  return { ...again.result, retried: first.early };
+}
+
+async function bootOnce(opts: BootOptions): Promise<{ result: BootResult; early: string | null }> {
   const started = performance.now();
   const lines: string[] = [];
   const append = diskCmdline(opts.disk, opts.withoutCredential);
@@ -263,7 +288,7 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
   const askedFor = askedPassphrase || (timedOut && /passphrase/i.test(text));
   let failure: string | null = null;
   if (opts.uki && !marker) failure = askedFor ? 'the initrd waited for a passphrase' : explainUefiFailure(lines, uefiStage(lines, BOOT_MARKER), timedOut);
-  return {
+  const result: BootResult = {
     ok: marker,
     reachedInitrd: /Reached target .*[Ii]nitrd|initrd\.target/.test(text),
     switchedRoot: /Switching root|Switch Root/.test(text),
@@ -277,6 +302,7 @@ export async function bootTest(opts: BootOptions): Promise<BootResult> {
     kernelCmdline: kernelCmdlineFromLog(lines),
     log: lines.slice(-40).map((l) => (opts.uki ? plainLine(l) : l)).join('\n'),
   };
+  return { result, early: marker ? null : kernelCrashedEarly(lines) };
 }
 
 /**

@@ -253,3 +253,22 @@ test('a missing ESP tool is named with its package: boot-test with a PATH that h
     await cleanup();
   }
 });
+
+test('a kernel that dies before running the initrd is told apart from an image that fails', async () => {
+  const { kernelCrashedEarly } = await import('../../src/image/boottest.js');
+  // The console of a real failed attempt: Debian's 7.2 kernel under TCG with two vCPUs, 1.8 s into the boot.
+  const early = [
+    '[    1.823060]  do_one_initcall+0x8e/0x3d0',
+    '[    1.823078]  kernel_init_freeable+0x2bc/0x340',
+    '[    1.823631] ---[ end trace 0000000000000000 ]---',
+    '[    1.823631] Oops: int3: 0000 [#2] SMP NOPTI',
+    '[    1.823728] RIP: 0010:sched_clock_cpu+0x9/0x230',
+    '[    1.823943] Kernel panic - not syncing: Fatal exception in interrupt',
+    '[    3.438512] Kernel Offset: 0x35200000 from 0xffffffff81000000',
+  ];
+  assert.match(kernelCrashedEarly(early) ?? '', /^the kernel crashed before running the initrd \(Oops: int3: 0000 \[#2\] SMP NOPTI\)/);
+  // What an image can cause is never retried away.
+  assert.equal(kernelCrashedEarly(['[    2.1] Initramfs unpacking failed: invalid magic at start of compressed archive', '[    2.5] VFS: Unable to mount root fs on unknown-block(0,0)', '[    2.5] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)']), null);
+  assert.equal(kernelCrashedEarly(['[    1.9] Run /init as init process', '[    2.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100']), null);
+  assert.equal(kernelCrashedEarly(['[    9.0] INITRD-WIZARD-BOOT-OK']), null);
+});
