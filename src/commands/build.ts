@@ -20,7 +20,7 @@ import { looksLikePe } from '../image/pe.js';
 import { formatArgv } from '../system/run.js';
 import { detectUkiToolchain } from '../uki/detect.js';
 import { configuredUkiGenerator, hostMicrocode, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
-import { pickUkiGenerator, ukiPrerequisites, type UkiGenerator } from '../uki/generator.js';
+import { pickUkiGenerator, ukiPrerequisites } from '../uki/generator.js';
 import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck, type UkiSummary } from '../image/uki.js';
 
 export interface BuildFlags extends PipelineFlags {
@@ -138,7 +138,7 @@ const MODULES_TEXT = {
 
 /** What a UKI build adds to the preflight and takes into the build. */
 interface UkiPlan {
-  generator: UkiGenerator;
+  generator: 'ukify';
   why: string;
   cmdline: UkiCmdline;
   ukify: string;
@@ -188,10 +188,9 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const started = performance.now();
   const targetModules = state.snapshotFiles?.get('modules');
   const moduleSource = flags.generic ? 'generic' : state.snapshotFiles ? (targetModules ? 'snapshot' : 'snapshot-without-modules') : 'live';
-  // ukify wraps an initrd built first into a scratch directory; mkosi builds the UKI itself.
-  const scratch = uki?.generator === 'ukify' ? await mkdtemp(path.join('/var/tmp', 'initrd-wizard-uki-')) : null;
-  // 50-mkosi.install writes the microcode archive only beside a cpio initrd, i.e. for ukify, not for mkosi --format uki.
-  const microcode = uki?.generator === 'ukify' ? await hostMicrocode(state.fs, !!state.snapshotFiles) : null;
+  // ukify wraps an initrd built first into a scratch directory, with the microcode archive 50-mkosi.install writes beside it.
+  const scratch = uki ? await mkdtemp(path.join('/var/tmp', 'initrd-wizard-uki-')) : null;
+  const microcode = uki ? await hostMicrocode(state.fs, !!state.snapshotFiles) : null;
   let built: { durationMs: number };
   let ukifyMs = 0;
   try {
@@ -235,7 +234,6 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     await saveRecord({ key: configKey(config), kernelVersion: state.kernelVersion, output, ok: verified.ok, failed: verified.checks.filter((c) => !c.ok).map((c) => c.id), at: new Date().toISOString() }).catch(() => undefined);
   }
   const durationMs = built.durationMs + ukifyMs;
-  const notes = [...config.notes];
   const json = {
     format,
     kernelVersion: state.kernelVersion,
@@ -270,7 +268,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     mkosiVersion: mk.version,
     modules: moduleSource,
     packages: comparison,
-    notes,
+    notes: config.notes,
     warnings: previewWarnings,
   };
   const previewLine = comparison
@@ -280,7 +278,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
     : 'Packages: the preview could not be compared with the build (package metadata or the build log unreadable).';
   const ukiLines = uki
     ? [
-        `UKI: ${uki.generator === 'ukify' ? `mkosi-initrd's initrd wrapped by ${uki.ukify}` : 'built by mkosi-initrd --format uki'} (${uki.why}).`,
+        `UKI: mkosi-initrd's initrd wrapped by ${uki.ukify} (${uki.why}).`,
         ...(microcode ? ['cpio' in microcode ? `Microcode: ${microcode.vendor} from ${microcode.source}, first in .initrd.` : `Microcode: ${microcode.why}.`] : []),
         `Command line from ${uki.cmdline.fromSnapshot ? "the snapshot's " : ''}${uki.cmdline.source}${uki.cmdline.source === '/proc/cmdline' ? ' (without BOOT_IMAGE= and initrd=)' : ''}${uki.config ? `; options from ${uki.config}` : ''}.`,
       ]
@@ -292,7 +290,7 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
       ...ukiLines,
       ...(state.snapshotFiles && moduleSource !== 'live' ? [MODULES_TEXT[moduleSource]] : []),
       previewLine,
-      ...notes.map((n) => `Note: ${n}`),
+      ...config.notes.map((n) => `Note: ${n}`),
       ...formatVerified(verified),
       '',
       verified.ok ? 'All checks passed.' : `Some checks FAILED: this ${uki ? 'UKI' : 'image'} may not boot this host.`,

@@ -198,11 +198,10 @@ export async function ukiFacts(o: UkiFactsInput): Promise<UkiFacts> {
   } else {
     generator = choice.generator;
     notes.push(`uki_generator=${generator}: ${choice.why}; systemd ${t.systemd ?? '(version unknown)'} (${systemdFrom}), ukify ${t.ukify}, the EFI stub ${t.stub} (${stubPackage(o.family)})`);
-    // The generator's plugin and 90-uki-copy.install must be there and not masked, or kernel-install installs no UKI.
-    const needed = [generator === 'ukify' ? '60-ukify.install' : '50-mkosi.install', '90-uki-copy.install'];
-    for (const name of needed) {
+    // ukify's plugin and 90-uki-copy.install must be there and not masked, or kernel-install installs no UKI.
+    for (const name of ['60-ukify.install', '90-uki-copy.install']) {
       if (!(await pluginEnabled(fs, name))) {
-        problems.push(`--layout uki: kernel-install's ${name} is missing or masked${o.rooted ? ' in the root' : ''}, so no UKI would reach $BOOT/EFI/Linux (fix: restore it — it comes with ${name.startsWith('50-mkosi') ? 'mkosi' : `systemd ${t.systemd ?? '>= 254'}`} — or remove the /dev/null link in /etc/kernel/install.d)`);
+        problems.push(`--layout uki: kernel-install's ${name} is missing or masked${o.rooted ? ' in the root' : ''}, so no UKI would reach $BOOT/EFI/Linux (fix: restore it — it comes with systemd ${t.systemd ?? '>= 254'} — or remove the /dev/null link in /etc/kernel/install.d)`);
         generator = null;
       }
     }

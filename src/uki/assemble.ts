@@ -2,8 +2,7 @@
  * Builds a UKI the way kernel-install would on this host: mkosi-initrd's
  * initrd wrapped by ukify with the arguments systemd's 60-ukify.install
  * gives it (kernel, initrds, the command line it finds, --uname, the
- * /etc/kernel/uki.conf it finds as --config), or mkosi-initrd --format uki
- * when install.conf says uki_generator=mkosi.
+ * /etc/kernel/uki.conf it finds as --config).
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,8 +39,6 @@ export function ukiPreflight(t: Omit<DetectedUkiToolchain, 'systemdFrom'>): Pref
   return items;
 }
 
-
-const BACKPORTS: Record<string, string> = { '11': 'bullseye-backports', '12': 'bookworm-backports', '13': 'trixie-backports' };
 
 /** The generator install.conf asks for (kernel-install reads /etc/kernel first, then /usr/lib/kernel). */
 export async function configuredUkiGenerator(fs: HostFs): Promise<UkiGenerator | undefined> {
@@ -131,7 +128,7 @@ export async function runUkify(runner: Runner, input: UkifyInput, opts: { signal
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof CommandCancelledError) throw new WizardError('the build was cancelled; temporary files were removed', 1);
-    if (err instanceof CommandNotFoundError) throw new WizardError(`${input.ukify} could not be run`, 1, 'install ukify (Debian: systemd-ukify)');
+    if (err instanceof CommandNotFoundError) throw new WizardError(`${input.ukify} could not be run`, 1, 'run `initrd-wizard build --format uki` again: its preflight names what ukify lacks');
     if (err instanceof CommandFailedError) {
       const tail = err.stderr.trim().split('\n').slice(-5).join('\n');
       throw new WizardError(`ukify failed (exit ${err.exitCode_}):\n${tail}`, 1, `the initrd was built (log: ${opts.logFile}); check ${input.config ? `${input.config} and ` : ''}the kernel image ${input.kernel}`);

@@ -29,7 +29,8 @@ export interface UkiToolchain {
 
 
 export type GeneratorChoice =
-  | { ok: true; generator: UkiGenerator; why: string }
+  // Only ukify is ever chosen: uki_generator=mkosi is refused (see above), but it is still read from install.conf.
+  | { ok: true; generator: 'ukify'; why: string }
   | { ok: false; problems: { detail: string; fix?: string }[] };
 
 const EFI_ARCH: Record<string, string> = { x86_64: 'x64', aarch64: 'aa64', i686: 'ia32', i386: 'ia32', riscv64: 'riscv64', loongarch64: 'loongarch64', armv7l: 'arm' };
