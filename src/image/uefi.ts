@@ -15,6 +15,7 @@ import path from 'node:path';
 import { InputError, WizardError } from '../errors.js';
 import { CommandNotFoundError, type Runner } from '../system/run.js';
 import { looksLikePe } from './pe.js';
+import { installCmd, stubPackage } from '../uki/generator.js';
 
 /** The firmware pairs QEMU can use: code read-only, variables copied per boot. Non-Secure-Boot builds first. */
 export const OVMF_PAIRS = [
@@ -25,13 +26,8 @@ export const OVMF_PAIRS = [
   { code: '/usr/share/qemu/ovmf-x86_64-code.bin', vars: '/usr/share/qemu/ovmf-x86_64-vars.bin' },
 ] as const;
 
-/** The install command for the firmware and for systemd-boot's loader (the package that also ships the UKI stub), per distribution family. */
-export const UEFI_PACKAGES: Record<string, { firmware: string; loader: string }> = {
-  debian: { firmware: 'apt-get install ovmf', loader: 'apt-get install systemd-boot-efi' },
-  fedora: { firmware: 'dnf install edk2-ovmf', loader: 'dnf install systemd-boot-unsigned' },
-  opensuse: { firmware: 'zypper install qemu-ovmf-x86_64', loader: 'zypper install systemd-boot' },
-  arch: { firmware: 'pacman -S edk2-ovmf', loader: 'pacman -S systemd' },
-};
+/** The install command for QEMU's UEFI firmware, per distribution family. */
+const FIRMWARE_PACKAGE: Record<string, string> = { debian: 'ovmf', fedora: 'edk2-ovmf', opensuse: 'qemu-ovmf-x86_64', arch: 'edk2-ovmf' };
 
 export const SYSTEMD_BOOT_EFI = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
 
@@ -153,7 +149,7 @@ export async function prepareFirmware(dir: string, family = 'debian', pairs: rea
   throw new WizardError(
     `no UEFI firmware for QEMU: none of ${pairs.map((p) => p.code).join(', ')} (with its VARS file) exists`,
     1,
-    UEFI_PACKAGES[family]?.firmware ?? 'install OVMF (edk2 firmware for x86_64 QEMU)',
+    FIRMWARE_PACKAGE[family] ? installCmd(family, FIRMWARE_PACKAGE[family]) : 'install OVMF (edk2 firmware for x86_64 QEMU)',
   );
 }
 
@@ -166,7 +162,7 @@ export async function findLoader(explicit: string | undefined, family = 'debian'
   throw new WizardError(
     `systemd-boot's EFI loader ${installed} is missing: boot-test starts the UKI through it so that the throwaway disk's command line replaces the UKI's own`,
     1,
-    `${UEFI_PACKAGES[family]?.loader ?? 'install systemd-boot'} (the package that also ships the UKI stub), or pass --loader with a systemd-bootx64.efi`,
+    `${installCmd(family, stubPackage(family))} (the package that also ships the UKI stub), or pass --loader with a systemd-bootx64.efi`,
   );
 }
 

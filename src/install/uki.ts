@@ -8,23 +8,23 @@
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { formatBytes } from '../limits.js';
-import { hostFs, type HostFs } from '../system/files.js';
+import { hostFs, isFile, type HostFs } from '../system/files.js';
 import type { Runner } from '../system/run.js';
-import { filterProcCmdline, parseCmdlineFile } from '../uki/cmdline.js';
+import { CMDLINE_FILES, filterProcCmdline, parseCmdlineFile } from '../uki/cmdline.js';
+import { UKI_CONF_PATHS } from '../uki/assemble.js';
 import { pickUkiGenerator, stubPackage, type UkiGenerator } from '../uki/generator.js';
 import { brokenUkifyFix, detectUkiToolchain } from '../uki/detect.js';
 
 /** The stub (~100–200 KiB) plus ukify's section alignment: the part of a UKI that is neither kernel nor initrd. */
 export const STUB_ALLOWANCE = 200 * 1024;
 
-const exists = async (fs: HostFs, p: string) => (await fs.stat(p).catch(() => null))?.isFile() ?? false;
 
 // ---------------------------------------------------------------------------
 // The command line
 
 export interface PlannedCmdline {
   /** The file kernel-install reads now, when there is one: nothing to write then. */
-  existing: '/etc/kernel/cmdline' | '/usr/lib/kernel/cmdline' | null;
+  existing: (typeof CMDLINE_FILES)[number] | null;
   options: string[];
   /** Where the options come from, in words, for the plan. */
   from: string;
@@ -37,7 +37,7 @@ export interface PlannedCmdline {
  * host, else the root's own /proc, else this running system, said as such).
  */
 export async function plannedCmdline(fs: HostFs, opts: { snapshotCmdline: string | null; rooted: boolean; live: () => Promise<string | null> }): Promise<PlannedCmdline | null> {
-  for (const file of ['/etc/kernel/cmdline', '/usr/lib/kernel/cmdline'] as const) {
+  for (const file of CMDLINE_FILES) {
     const text = await fs.read(file).catch(() => null);
     if (text !== null) return { existing: file, options: parseCmdlineFile(text), from: file };
   }
@@ -57,9 +57,6 @@ export async function plannedCmdline(fs: HostFs, opts: { snapshotCmdline: string
 
 // ---------------------------------------------------------------------------
 // Signing
-
-/** Where ukify's 60-ukify.install looks for uki.conf, first found wins. */
-export const UKI_CONF_PATHS = ['/etc/kernel/uki.conf', '/run/kernel/uki.conf', '/usr/local/lib/kernel/uki.conf', '/usr/lib/kernel/uki.conf'] as const;
 
 export interface UkiSigning {
   conf: string;
@@ -101,7 +98,7 @@ export async function ukiSigning(fs: HostFs): Promise<{ signing: UkiSigning | nu
     if (!c.key || !c.cert) problems.push(`${conf} sets ${c.key ? 'SecureBootPrivateKey but no SecureBootCertificate' : 'SecureBootCertificate but no SecureBootPrivateKey'}: ukify cannot sign with half a key pair (set both in its [UKI] section)`);
     // A key may be an engine/provider designation ("pkcs11:…"); only paths are checked.
     for (const [what, p] of [['SecureBootPrivateKey', c.key], ['SecureBootCertificate', c.cert]] as const) {
-      if (p && p.startsWith('/') && !(await exists(fs, p))) problems.push(`${conf}: ${what}=${p} does not exist: ukify would fail and kernel-install would install no UKI`);
+      if (p && p.startsWith('/') && !(await isFile(fs, p))) problems.push(`${conf}: ${what}=${p} does not exist: ukify would fail and kernel-install would install no UKI`);
     }
     return { signing: c.key && c.cert ? { conf, key: c.key, cert: c.cert, tool: c.tool ?? 'sbsign' } : null, problems };
   }
@@ -180,7 +177,7 @@ export interface UkiFactsInput {
 async function pluginEnabled(fs: HostFs, name: string): Promise<boolean> {
   const local = await fs.readlink(`/etc/kernel/install.d/${name}`).catch(() => null);
   if (local === '/dev/null') return false;
-  return (await exists(fs, `/etc/kernel/install.d/${name}`)) || (await exists(fs, `/usr/lib/kernel/install.d/${name}`));
+  return (await isFile(fs, `/etc/kernel/install.d/${name}`)) || (await isFile(fs, `/usr/lib/kernel/install.d/${name}`));
 }
 
 export async function ukiFacts(o: UkiFactsInput): Promise<UkiFacts> {

@@ -24,6 +24,11 @@ export interface HostFs {
   stat(hostPath: string): Promise<Stats | null>;
 }
 
+/** A regular file at that path (links followed inside the root); false for anything else or nothing. */
+export async function isFile(fs: HostFs, hostPath: string): Promise<boolean> {
+  return (await fs.stat(hostPath).catch(() => null))?.isFile() ?? false;
+}
+
 export function hostFs(root = '/'): HostFs {
   const base = path.resolve(root);
   const resolve = (hostPath: string) => path.join(base, path.resolve('/', hostPath));

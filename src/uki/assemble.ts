@@ -11,7 +11,7 @@ import type { Preflight } from '../mkosi/build.js';
 import { parseLsblk, type BlockGraph } from '../host/parse/lsblk.js';
 import { parseKeyValue } from '../host/parse/keyvalue.js';
 import { CommandCancelledError, CommandFailedError, CommandNotFoundError, type Runner } from '../system/run.js';
-import type { HostFs } from '../system/files.js';
+import { isFile, type HostFs } from '../system/files.js';
 import { filterProcCmdline, kernelCmdline, parseCmdlineFile, type CmdlineSource } from './cmdline.js';
 import { identifyCpu, microcodeCandidates, microcodeCpio } from './microcode.js';
 import { readBeneath } from '../system/rooted.js';
@@ -19,7 +19,6 @@ import { LIMITS } from '../limits.js';
 import { ukifyPackage, ukiPrerequisites, type UkiGenerator } from './generator.js';
 import { archOf, brokenUkifyFix, type DetectedUkiToolchain } from './detect.js';
 
-const exists = async (fs: HostFs, p: string) => (await fs.stat(p).catch(() => null))?.isFile() ?? false;
 
 /** One preflight line per prerequisite, the failing ones with ukiPrerequisites' reason and fix. */
 export function ukiPreflight(t: Omit<DetectedUkiToolchain, 'systemdFrom'>): Preflight[] {
@@ -80,7 +79,7 @@ export async function ukiCmdline(fs: HostFs, snapshotFiles: Map<string, string> 
 export const UKI_CONF_PATHS = ['/etc/kernel/uki.conf', '/run/kernel/uki.conf', '/usr/local/lib/kernel/uki.conf', '/usr/lib/kernel/uki.conf'] as const;
 
 export async function ukiConf(fs: HostFs): Promise<string | null> {
-  for (const p of UKI_CONF_PATHS) if (await exists(fs, p)) return p;
+  for (const p of UKI_CONF_PATHS) if (await isFile(fs, p)) return p;
   return null;
 }
 

@@ -3,7 +3,7 @@
  * (and whether it runs) and the stub, read through the runner and the rooted
  * files. One place, for build, install, doctor and the wizard.
  */
-import type { HostFs } from '../system/files.js';
+import { isFile, type HostFs } from '../system/files.js';
 import { CommandFailedError, type Runner } from '../system/run.js';
 import { stubPath, UKIFY_PATHS, ukifyPackage, type UkiToolchain } from './generator.js';
 
@@ -13,9 +13,6 @@ export function parseSystemdVersion(text: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-async function exists(fs: HostFs, p: string): Promise<boolean> {
-  return (await fs.stat(p).catch(() => null))?.isFile() ?? false;
-}
 
 /** The versions and files that decide whether and how a UKI can be built here. */
 export interface DetectedUkiToolchain extends UkiToolchain {
@@ -65,8 +62,8 @@ export async function detectUkiToolchain(
   const arch = host.arch ?? archOf();
   const systemd = await detectSystemd(fs, runner, host.rooted ?? false);
   let ukify: string | null = null;
-  for (const p of UKIFY_PATHS) if (!ukify && (await exists(fs, p))) ukify = p;
-  const stub = (await exists(fs, stubPath(arch))) ? stubPath(arch) : null;
+  for (const p of UKIFY_PATHS) if (!ukify && (await isFile(fs, p))) ukify = p;
+  const stub = (await isFile(fs, stubPath(arch))) ? stubPath(arch) : null;
   // Debian 12's systemd 254 from backports ships /usr/lib/systemd/ukify, which needs python3-pefile (only recommended).
   let ukifyBroken: string | null = null;
   if (ukify && !host.rooted) {

@@ -42,9 +42,10 @@ export function stubPath(arch = 'x86_64'): string {
 
 export const UKIFY_PATHS = ['/usr/bin/ukify', '/usr/lib/systemd/ukify'] as const;
 
-const STUB_PACKAGE: Record<string, string> = { debian: 'systemd-boot-efi', fedora: 'systemd-boot-unsigned', suse: 'systemd-boot', arch: 'systemd' };
-const UKIFY_PACKAGE: Record<string, string> = { debian: 'systemd-ukify', fedora: 'systemd-ukify', suse: 'systemd-experimental', arch: 'systemd-ukify' };
-const INSTALL: Record<string, string> = { debian: 'apt-get install', fedora: 'dnf install', suse: 'zypper install', arch: 'pacman -S' };
+/** The package with the stub is also the one with systemd-boot's loader (boot-test needs both). Keys are variant/distro.ts's families. */
+const STUB_PACKAGE: Record<string, string> = { debian: 'systemd-boot-efi', fedora: 'systemd-boot-unsigned', opensuse: 'systemd-boot', arch: 'systemd' };
+const UKIFY_PACKAGE: Record<string, string> = { debian: 'systemd-ukify', fedora: 'systemd-ukify', opensuse: 'systemd-experimental', arch: 'systemd-ukify' };
+const INSTALL: Record<string, string> = { debian: 'apt-get install', fedora: 'dnf install', opensuse: 'zypper install', arch: 'pacman -S' };
 
 export function stubPackage(family: string, codename?: string): string {
   // The stub of the same systemd as ukify: on Debian 12 that is backports' 254.
@@ -56,7 +57,7 @@ export function ukifyPackage(family: string, codename?: string): string {
   if (family === 'debian' && codename === 'bookworm') return '-t bookworm-backports systemd python3-pefile';
   return UKIFY_PACKAGE[family] ?? 'ukify (systemd >= 254)';
 }
-function installCmd(family: string, pkg: string): string {
+export function installCmd(family: string, pkg: string): string {
   return INSTALL[family] ? `${INSTALL[family]} ${pkg}` : `install ${pkg}`;
 }
 

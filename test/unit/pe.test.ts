@@ -69,3 +69,14 @@ test('on Debian 12 ukify comes from bookworm-backports\' systemd, not a package 
   assert.match(text, /apt-get install -t bookworm-backports systemd python3-pefile/);
   assert.doesNotMatch(text, /systemd-ukify/);
 });
+
+test('each distribution family of variant/distro.ts gets its own stub and ukify packages', () => {
+  const missing = { systemd: 257, ukify: null, stub: null, mkosiMajor: 25 };
+  const fixes = (family: string) => {
+    const r = pickUkiGenerator({ ...missing, family });
+    return r.ok ? [] : r.problems.map((p) => p.fix);
+  };
+  assert.deepEqual(fixes('opensuse'), ['zypper install systemd-experimental', 'zypper install systemd-boot']);
+  assert.deepEqual(fixes('arch'), ['pacman -S systemd-ukify', 'pacman -S systemd']);
+  assert.deepEqual(fixes('fedora'), ['dnf install systemd-ukify', 'dnf install systemd-boot-unsigned']);
+});
