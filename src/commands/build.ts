@@ -70,18 +70,17 @@ export async function verifyImage(file: string, report: HostReport, fs: HostFs, 
   if (looksLikePe(raw)) {
     const contents = readUki(raw, file);
     uki = contents.summary;
+    const options = (uki.cmdline ?? '').split(/\s+/).filter(Boolean);
     checks.push(sectionCheck(uki));
     let crypttab: string | null = null;
     if (contents.initrd?.length) {
       const image = await readInitrd(contents.initrd, `${file} (.initrd section)`);
-      const r = checkImage(image, report);
-      checks.push(...r.checks);
-      summary = summarizeImage(image, r.index, contents.initrd.length);
       crypttab = image.read('etc/crypttab')?.toString('utf8') ?? null;
+      const r = checkImage(image, report);
+      checks.push(...r.checks.map((c) => crypttabThroughCmdline(c, options, report, crypttab)));
+      summary = summarizeImage(image, r.index, contents.initrd.length);
     }
     if (uki.uname !== null && uki.uname !== kver) checks.push({ id: 'uki-uname', ok: false, detail: `the UKI's .uname says ${uki.uname}, not ${kver}` });
-    const options = (uki.cmdline ?? '').split(/\s+/).filter(Boolean);
-    checks.splice(0, checks.length, ...checks.map((c) => crypttabThroughCmdline(c, options, report, crypttab)));
     checks.push(...cmdlineChecks(options, report, opts.graph ?? null, crypttab));
   } else {
     const image = await readInitrd(raw, file);

@@ -92,6 +92,9 @@ function moduleCheck(idx: ImageIndex, id: string, modules: string[], why: string
   };
 }
 
+/** crypttab options that say nothing beyond "this is LUKS, unlock it": such a line unlocks the same way without being in the image. */
+export const PLAIN_CRYPTTAB_OPTION = /^(luks|discard|nofail|x-initrd\.attach)$/;
+
 export function checkImage(image: CpioImage, report: HostReport): { checks: ImageCheck[]; index: ImageIndex } {
   const idx = new ImageIndex(image);
   const checks: ImageCheck[] = [];
@@ -112,8 +115,7 @@ export function checkImage(image: CpioImage, report: HostReport): { checks: Imag
     const missing = report.crypttab.filter((c) => !new RegExp(`^\\s*${c.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s`, 'm').test(crypttab));
     // Lines whose options only say "this is LUKS" unlock the same way through rd.luks.uuid=/auto-discovery;
     // others (tpm2-device=, keyfile-timeout=, header= …) change how unlocking works and must be in the image.
-    const harmless = (o: string) => /^(luks|discard|nofail|x-initrd\.attach)$/.test(o);
-    const mattering = missing.filter((c) => !c.options.every(harmless));
+    const mattering = missing.filter((c) => !c.options.every((o) => PLAIN_CRYPTTAB_OPTION.test(o)));
     checks.push({
       id: 'luks-crypttab',
       ok: mattering.length === 0,

@@ -9,7 +9,7 @@
 import type { HostReport } from '../host/report.js';
 import { deviceByName, findDevice, type BlockDevice, type BlockGraph } from '../host/parse/lsblk.js';
 import { cmdlineValue } from '../uki/cmdline.js';
-import type { ImageCheck } from './checks.js';
+import { PLAIN_CRYPTTAB_OPTION, type ImageCheck } from './checks.js';
 import { findSection, readPe, sectionData } from './pe.js';
 
 /** Without these a UKI does not boot this host's way: the kernel, our initrd, the command line, and os-release for the boot menu. */
@@ -93,6 +93,14 @@ function luksVolumes(report: HostReport, graph: BlockGraph | null): Array<{ name
     });
 }
 
+/** The LUKS UUIDs rd.luks.uuid= and rd.luks.name= open (lower case, without "luks-"). */
+function luksOpened(options: readonly string[]): Set<string> {
+  return new Set([
+    ...options.filter((o) => o.startsWith('rd.luks.uuid=')).map((o) => luksId(o.slice(13))),
+    ...options.filter((o) => o.startsWith('rd.luks.name=')).map((o) => luksId(o.slice(13).split('=')[0]!)),
+  ]);
+}
+
 /** The device a spec names, or null (unknown spec, or no lsblk to ask). */
 const lookup = (graph: BlockGraph | null, spec: string) => (graph ? findDevice(graph, unquote(spec)) : null);
 
@@ -140,9 +148,7 @@ export function cmdlineChecks(options: readonly string[], report: HostReport, gr
   const luks = report.features.includes('luks') ? luksVolumes(report, graph) : [];
   if (luks.length) {
     const off = cmdlineValue(options, 'rd.luks') ?? cmdlineValue(options, 'luks');
-    const uuids = new Set(options.filter((o) => o.startsWith('rd.luks.uuid=')).map((o) => luksId(o.slice(13))));
-    const names = options.filter((o) => o.startsWith('rd.luks.name=')).map((o) => o.slice(13).split('=')[0]!).map(luksId);
-    for (const n of names) uuids.add(n);
+    const uuids = luksOpened(options);
     const tab = (initrdCrypttab ?? '').split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 2 && !f[0]!.startsWith('#'));
     const uncovered = luks.filter((v) => {
       if (v.uuid && uuids.has(v.uuid)) return false;
@@ -173,9 +179,6 @@ export function cmdlineChecks(options: readonly string[], report: HostReport, gr
   return checks;
 }
 
-/** crypttab options that say nothing beyond "this is LUKS, unlock it" (as checks.ts's luks-crypttab treats them). */
-const PLAIN_OPTION = /^(luks|discard|nofail|x-initrd\.attach)$/;
-
 /**
  * A UKI carries its command line: crypttab lines the initrd lacks are still
  * honoured when rd.luks.uuid=/rd.luks.name= open that device and
@@ -185,10 +188,7 @@ const PLAIN_OPTION = /^(luks|discard|nofail|x-initrd\.attach)$/;
  */
 export function crypttabThroughCmdline(check: ImageCheck, options: readonly string[], report: HostReport, initrdCrypttab: string | null): ImageCheck {
   if (check.id !== 'luks-crypttab' || check.ok) return check;
-  const opened = new Set([
-    ...options.filter((o) => o.startsWith('rd.luks.uuid=')).map((o) => luksId(o.slice(13))),
-    ...options.filter((o) => o.startsWith('rd.luks.name=')).map((o) => luksId(o.slice(13).split('=')[0]!)),
-  ]);
+  const opened = luksOpened(options);
   const perUuid = new Map<string, string[]>();
   let global: string[] = [];
   for (const o of options.filter((x) => x.startsWith('rd.luks.options='))) {
@@ -203,7 +203,7 @@ export function crypttabThroughCmdline(check: ImageCheck, options: readonly stri
     const uuid = /^UUID=(.*)$/i.exec(c.device)?.[1]?.toLowerCase() ?? /^luks-([0-9a-f-]{36})$/i.exec(c.name)?.[1]?.toLowerCase();
     if (!uuid || !opened.has(uuid)) return true;
     const given = perUuid.get(uuid) ?? global;
-    return !c.options.filter((o) => !PLAIN_OPTION.test(o)).every((o) => given.includes(o));
+    return !c.options.filter((o) => !PLAIN_CRYPTTAB_OPTION.test(o)).every((o) => given.includes(o));
   });
   if (uncovered.length) return check;
   return { ...check, ok: true, detail: `${missing.map((c) => `${c.name} (${c.options.join(',')})`).join('; ')} not in the image's crypttab, but the UKI's command line opens ${missing.length > 1 ? 'them' : 'it'} with the same options (rd.luks.uuid/name + rd.luks.options)` };
