@@ -33,8 +33,6 @@ export interface ReproducibleJson extends Record<string, unknown> {
   differences: Difference[];
   /** Wall time the check added: the comparison build and the comparison. */
   extraBuildMs: number;
-  /** The comparison as the wizard's Build screen reads it (src/ui/services.ts ReproducibleSummary). */
-  reproducible: { identical: boolean; differences: Difference[]; extraMs: number };
 }
 
 export function formatDifferences(differences: Difference[]): string[] {
@@ -72,7 +70,6 @@ export async function reproducibleCommand(flags: BuildFlags): Promise<CommandRes
       ],
       differences: comparison.differences,
       extraBuildMs: Math.round(extraMs),
-      reproducible: { identical: comparison.identical, differences: comparison.differences, extraMs: Math.round(extraMs) },
     };
     const checksFailed = !kept.ok || !other.ok;
     const verdict = comparison.identical

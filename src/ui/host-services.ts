@@ -20,6 +20,7 @@ import type { VerifiedImage } from '../commands/build.js';
 import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
 import { confPrefs } from './prefs.js';
 import type { BuildOutcome, HostData, ImageFormat, Prefs, ReproducibleSummary, UkiSummary, WizardServices } from './services.js';
+import type { ReproducibleJson } from '../commands/reproducible.js';
 import { detectUkiToolchain } from '../uki/detect.js';
 import { ukiPreflight } from '../uki/assemble.js';
 import type { Variant } from '../variant/suggest.js';
@@ -142,7 +143,8 @@ export function outcomeFromJson(json: unknown, format: ImageFormat): BuildOutcom
   const j = json as {
     output: string; log: string; durationMs: number; image: VerifiedImage['image']; current: VerifiedImage['current']; checks: VerifiedImage['checks']; ok: boolean;
     uki?: UkiSummary | null;
-    reproducible?: ReproducibleSummary | null;
-  };
-  return { format, uki: j.uki ?? null, reproducible: j.reproducible ?? null, output: j.output, log: j.log, durationMs: j.durationMs, image: j.image, current: j.current, checks: j.checks, ok: j.ok, replay: null };
+  } & Partial<Pick<ReproducibleJson, 'identical' | 'differences' | 'extraBuildMs'>>;
+  // build --check-reproducible's document carries the comparison; a plain build's does not.
+  const reproducible: ReproducibleSummary | null = j.identical === undefined ? null : { identical: j.identical, differences: j.differences ?? [], extraMs: j.extraBuildMs ?? 0 };
+  return { format, uki: j.uki ?? null, reproducible, output: j.output, log: j.log, durationMs: j.durationMs, image: j.image, current: j.current, checks: j.checks, ok: j.ok, replay: null };
 }

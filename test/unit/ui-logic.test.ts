@@ -122,3 +122,14 @@ test('paint: one escape sequence per run of equal style, plain text without colo
   assert.equal(paint(line, true), '\x1b[90mab\x1b[0mc\x1b[31;1md\x1b[0m');
   assert.equal(paint(line, false), 'abcd');
 });
+
+test('the Build screen reads build --json and build --check-reproducible --json through one mapping', async () => {
+  const { outcomeFromJson } = await import('../../src/ui/host-services.js');
+  const doc = { output: '/x.efi', log: '/x.log', durationMs: 1000, image: {}, current: null, checks: [], ok: true, uki: { generator: 'ukify', cmdline: 'root=/dev/vda2', cmdlineSource: '/proc/cmdline', sections: [{ name: '.linux', size: 1 }] } };
+  const plain = outcomeFromJson(doc, 'uki');
+  assert.equal(plain.reproducible, null);
+  assert.equal(plain.uki?.cmdline, 'root=/dev/vda2');
+  const diff = { member: 'etc/ld.so.cache', fields: ['content'], cause: 'ldconfig cache' };
+  const twice = outcomeFromJson({ ...doc, identical: false, differences: [diff], extraBuildMs: 4000 }, 'uki');
+  assert.deepEqual(twice.reproducible, { identical: false, differences: [diff], extraMs: 4000 });
+});
