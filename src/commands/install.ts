@@ -63,13 +63,18 @@ export async function ttyConfirm(question: string): Promise<boolean> {
  * command line, signing, $BOOT, and every reason it cannot work. install and
  * the wizard's Review both plan from this.
  */
-export async function ukiInstallFacts(state: PipelineState, rootDir: string, mk: MkosiInfo | null, opts: { ukiGenerator?: UkiGenerator; regenerate?: boolean }): Promise<UkiFacts> {
+export async function ukiInstallFacts(state: PipelineState, rootDir: string, mk: MkosiInfo | null, opts: { ukiGenerator?: UkiGenerator; regenerate?: boolean; builtImage: string | null }): Promise<UkiFacts> {
   const uki = await ukiFacts({ fs: state.fs, runner: state.runner, rooted: rootDir !== '/', mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename, wanted: opts.ukiGenerator, snapshotCmdline: state.snapshotFiles?.get('cmdline') ?? null, kver: state.kernelVersion });
   if (opts.regenerate && rootDir !== '/' && uki.generator) {
     // For another root, this system's kernel-install runs the root's 60-ukify.install, which loads this system's ukify and stub.
     const here = await detectUkiToolchain(state.runner, hostFs('/'), { mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename });
     const c = pickUkiGenerator(here, uki.generator);
     if (!c.ok) uki.problems.push(...c.problems.map((p) => `--regenerate with --root runs this system's kernel-install, ukify and stub, not the root's: ${p.detail}${p.fix ? ` (fix: ${p.fix}, or run install --regenerate inside the root)` : ''}`));
+  }
+  if (uki.generator) {
+    const space = await ukiSpace(state.fs, uki.boot, state.kernelVersion, opts.builtImage);
+    uki.notes.push(space.note);
+    if (space.problem) uki.problems.push(space.problem);
   }
   return uki;
 }
@@ -112,18 +117,13 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   if (mk && !(await hostFs('/').stat('/usr/lib/firmware').catch(() => null))?.isDirectory()) {
     problems.push(`/usr/lib/firmware does not exist: mkosi-initrd hands it to mkosi ${mk.version} as an extra tree, and the build stops with "Extra tree /usr/lib/firmware not found" (create it with mkdir -p /usr/lib/firmware, or install your firmware packages)`);
   }
-  const uki = layout === 'uki' ? await ukiInstallFacts(state, rootDir, mk, { ukiGenerator: flags.ukiGenerator as UkiGenerator | undefined, regenerate: flags.regenerate }) : null;
-  if (uki) problems.push(...uki.problems);
   const crypttab = await hostCrypttab(state);
   // The exact configuration this install writes must have been built and checked.
   const hc = mk ? await hostConfig(state, mk, async (f) => (await root.state(f)).type === 'file') : null;
   const key = hc ? configKey(hc.config) : '';
   const record = await findRecord(key);
-  if (uki?.generator) {
-    const space = await ukiSpace(fs, uki.boot, state.kernelVersion, record?.output ?? null);
-    uki.notes.push(space.note);
-    if (space.problem) problems.push(space.problem);
-  }
+  const uki = layout === 'uki' ? await ukiInstallFacts(state, rootDir, mk, { ukiGenerator: flags.ukiGenerator as UkiGenerator | undefined, regenerate: flags.regenerate, builtImage: record?.output ?? null }) : null;
+  if (uki) problems.push(...uki.problems);
   if (!flags.force && !flags.dryRun) {
     if (!record) problems.push('this variant has not been built and checked yet: run `initrd-wizard build` first (or pass --force)');
     else if (!record.ok) problems.push(`the build of this variant failed its checks (${record.failed.join(', ')}): fix them and build again (or pass --force)`);

@@ -8,7 +8,6 @@ import { hostConfig } from '../commands/variant-config.js';
 import { snapshotCommand } from '../commands/snapshot.js';
 import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../commands/pipeline.js';
 import { regenerate as regenerateInitrd, ukiInstallFacts } from '../commands/install.js';
-import { ukiSpace } from '../install/uki.js';
 import { WizardError } from '../errors.js';
 import { Root } from '../install/fsops.js';
 import { Transaction } from '../install/transaction.js';
@@ -59,12 +58,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
     const { config } = await hostConfig(state!, inputs.mkosi, async (f) => (await root.state(f)).type === 'file', { variant });
     if (format !== 'uki') return { variant, report: host.report, layout: 'bls', ...inputs, config };
     // A UKI: the same facts and refusals as `install --layout uki`.
-    const uki = await ukiInstallFacts(state!, rootDir, inputs.mkosi, {});
-    if (uki.generator) {
-      const space = await ukiSpace(state!.fs, uki.boot, host.kernelVersion, null);
-      uki.notes.push(space.note);
-      if (space.problem) uki.problems.push(space.problem);
-    }
+    const uki = await ukiInstallFacts(state!, rootDir, inputs.mkosi, { builtImage: null });
     if (uki.problems.length) throw new WizardError(`a UKI cannot be installed here:\n${uki.problems.map((p) => `  - ${p}`).join('\n')}`, 1, 'nothing was changed; fix the items above, or press u on Build for a cpio initrd (layout=bls)');
     return { variant, report: host.report, layout: 'uki', ukiGenerator: uki.generator ?? undefined, uki, ...inputs, config };
   };
