@@ -22,6 +22,7 @@ import { loadDnfFileOwners, loadDnfMetadata, type DnfFlavor } from './dnf.js';
 import { deserializePool, Pool, serializePool, type PackedPool, type PoolSource } from './pool.js';
 import { loadRpmMetas, readRepomd, rpmFileLoader, verifyPrimaries, type RepoRef, type RpmRepoMeta } from './rpmmd.js';
 import type { Runner } from '../system/run.js';
+import { debArch, hostMachine, rpmArch } from './arch.js';
 
 export type MetadataSpec =
   | { kind: 'rpm-md'; repos: RepoRef[] }
@@ -67,8 +68,8 @@ async function listDeep(dir: string, match: RegExp, depth = 3): Promise<string[]
 }
 
 /** A key that changes whenever the repositories' metadata does; null when it cannot be known (no caching). */
-async function cacheKey(spec: MetadataSpec, metas: RpmRepoMeta[] | null): Promise<string | null> {
-  const h = createHash('sha256').update(`v${CACHE_VERSION}\0${spec.kind}\0`);
+async function cacheKey(spec: MetadataSpec, metas: RpmRepoMeta[] | null, arch: string): Promise<string | null> {
+  const h = createHash('sha256').update(`v${CACHE_VERSION}\0${spec.kind}\0${arch}\0`);
   if (spec.kind === 'rpm-md') {
     for (const meta of metas ?? []) {
       const sum = (e: RpmRepoMeta['primary'] | null) => (e ? `${e.checksum.type}:${e.checksum.value}` : '');
@@ -155,19 +156,19 @@ async function writeCache(file: string, key: string, data: PackedPool): Promise<
   }
 }
 
-async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMeta[] | null): Promise<{ source: PoolSource; warnings: string[] }> {
+async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMeta[] | null, arch: string): Promise<{ source: PoolSource; warnings: string[] }> {
   switch (spec.kind) {
     case 'rpm-md':
-      return loadRpmMetas(metas!);
+      return loadRpmMetas(metas!, rpmArch(arch));
     case 'dnf':
-      return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs, command: spec.command });
+      return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs, command: spec.command, arch: rpmArch(arch) });
     case 'apt':
-      return loadAptMetadata(runner);
+      return loadAptMetadata(runner, debArch(arch));
     case 'deb-file': {
       const raw = await readRegularFile(spec.file, { maxBytes: LIMITS.metadataCompressedBytes, what: 'the Packages file' });
       if (!raw) throw new InputError(`${spec.file} does not exist`, 'reinstall initrd-wizard (the demo carries its Debian package list)');
       const text = (await decompress(raw, spec.file, { maxBytes: LIMITS.metadataBytes, purpose: 'a Packages file' })).toString('utf8');
-      const { data, warnings } = parseDebPackages(text, 'amd64', 'demo');
+      const { data, warnings } = parseDebPackages(text, debArch(arch), 'demo');
       return { source: { data }, warnings };
     }
   }
@@ -176,6 +177,12 @@ async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMe
 export interface LoadPoolOptions {
   runner: Runner;
   cacheDir?: string | null;
+  /**
+   * The target machine's architecture as the kernel names it (x86_64,
+   * aarch64, …): each source maps it to its own names (amd64, arm64, …).
+   * Defaults to this machine's.
+   */
+  arch?: string;
 }
 
 /** At most this many of a source's own warnings, then a count (a hostile dump can hold millions). */
@@ -192,7 +199,8 @@ export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Pr
   const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
   // Read once: the key, the parse and the file-list loader all follow the same repomd.xml.
   const metas = spec.kind === 'rpm-md' ? await Promise.all(spec.repos.map(readRepomd)) : null;
-  const key = dir ? await cacheKey(spec, metas) : null;
+  const arch = options.arch ?? hostMachine();
+  const key = dir ? await cacheKey(spec, metas, arch) : null;
   const file = dir && key ? path.join(dir, `${key}.v8`) : null;
   // File-list loaders are functions: re-attached after a cache hit.
   const attach = (source: PoolSource): PoolSource => {
@@ -209,7 +217,7 @@ export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Pr
       return { pool: new Pool(attach({ data: cached }), warnings), warnings, cache: 'hit', ms: performance.now() - started };
     }
   }
-  const { source, warnings: w } = await loadUncached(spec, options.runner, metas);
+  const { source, warnings: w } = await loadUncached(spec, options.runner, metas, arch);
   addWarnings(warnings, w);
   if (file && key) {
     await writeCache(file, key, source.data).catch((err) => warnings.push(`could not write the metadata cache ${file}: ${describeUnknown(err)}`));
