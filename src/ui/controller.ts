@@ -10,7 +10,8 @@ import {
   addPackage,
   deriveClosure,
   deriveVariant,
-  dropsFor,
+  withoutIt,
+  type WithoutIt,
   NameSearch,
   packageRows,
   profileRows,
@@ -68,7 +69,7 @@ export class WizardController {
     variant: { key: null as Choices | null, value: { variant: null as Variant | null, error: null as UiError | null } },
     detected: null as Variant | null,
     closure: { key: '', pool: null as Pool | null, value: null as ClosureView | null },
-    drops: { key: '', value: [] as string[] },
+    drops: { key: '', value: null as WithoutIt | null },
     search: { query: '', value: null as string[] | null, ms: null as number | null },
     searcher: null as NameSearch | null,
   };
@@ -151,14 +152,18 @@ export class WizardController {
     if (this.memo.closure.key !== key || this.memo.closure.pool !== pool) this.memo.closure = { key, pool, value: deriveClosure(pool, this.host()?.mkosi ?? null, v) };
     return this.memo.closure.value;
   }
-  drops(): string[] {
+  /** "Without it" for the selected row: a requested package, or for a dependency the requested package its chain starts at. */
+  drops(): WithoutIt | null {
     const view = this.closure();
     const pool = this.pool();
-    if (!view?.ok || !pool) return [];
+    const host = this.host();
+    const v = this.variant().variant;
+    if (!view?.ok || !pool || !host || !v) return null;
     const sel = view.rows[clamp(this.state.cursor.closure, view.rows.length)];
-    if (!sel) return [];
-    const key = `${this.memo.closure.key}|${sel.name}`;
-    if (this.memo.drops.key !== key) this.memo.drops = { key, value: dropsFor(pool, view.closure, sel.name) };
+    const of = sel && (v.packages.includes(sel.name) ? sel.name : v.packages.includes(sel.why[0]!) ? sel.why[0]! : null);
+    if (!of) return null;
+    const key = `${this.memo.closure.key}|${of}`;
+    if (this.memo.drops.key !== key) this.memo.drops = { key, value: withoutIt(host, this.state.choices, pool, view.closure, of) };
     return this.memo.drops.value;
   }
   searcher(): NameSearch | null {
@@ -610,7 +615,7 @@ export class WizardController {
         const v = this.variant().variant;
         const loading = s.pool.status === 'error' ? null : 'Loading package metadata… (the first time reads the whole repository; later runs use a cache)';
         if (s.pool.status === 'error') return errorLines(s.pool.error);
-        return closureLines(this.closure(), new Set(v?.packages ?? []), s.cursor.closure, { drops: this.drops() }, loading, height, width);
+        return closureLines(this.closure(), new Set(v?.packages ?? []), s.cursor.closure, { without: this.drops() }, loading, height, width);
       }
       case 'build':
         return buildLines(s, this.isStale(), host.report.unsupported.length > 0, this.now(), height, width);

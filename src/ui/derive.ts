@@ -5,7 +5,7 @@
  */
 import Fuse from 'fuse.js';
 import { WizardError } from '../errors.js';
-import { dropsWithout, type Closure, type ClosurePackage } from '../packages/resolve.js';
+import type { Closure, ClosurePackage } from '../packages/resolve.js';
 import { dropInPackages, previewInstall, type LoadedModel } from '../mkosi/model.js';
 import type { InstallSet, RemovalDecision } from '../mkosi/installset.js';
 import type { Pool } from '../packages/pool.js';
@@ -107,10 +107,14 @@ export function removePackage(choices: Choices, name: string): Choices {
 
 /** Toggles one package: a profile package is removed or restored, an addition is dropped. */
 export function togglePackage(choices: Choices, row: PackageRow): Choices {
-  if (row.origin === 'you') return { ...choices, add: choices.add.filter((n) => n !== row.name) };
-  return row.removed
-    ? { ...choices, remove: choices.remove.filter((n) => n !== row.name) }
-    : { ...choices, remove: [...choices.remove, row.name] };
+  if (row.origin !== 'you' && row.removed) return { ...choices, remove: choices.remove.filter((n) => n !== row.name) };
+  return withoutPackage(choices, row.name);
+}
+
+/** The choices once the user takes a package out: one they added is un-added, one a profile asked for is removed. */
+export function withoutPackage(choices: Choices, name: string): Choices {
+  if (choices.add.includes(name)) return { ...choices, add: choices.add.filter((n) => n !== name) };
+  return { ...choices, remove: [...choices.remove.filter((n) => n !== name), name] };
 }
 
 export function addPackage(choices: Choices, name: string): Choices {
@@ -146,12 +150,32 @@ export function deriveClosure(pool: Pool, model: LoadedModel | null, variant: Va
   }
 }
 
-export function dropsFor(pool: Pool, closure: Closure, name: string): string[] {
-  try {
-    return dropsWithout(pool, closure, name);
-  } catch {
-    return [];
-  }
+/** What taking one requested package out would change in the image. */
+export interface WithoutIt {
+  /** The requested package taken out. */
+  of: string;
+  /** Packages in the image now that would not be (`of` itself among them unless something else pulls it in). */
+  drops: string[];
+  /** Packages that would come in instead (another provider chosen once the first one's reason is gone). */
+  comes: string[];
+}
+
+/**
+ * The preview again for the choices without `name`, compared with the one on
+ * screen: the same resolver, the same mkosi model, the same removal the
+ * Packages screen would make. A reachability guess over the current set is
+ * not enough: a choice between providers can go the other way once a
+ * package is gone, so some packages leave and others come in. Null when that
+ * preview cannot be resolved.
+ */
+export function withoutIt(host: HostData, choices: Choices, pool: Pool, current: Closure, name: string): WithoutIt | null {
+  const { variant } = deriveVariant(host, withoutPackage(choices, name));
+  if (!variant) return null;
+  const next = deriveClosure(pool, host.mkosi ?? null, variant);
+  if (!next.ok) return null;
+  const now = new Set(current.packages.map((p) => p.name));
+  const then = new Set(next.closure.packages.map((p) => p.name));
+  return { of: name, drops: [...now].filter((n) => !then.has(n)), comes: [...then].filter((n) => !now.has(n)) };
 }
 
 /** The biggest contributors and the rest, for the size bar. */

@@ -7,7 +7,7 @@ import type { HostReport, StorageDevice } from '../host/report.js';
 import type { ClosurePackage } from '../packages/resolve.js';
 import { formatBytes } from '../commands/format.js';
 import type { Variant } from '../variant/suggest.js';
-import type { ClosureView, PackageRow, ProfileRow } from './derive.js';
+import type { ClosureView, PackageRow, ProfileRow, WithoutIt } from './derive.js';
 import type { Origin } from '../mkosi/installset.js';
 import { sizeShares } from './derive.js';
 import { SCREENS, SCREEN_TITLES, hasUnapplied, type ScreenId, type WizardState } from './state.js';
@@ -296,7 +296,15 @@ function whyText(p: ClosurePackage, origin: Origin | undefined): string {
 }
 
 export interface ClosureDetail {
-  drops: string[];
+  without: WithoutIt | null;
+}
+
+/** "3 package(s) drop out — a b c; 1 comes in — d", from the preview re-resolved without the package. */
+function withoutText(w: WithoutIt): string {
+  const drops = w.drops.filter((n) => n !== w.of);
+  const gone = w.drops.includes(w.of) ? '' : `${w.of} stays (something else needs it); `;
+  const out = drops.length ? `${drops.length} more package(s) drop out — ${drops.join(' ')}` : 'nothing else drops out';
+  return `${gone}${out}${w.comes.length ? `; ${w.comes.length} come(s) in instead — ${w.comes.join(' ')}` : ''}`;
 }
 
 export function closureLines(view: ClosureView | null, requested: Set<string>, cursor: number, detail: ClosureDetail | null, loading: string | null, height: number, width: number): Line[] {
@@ -324,14 +332,14 @@ export function closureLines(view: ClosureView | null, requested: Set<string>, c
     const why = sel.why;
     for (let i = 0; i < why.length; i++) chain.push(i % 2 ? { t: ` —${why[i]}→ `, tone: 'dim' } : { t: why[i]!, bold: true });
     details.push(chain);
-    const drops = detail?.drops ?? [];
+    const w = detail?.without ?? null;
     const origin = view.set.origin.get(sel.name);
     details.push(
       requested.has(sel.name)
-        ? [{ t: 'without it: ', tone: 'title' }, { t: drops.length ? `${drops.length} package(s) drop out — ${drops.join(' ')}` : 'nothing else drops out', tone: drops.length > 1 ? 'warn' : 'dim' }]
+        ? [{ t: 'without it: ', tone: 'title' }, { t: w ? withoutText(w) : 'the variant without it cannot be resolved', tone: w && w.drops.length > 1 ? 'warn' : 'dim' }]
         : origin === 'bootstrap' || origin === 'mkosi' || origin === 'system'
           ? [{ t: 'without it: ', tone: 'title' }, { t: `${ORIGIN_LABEL[origin]}: mkosi installs it whatever the profiles say; x asks the build to remove it afterwards (refused when something needs it)`, tone: 'dim' }]
-          : [{ t: 'without it: ', tone: 'title' }, { t: `a dependency — remove ${sel.why[0]} (or what needs it) to drop it; would drop ${drops.length}: ${drops.join(' ')}`, tone: 'dim' }],
+          : [{ t: 'without it: ', tone: 'title' }, { t: w ? `a dependency of ${w.of} — without ${w.of}: ${w.drops.includes(sel.name) ? '' : `${sel.name} stays; `}${withoutText(w)}` : `a dependency — remove ${sel.why[0]} (or what needs it) to drop it`, tone: 'dim' }],
     );
   }
   const listH = Math.max(1, height - out.length - details.length);
