@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { mkdir, readdir, readFile, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir } from '../helpers.js';
+import { prng } from '../support/handmade-repo.js';
 import { deepChainPool, manyProvidersPool } from '../bench/closure.js';
 import { decompress } from '../../src/decompress.js';
 import { InputError, WizardError } from '../../src/errors.js';
@@ -470,18 +471,6 @@ test('10,000 providers of one capability x 1,000 requirers resolve in well under
 });
 
 // --- 8. fuzz: mutated repodata, repomd.xml, compressed data and caches -----------
-
-/** A small deterministic PRNG (mulberry32): the same inputs on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FUZZ_RUNS = Number(process.env.HOSTILE_FUZZ_RUNS ?? 150);
 
