@@ -8,6 +8,7 @@
  * alone (Debian's dnf5 package ships only /usr/bin/dnf5) has no `dnf`. The
  * flavour, read from `--version`, decides the spelling of options.
  */
+import { rpmInstallable } from './arch.js';
 import { parseCap } from './deps.js';
 import { PoolBuilder, type PoolSource } from './pool.js';
 import { formatEvr } from './version.js';
@@ -90,6 +91,7 @@ export function parseDnfDump(text: string, builder: PoolBuilder, warnings: strin
       warnings.push('a package record without name, version or arch was skipped');
       continue;
     }
+    if (!rpmInstallable(builder.arch, arch)) continue;
     const section = (s: (typeof SECTIONS)[number]): string[] => {
       const start = body.indexOf(`@@IW-${s}@@\n`);
       if (start < 0) return [];

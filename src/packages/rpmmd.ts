@@ -8,6 +8,7 @@
  * with indexOf loops rather than backtracking regular expressions so no
  * input makes parsing slower than linear.
  */
+import { rpmInstallable } from './arch.js';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { InputError } from '../errors.js';
@@ -318,7 +319,8 @@ export function parsePrimary(xml: string, repoName: string, builder: PoolBuilder
         skipped++;
         continue;
       }
-      if (arch === 'src' || arch === 'nosrc') continue;
+      // Source packages, and binaries this architecture cannot run (libsolv leaves them uninstallable).
+      if (arch === 'src' || arch === 'nosrc' || !rpmInstallable(builder.arch, arch)) continue;
       builder.add({ name, arch, evr: entryEvrText(vtag) ?? '0', installSize: installSize(emptyElement(block, 'size') ?? ''), repo: repoName });
       for (const tag of entries(block, 'provides')) {
         const pname = attr(tag, 'name');
