@@ -4,7 +4,9 @@
  * resolver needs the native one of the metadata it reads.
  */
 
-/** Node's process.arch → uname -m. */
+import os from 'node:os';
+
+/** Node's process.arch → uname -m (for a Node without os.machine()). */
 const NODE_MACHINE: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7l', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loongarch64' };
 
 /** uname -m → dpkg's architecture. */
@@ -13,8 +15,17 @@ const DEB_ARCH: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', i6
 /** uname -m → rpm's (the same, but 32-bit ARM). */
 const RPM_ARCH: Record<string, string> = { armv7l: 'armv7hl' };
 
+/** uname -m → mkosi's Architecture= names, which its configuration matches on ([Match] Architecture=). */
+const MKOSI_ARCH: Record<string, string> = { x86_64: 'x86-64', i686: 'x86', aarch64: 'arm64', armv7l: 'arm', ppc64le: 'ppc64-le', s390x: 's390x', riscv64: 'riscv64', loongarch64: 'loongarch64' };
+
+/**
+ * This machine as the kernel names it (the live host's "arch"; a snapshot
+ * records the same value): os.machine() is uname -m, where process.arch is
+ * only what Node was built for (an x64 Node under emulation on arm64).
+ */
 export function hostMachine(): string {
-  return NODE_MACHINE[process.arch] ?? process.arch;
+  const m = typeof os.machine === 'function' ? os.machine() : '';
+  return m ? machineOf(m) : (NODE_MACHINE[process.arch] ?? process.arch);
 }
 
 /** A machine name from any of the three spellings (amd64 → x86_64, arm64 → aarch64, …). */
@@ -30,6 +41,10 @@ export function debArch(machine: string): string {
 
 export function rpmArch(machine: string): string {
   return RPM_ARCH[machine] ?? machine;
+}
+
+export function mkosiArch(machine: string): string {
+  return MKOSI_ARCH[machine] ?? machine;
 }
 
 /**
@@ -91,6 +106,8 @@ export interface QemuTarget {
   binary: string;
   /** -machine for this target; null when QEMU's default is the right one. */
   machine: string | null;
+  /** -cpu under TCG when QEMU's default CPU cannot run the target's kernel (virt's is a 32-bit Cortex-A15); KVM takes the host's. */
+  tcgCpu: string | null;
   /** The kernel's serial console on that machine. */
   console: string;
   /** The package that installs `binary`. */
@@ -98,16 +115,22 @@ export interface QemuTarget {
 }
 
 const QEMU: Record<string, QemuTarget> = {
-  x86_64: { binary: 'qemu-system-x86_64', machine: null, console: 'ttyS0', packages: { debian: 'qemu-system-x86', fedora: 'qemu-system-x86' } },
-  i686: { binary: 'qemu-system-i386', machine: null, console: 'ttyS0', packages: { debian: 'qemu-system-x86', fedora: 'qemu-system-x86' } },
-  aarch64: { binary: 'qemu-system-aarch64', machine: 'virt', console: 'ttyAMA0', packages: { debian: 'qemu-system-arm', fedora: 'qemu-system-aarch64' } },
-  armv7l: { binary: 'qemu-system-arm', machine: 'virt', console: 'ttyAMA0', packages: { debian: 'qemu-system-arm', fedora: 'qemu-system-arm' } },
-  ppc64le: { binary: 'qemu-system-ppc64', machine: 'pseries', console: 'hvc0', packages: { debian: 'qemu-system-ppc', fedora: 'qemu-system-ppc' } },
-  s390x: { binary: 'qemu-system-s390x', machine: 's390-ccw-virtio', console: 'ttysclp0', packages: { debian: 'qemu-system-s390x', fedora: 'qemu-system-s390x' } },
-  riscv64: { binary: 'qemu-system-riscv64', machine: 'virt', console: 'ttyS0', packages: { debian: 'qemu-system-misc', fedora: 'qemu-system-riscv' } },
-  loongarch64: { binary: 'qemu-system-loongarch64', machine: 'virt', console: 'ttyS0', packages: { debian: 'qemu-system-misc', fedora: 'qemu-system-loongarch64' } },
+  x86_64: { binary: 'qemu-system-x86_64', machine: null, tcgCpu: null, console: 'ttyS0', packages: { debian: 'qemu-system-x86', fedora: 'qemu-system-x86' } },
+  i686: { binary: 'qemu-system-i386', machine: null, tcgCpu: null, console: 'ttyS0', packages: { debian: 'qemu-system-x86', fedora: 'qemu-system-x86' } },
+  aarch64: { binary: 'qemu-system-aarch64', machine: 'virt', tcgCpu: 'max', console: 'ttyAMA0', packages: { debian: 'qemu-system-arm', fedora: 'qemu-system-aarch64' } },
+  armv7l: { binary: 'qemu-system-arm', machine: 'virt', tcgCpu: 'max', console: 'ttyAMA0', packages: { debian: 'qemu-system-arm', fedora: 'qemu-system-arm' } },
+  ppc64le: { binary: 'qemu-system-ppc64', machine: 'pseries', tcgCpu: null, console: 'hvc0', packages: { debian: 'qemu-system-ppc', fedora: 'qemu-system-ppc' } },
+  s390x: { binary: 'qemu-system-s390x', machine: 's390-ccw-virtio', tcgCpu: null, console: 'ttysclp0', packages: { debian: 'qemu-system-s390x', fedora: 'qemu-system-s390x' } },
+  riscv64: { binary: 'qemu-system-riscv64', machine: 'virt', tcgCpu: null, console: 'ttyS0', packages: { debian: 'qemu-system-misc', fedora: 'qemu-system-riscv' } },
+  loongarch64: { binary: 'qemu-system-loongarch64', machine: 'virt', tcgCpu: 'max', console: 'ttyS0', packages: { debian: 'qemu-system-misc', fedora: 'qemu-system-loongarch64' } },
 };
 
 export function qemuTarget(machine: string): QemuTarget | null {
   return QEMU[machine] ?? null;
+}
+
+/** The package to install for a target's QEMU, for a distribution family (both names when the family is neither). */
+export function qemuPackage(target: QemuTarget, family?: string): string {
+  if (family === 'debian' || family === 'fedora') return target.packages[family];
+  return target.packages.debian === target.packages.fedora ? target.packages.debian : `${target.packages.debian} (Debian, Ubuntu) or ${target.packages.fedora} (Fedora)`;
 }
