@@ -3,7 +3,7 @@
  * the process: commands return values and throw WizardErrors, never exit.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, WizardError } from './errors.js';
+import { ExitCode, InputError, WizardError } from './errors.js';
 import { CommandError } from './system/run.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { jsonForTerminal, printable } from './text/printable.js';
@@ -285,6 +285,11 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
 
   program.action(
     run(async (o) => {
+      if (o.arch !== undefined) {
+        // Checked before any screen opens; the demo's host and package list are a bundled x86_64 machine's.
+        (await import('./commands/context.js')).resolveArch(null, o.arch as string);
+        if (o.demo) throw new InputError('--arch does not apply to --demo: its host and package list are a bundled x86_64 machine\'s', 'leave out --arch, or leave out --demo to run the wizard on this host');
+      }
       const ui = await import('./ui/interactive.js');
       const tui = ui.wantsTui({ stdinTTY: Boolean(process.stdin.isTTY), stdoutTTY: Boolean(process.stdout.isTTY), env: process.env, json: Boolean(o.json) });
       if (tui) {
