@@ -1,4 +1,3 @@
-import { hostMachine } from '../packages/arch.js';
 import path from 'node:path';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,6 +8,7 @@ import { findLoader, isPeFile } from '../image/uefi.js';
 import type { CommandResult } from './context.js';
 import { kernelImage, pipeline, type PipelineFlags } from './pipeline.js';
 import { buildCommand, type BuildFlags } from './build.js';
+import { hostMachine } from '../packages/arch.js';
 
 export interface BootTestFlags extends PipelineFlags, Pick<BuildFlags, 'env' | 'ignorePreflight' | 'onStage' | 'signal' | 'slim' | 'format'> {
   image?: string;

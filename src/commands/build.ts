@@ -1,4 +1,3 @@
-import { hostMachine } from '../packages/arch.js';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
@@ -23,6 +22,7 @@ import { detectUkiToolchain } from '../uki/detect.js';
 import { configuredUkiGenerator, hostMicrocode, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
 import { pickUkiGenerator, ukiPrerequisites } from '../uki/generator.js';
 import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck, type UkiSummary } from '../image/uki.js';
+import { hostMachine } from '../packages/arch.js';
 
 export interface BuildFlags extends PipelineFlags {
   output?: string;

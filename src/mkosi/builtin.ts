@@ -7,10 +7,10 @@
  * distribution and release, format cpio, no profiles. Nothing here is a copy
  * of mkosi's lists: a different mkosi gives a different answer.
  */
-import { hostMachine, mkosiArch } from '../packages/arch.js';
 import path from 'node:path';
 import type { HostFs } from '../system/files.js';
 import { parseMkosiConfig, type ConfigLine } from './config.js';
+import { hostMachine, mkosiArch } from '../packages/arch.js';
 
 export interface MatchContext {
   /** mkosi's Distribution= value (debian, ubuntu, fedora, centos, arch, opensuse …). */

@@ -38,7 +38,7 @@ function pastGroup(s: string, i: number, close: string): number {
  * architecture (the native one) plus "all", which is what apt sees without
  * `dpkg --add-architecture`: "name:native" and "name:<native arch>" are plain
  * "name"; "name:any" stays "name:any", which only Multi-Arch: allowed
- * packages provide (parseDebPackages adds it); any other architecture stays
+ * packages provide (debProvides adds it); any other architecture stays
  * qualified, which nothing in the pool provides, as apt finds no package of
  * an architecture it is not configured for.
  */

@@ -8,13 +8,13 @@
  * alone (Debian's dnf5 package ships only /usr/bin/dnf5) has no `dnf`. The
  * flavour, read from `--version`, decides the spelling of options.
  */
-import { rpmInstallable } from './arch.js';
 import { parseCap } from './deps.js';
 import { PoolBuilder, type PoolSource } from './pool.js';
 import { formatEvr } from './version.js';
 import type { Runner } from '../system/run.js';
 import { CommandNotFoundError } from '../system/run.js';
 import { WizardError } from '../errors.js';
+import { rpmInstallable } from './arch.js';
 
 export type DnfFlavor = 'dnf4' | 'dnf5';
 

@@ -8,7 +8,6 @@
  * with indexOf loops rather than backtracking regular expressions so no
  * input makes parsing slower than linear.
  */
-import { rpmInstallable } from './arch.js';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { InputError } from '../errors.js';
@@ -17,6 +16,7 @@ import { readBeneath } from '../system/rooted.js';
 import type { Op } from './deps.js';
 import { decompress } from '../decompress.js';
 import { PoolBuilder, type PoolSource } from './pool.js';
+import { rpmInstallable } from './arch.js';
 
 export interface RepoRef {
   name: string;
