@@ -3,7 +3,7 @@
  * the process: commands return values and throw WizardErrors, never exit.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, WizardError } from './errors.js';
+import { ExitCode, InputError, WizardError } from './errors.js';
 import { CommandError } from './system/run.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { jsonForTerminal, printable } from './text/printable.js';
@@ -59,6 +59,10 @@ function reportError(caught: unknown, json: boolean, io: Io, raw: Io): number {
   return ExitCode.failed;
 }
 
+/** --arch: the same words everywhere it is offered; the value is checked where it is used (an InputError naming the known ones). */
+const archOption = (prefix = '') =>
+  new Option('--arch <arch>', `${prefix}the target machine's architecture as uname -m, rpm or dpkg name it (x86_64, aarch64, amd64, arm64 …; default: the snapshot's, else this machine's)`);
+
 export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
   const io = safeIo(rawIo);
   const program = new Command(TOOL_NAME);
@@ -68,6 +72,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--demo', 'the interactive wizard on a bundled demo host, repository and temporary root (no root, no changes)')
     .option('--snapshot <dir>', 'wizard: read host facts from a snapshot directory (diagnose another machine)')
     .option('--root <dir>', 'wizard: install into this root directory instead of /')
+    .addOption(archOption('wizard: '))
     .option('--json', 'print one JSON document on stdout')
     // Options before a subcommand are the wizard's; after it, the subcommand's own (both have --snapshot).
     .enablePositionalOptions()
@@ -120,6 +125,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--distro <id>', 'package names and metadata for this distribution (default: the host\'s)')
     .option('--repo <name=path>', 'use this rpm-md repository (repeatable); only the named ones are used', (v: string, prev: string[] = []) => [...prev, v])
     .option('--packages <list>', 'comma-separated packages instead of the suggested variant')
+    .addOption(archOption())
     .addOption(snapshotOption())
     .option('--verify', 'resolve the same request with dnf or apt and compare')
     .option('--weak', 'follow weak dependencies (Recommends) too')
@@ -131,6 +137,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
           repo: o.repo as string[] | undefined,
           packages: o.packages as string | undefined,
           snapshot: o.snapshot as string | undefined,
+          arch: o.arch as string | undefined,
           verify: Boolean(o.verify),
           weak: Boolean(o.weak),
         }),
@@ -164,6 +171,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--slim', 'also remove docs, locales and other files an initrd never reads')
     .option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware')
     .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
+    .addOption(archOption())
     .addOption(new Option('--format <format>', 'cpio: an initrd; uki: a unified kernel image (kernel, initrd, command line, os-release)').choices(['cpio', 'uki']).default('cpio'))
     .option('--check-reproducible', 'build twice and compare the images member by member')
     .addOption(jsonOption())
@@ -176,6 +184,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
           slim: Boolean(o.slim),
           generic: Boolean(o.generic),
           distro: o.distro as string | undefined,
+          arch: o.arch as string | undefined,
           format: o.format as 'cpio' | 'uki',
           signal,
           onStage: progress(Boolean(o.json)),
@@ -276,13 +285,18 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
 
   program.action(
     run(async (o) => {
+      if (o.arch !== undefined) {
+        // Checked before any screen opens; the demo's host and package list are a bundled x86_64 machine's.
+        (await import('./commands/context.js')).resolveArch(null, o.arch as string);
+        if (o.demo) throw new InputError('--arch does not apply to --demo: its host and package list are a bundled x86_64 machine\'s', 'leave out --arch, or leave out --demo to run the wizard on this host');
+      }
       const ui = await import('./ui/interactive.js');
       const tui = ui.wantsTui({ stdinTTY: Boolean(process.stdin.isTTY), stdoutTTY: Boolean(process.stdout.isTTY), env: process.env, json: Boolean(o.json) });
       if (tui) {
         const { runTui } = await import('./ui/run.js');
         const services = o.demo
           ? await (await import('./ui/demo-services.js')).demoServices()
-          : (await import('./ui/host-services.js')).hostServices({ snapshot: o.snapshot as string | undefined, root: o.root as string | undefined });
+          : (await import('./ui/host-services.js')).hostServices({ snapshot: o.snapshot as string | undefined, root: o.root as string | undefined, arch: o.arch as string | undefined });
         const outcome = await runTui(services);
         return { json: {}, text: outcome.summary, exitCode: outcome.code };
       }

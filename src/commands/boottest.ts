@@ -8,6 +8,7 @@ import { findLoader, isPeFile } from '../image/uefi.js';
 import type { CommandResult } from './context.js';
 import { kernelImage, pipeline, type PipelineFlags } from './pipeline.js';
 import { buildCommand, type BuildFlags } from './build.js';
+import { hostMachine } from '../packages/arch.js';
 
 export interface BootTestFlags extends PipelineFlags, Pick<BuildFlags, 'env' | 'ignorePreflight' | 'onStage' | 'signal' | 'slim' | 'format'> {
   image?: string;
@@ -44,6 +45,10 @@ function verdictText(image: string, what: string, result: BootResult, accel: str
 
 export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResult> {
   const state = await pipeline(flags);
+  // The test disk's init is this machine's busybox: a guest of another architecture could not run it.
+  if (state.arch !== hostMachine()) {
+    throw new WizardError(`boot-test runs images of this machine's architecture (${hostMachine()}); the target is ${state.arch}${flags.snapshot ? ' (the snapshot\'s)' : ''}`, 1, `run boot-test on a machine of that architecture`);
+  }
   let image = flags.image ? path.resolve(flags.image) : null;
   let tmpBuild: string | null = null;
   try {
@@ -62,7 +67,7 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
     if (flags.format === 'uki' && !isUki) throw new InputError(`${image} is not a unified kernel image (no PE/MZ header)`, 'pass a .efi built by `initrd-wizard build --format uki`, ukify or mkosi, or leave out --format uki');
     const shape = shapeFromReport(state.report);
     const log = flags.log ? path.resolve(flags.log) : undefined;
-    const common = { runner: state.runner, withoutCredential: flags.withoutCredential, timeoutMs: flags.timeoutMs, logFile: log, signal: flags.signal };
+    const common = { runner: state.runner, withoutCredential: flags.withoutCredential, timeoutMs: flags.timeoutMs, logFile: log, signal: flags.signal, machine: state.arch, family: state.distro.family };
 
     let result: BootResult;
     let accel: 'kvm' | 'tcg';
@@ -78,18 +83,18 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
         // The probe for a working KVM boots a kernel: the UKI's own. Without a readable one, TCG.
         if (pe.linux) {
           await writeFile(path.join(dir, 'linux'), pe.linux);
-          probed = await pickAccel(state.runner, path.join(dir, 'linux'));
+          probed = await pickAccel(state.runner, path.join(dir, 'linux'), state.arch, state.distro.family);
         }
-        return bootTest({ ...common, uki: { file: uki, loader, family: state.distro.family }, disk: await makeBootDisk(state.runner, dir, shape), accel: probed });
+        return bootTest({ ...common, uki: { file: uki, loader, family: state.distro.family }, disk: await makeBootDisk(state.runner, dir, shape, state.arch), accel: probed });
       });
       accel = probed;
       extra = { loader, sections: pe.sections, peProblem: pe.problem, kernelCmdline: result.kernelCmdline };
     } else {
       const kernel = await kernelImage(state.fs, state.kernelVersion);
       if (!kernel) throw new WizardError(`no kernel image for ${state.kernelVersion} (looked in /usr/lib/modules/${state.kernelVersion}/vmlinuz and /boot/vmlinuz-${state.kernelVersion})`, 1, 'install the kernel, or pass --kernel-version for one that is installed');
-      accel = await pickAccel(state.runner, kernel);
+      accel = await pickAccel(state.runner, kernel, state.arch, state.distro.family);
       const initrd = image;
-      result = await withTempDir(async (dir) => bootTest({ ...common, kernel, initrd, disk: await makeBootDisk(state.runner, dir, shape), accel }));
+      result = await withTempDir(async (dir) => bootTest({ ...common, kernel, initrd, disk: await makeBootDisk(state.runner, dir, shape, state.arch), accel }));
       extra = { kernel, kernelVersion: state.kernelVersion };
     }
     const what = describeShape(shape);

@@ -22,6 +22,7 @@ import { detectUkiToolchain } from '../uki/detect.js';
 import { configuredUkiGenerator, hostMicrocode, runUkify, storageGraph, ukiCmdline, ukiConf, ukiPreflight, type UkiCmdline } from '../uki/assemble.js';
 import { pickUkiGenerator, ukiPrerequisites } from '../uki/generator.js';
 import { cmdlineChecks, crypttabThroughCmdline, readUki, sectionCheck, type UkiSummary } from '../image/uki.js';
+import { hostMachine } from '../packages/arch.js';
 
 export interface BuildFlags extends PipelineFlags {
   output?: string;
@@ -163,6 +164,14 @@ export async function buildCommand(flags: BuildFlags): Promise<CommandResult> {
   const format = flags.format ?? 'cpio';
   const suggested = await pipeline(flags);
   const state = flags.variant ? { ...suggested, variant: flags.variant } : suggested;
+  // mkosi-initrd installs this machine's packages with this machine's package manager: it has no other target.
+  if (state.arch !== hostMachine()) {
+    throw new WizardError(
+      `mkosi-initrd builds for the machine it runs on (${hostMachine()}); the target is ${state.arch}${flags.arch === undefined && flags.snapshot ? ' (the snapshot\'s)' : ''}`,
+      1,
+      `build on a machine of that architecture; \`initrd-wizard closure --arch ${state.arch}\` previews its packages from here`,
+    );
+  }
   const mk = await mkosiInfo(state);
   if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, state.distro.id, state.distro.version);
   const preflight = await buildPreflight({

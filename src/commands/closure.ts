@@ -10,7 +10,9 @@ import type { InstallSet, Origin } from '../mkosi/installset.js';
 import type { HostFs } from '../system/files.js';
 import { mkosiInfo, pipeline } from './pipeline.js';
 import { systemRunner, type Runner } from '../system/run.js';
-import { obtainReport, resolveDistro, type CommandResult } from './context.js';
+import { obtainReport, resolveArch, resolveDistro, type CommandResult } from './context.js';
+import { debArch, hostMachine, rpmArch } from '../packages/arch.js';
+import type { Pool } from '../packages/pool.js';
 import { formatBytes } from './format.js';
 
 export interface ClosureFlags {
@@ -18,6 +20,8 @@ export interface ClosureFlags {
   repo?: string[];
   packages?: string;
   snapshot?: string;
+  /** --arch: the target machine in any spelling (default: the snapshot's, else this machine's). */
+  arch?: string;
   verify?: boolean;
   weak?: boolean;
   runner?: Runner;
@@ -103,27 +107,38 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
   if (flags.packages) {
     const packages = parsePackageList(flags.packages);
     let spec: MetadataSpec;
-    if (repos.length) spec = { kind: 'rpm-md', repos };
-    else {
+    let arch: string;
+    // Checked before anything is read: a misspelt --arch is the user's to fix, whatever else is missing.
+    if (flags.arch !== undefined) resolveArch(null, flags.arch);
+    if (repos.length && !flags.snapshot) {
+      spec = { kind: 'rpm-md', repos };
+      arch = resolveArch(null, flags.arch);
+    } else {
       const { report } = await obtainReport({ snapshot: flags.snapshot, runner });
-      spec = await hostMetadataSpec(resolveDistro(report, flags.distro).family, runner);
+      spec = repos.length ? { kind: 'rpm-md', repos } : await hostMetadataSpec(resolveDistro(report, flags.distro).family, runner);
+      arch = resolveArch(report, flags.arch);
     }
-    const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir });
+    const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir, arch });
     const closure = await resolveClosure(pool, packages, { weak: flags.weak });
-    const verify = flags.verify ? await verifyWith(runner, spec, packages, closure, flags.weak) : null;
-    return result(closure, null, verify, warnings, [], sourceLine(spec));
+    const verify = flags.verify ? await verifyWith(runner, spec, packages, closure, arch, flags.weak) : null;
+    return result(closure, arch, null, verify, warnings, [], [archLine(arch, pool), ...sourceLine(spec)]);
   }
-  const state = await pipeline({ snapshot: flags.snapshot, distro: flags.distro, runner, fs: flags.fs });
+  const state = await pipeline({ snapshot: flags.snapshot, distro: flags.distro, arch: flags.arch, runner, fs: flags.fs });
   const spec: MetadataSpec = repos.length ? { kind: 'rpm-md', repos } : await hostMetadataSpec(state.distro.family, runner);
-  const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir });
+  const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir, arch: state.arch });
   const info = await mkosiInfo(state);
-  const model = info && info.major >= 24 ? await loadMkosiModel(state.fs, info, state.distro) : null;
+  const model = info && info.major >= 24 ? await loadMkosiModel(state.fs, info, state.distro, undefined, state.arch) : null;
   const set = await withFileLists(pool, () => previewInstall(pool, model, state.variant));
   const header = model
     ? [`What mkosi-initrd ${model.mkosiVersion} installs for ${model.distribution} ${model.release || '(no release)'}: the bootstrap set, mkosi's built-in configuration, then the variant (${state.variant.profiles.join(', ')}).`]
     : [`mkosi >= 24 is not installed here: this is the variant's own closure; mkosi-initrd adds the bootstrap set and its built-in packages.`];
-  const verify = flags.verify ? await verifyWith(runner, spec, set.closure.requested, set.closure, flags.weak) : null;
-  return result(set.closure, set, verify, [...warnings, ...(model?.warnings ?? [])], removalLines(set), [...header, ...sourceLine(spec)]);
+  const verify = flags.verify ? await verifyWith(runner, spec, set.closure.requested, set.closure, state.arch, flags.weak) : null;
+  return result(set.closure, state.arch, set, verify, [...warnings, ...(model?.warnings ?? [])], removalLines(set), [...header, archLine(state.arch, pool), ...sourceLine(spec)]);
+}
+
+/** The target the metadata was read for, and the package manager's names of what it may install. */
+function archLine(machine: string, pool: Pick<Pool, 'arch' | 'scheme'>): string {
+  return `Architecture: ${machine} (${pool.arch} and ${pool.scheme === 'rpm' ? 'noarch' : 'all'} packages)`;
 }
 
 /** Which dnf read the host's repositories (dnf5 is preferred, as mkosi does). */
@@ -131,20 +146,28 @@ function sourceLine(spec: MetadataSpec): string[] {
   return spec.kind === 'dnf' ? [`Metadata: the host's repositories through ${dnfCommand(spec.flavor, spec.command)} (${spec.flavor}).`] : [];
 }
 
-async function verifyWith(runner: Runner, spec: MetadataSpec, packages: string[], closure: Closure, weak?: boolean): Promise<Verified> {
+async function verifyWith(runner: Runner, spec: MetadataSpec, packages: string[], closure: Closure, arch: string, weak?: boolean): Promise<Verified> {
+  // Another architecture's question, asked of apt (its lists for that architecture) or dnf (--forcearch).
+  const foreign = arch !== hostMachine();
   const theirs =
     spec.kind === 'apt'
-      ? await aptSimulation(runner, packages, { weak })
-      : await dnfTransaction(runner, spec.kind === 'rpm-md' ? spec.repos : [], packages, { weak, hostRepos: spec.kind === 'dnf', dnf: spec.kind === 'dnf' ? { flavor: spec.flavor, command: dnfCommand(spec.flavor, spec.command) } : undefined });
+      ? await aptSimulation(runner, packages, { weak, options: foreign ? [`APT::Architecture=${debArch(arch)}`, `APT::Architectures::=${debArch(arch)}`] : [] })
+      : await dnfTransaction(runner, spec.kind === 'rpm-md' ? spec.repos : [], packages, {
+          weak,
+          hostRepos: spec.kind === 'dnf',
+          dnf: spec.kind === 'dnf' ? { flavor: spec.flavor, command: dnfCommand(spec.flavor, spec.command) } : undefined,
+          forcearch: foreign ? rpmArch(arch) : undefined,
+        });
   const ours = closure.packages.map((p) => p.name);
   const onlyHere = ours.filter((n) => !theirs.packages.includes(n)).sort();
   const onlyThere = theirs.packages.filter((n) => !ours.includes(n)).sort();
   return { ...theirs, matches: !onlyHere.length && !onlyThere.length, onlyHere, onlyThere };
 }
 
-function result(closure: Closure, set: InstallSet | null, verify: Verified | null, warnings: string[], notes: string[], header: string[] = []): CommandResult {
+function result(closure: Closure, arch: string, set: InstallSet | null, verify: Verified | null, warnings: string[], notes: string[], header: string[] = []): CommandResult {
   const json = {
     ...closure,
+    arch,
     ...(set
       ? {
           origin: Object.fromEntries(closure.packages.map((p) => [p.name, set.origin.get(p.name) ?? 'dependency'])),

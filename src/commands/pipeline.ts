@@ -9,12 +9,14 @@ import { loadProfiles } from '../variant/profiles.js';
 import { suggest, type Variant } from '../variant/suggest.js';
 import { detectMkosi, type MkosiInfo } from '../mkosi/version.js';
 import { InputError } from '../errors.js';
-import { obtainSnapshot, resolveDistro } from './context.js';
+import { obtainSnapshot, resolveArch, resolveDistro } from './context.js';
 
 export interface PipelineFlags {
   snapshot?: string;
   distro?: string;
   kernelVersion?: string;
+  /** --arch: the target machine in any spelling (default: the snapshot's, else this machine's). */
+  arch?: string;
   runner?: Runner;
   fs?: HostFs;
 }
@@ -25,6 +27,8 @@ export interface PipelineState {
   snapshotFiles: Map<string, string> | null;
   variant: Variant;
   distro: Distro;
+  /** The target machine as uname -m names it: the package metadata is read for it. */
+  arch: string;
   kernelVersion: string;
   runner: Runner;
   fs: HostFs;
@@ -41,14 +45,17 @@ export async function buildHostDistro(fs: HostFs): Promise<Distro | null> {
 export async function pipeline(flags: PipelineFlags): Promise<PipelineState> {
   const runner = flags.runner ?? systemRunner;
   const fs = flags.fs ?? hostFs('/');
+  // A misspelt --arch is said before the host is read.
+  if (flags.arch !== undefined) resolveArch(null, flags.arch);
   const { snapshot } = await obtainSnapshot({ snapshot: flags.snapshot, runner });
   const report = analyze(snapshot);
   // With a snapshot from another machine, package names still follow the machine that builds.
   const distro = flags.distro ? resolveDistro(report, flags.distro) : ((await buildHostDistro(fs)) ?? resolveDistro(report));
+  const arch = resolveArch(report, flags.arch);
   const variant = suggest(report, await loadProfiles(), { distro });
   const kernelVersion = flags.kernelVersion ?? (flags.snapshot ? report.host.kernel || os.release() : os.release());
   if (!/^[A-Za-z0-9._+~-]+$/.test(kernelVersion)) throw new InputError(`"${kernelVersion}" is not a kernel version`, 'pass --kernel-version as printed by `uname -r` or listed in /usr/lib/modules');
-  return { report, snapshotFiles: flags.snapshot ? snapshot.files : null, variant, distro, kernelVersion, runner, fs };
+  return { report, snapshotFiles: flags.snapshot ? snapshot.files : null, variant, distro, arch, kernelVersion, runner, fs };
 }
 
 /** The crypttab to carry into the image: the snapshot's when analysing one (it describes the host), else the root's. */

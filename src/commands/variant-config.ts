@@ -24,9 +24,9 @@ export interface HostConfig {
 }
 
 /** The preview for this build host's package manager; null (with the reason kept) when the metadata cannot be read. */
-export async function previewFor(state: Pick<PipelineState, 'distro' | 'runner'>, model: LoadedModel, variant: Variant): Promise<{ set: InstallSet | null; warnings: string[] }> {
+export async function previewFor(state: Pick<PipelineState, 'distro' | 'runner' | 'arch'>, model: LoadedModel, variant: Variant): Promise<{ set: InstallSet | null; warnings: string[] }> {
   try {
-    const { pool, warnings } = await loadPool(await hostMetadataSpec(state.distro.family, state.runner), { runner: state.runner });
+    const { pool, warnings } = await loadPool(await hostMetadataSpec(state.distro.family, state.runner), { runner: state.runner, arch: state.arch });
     const set = await withFileLists(pool, () => previewInstall(pool, model, variant));
     return { set, warnings: [...warnings, ...model.warnings] };
   } catch (err) {
@@ -53,7 +53,7 @@ export async function hostConfig(state: PipelineState, mk: Pick<MkosiInfo, 'vers
   const existing = new Set<string>();
   for (const f of variant.hostFiles) if (await exists(f)) existing.add(f);
   for (const f of await carriedKeymapFiles(state.fs, exists)) existing.add(f);
-  const model = await loadMkosiModel(state.fs, mk, state.distro);
+  const model = await loadMkosiModel(state.fs, mk, state.distro, undefined, state.arch);
   const preview = await previewFor(state, model, variant);
   const config = renderVariant(variant, state.report, {
     slim: opts.slim,

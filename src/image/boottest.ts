@@ -11,6 +11,7 @@ import path from 'node:path';
 import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandTimeoutError, type Runner } from '../system/run.js';
 import { WizardError } from '../errors.js';
 import type { HostReport } from '../host/report.js';
+import { hostMachine, qemuPackage, qemuTarget, type QemuTarget } from '../packages/arch.js';
 import { ESP, espFiles, explainUefiFailure, makeEsp, plainLine, prepareFirmware, uefiDeadEnd, uefiQemuArgs, uefiStage } from './uefi.js';
 
 export const BOOT_MARKER = 'INITRD-WIZARD-BOOT-OK';
@@ -62,7 +63,7 @@ async function sparseFile(file: string, bytes: number) {
 const MiB = 1024 * 1024;
 
 /** Builds root.img in `dir`: ext4 with a marker init, optionally inside LVM and/or LUKS2. */
-export async function makeBootDisk(runner: Runner, dir: string, shape: DiskShape): Promise<BootDisk> {
+export async function makeBootDisk(runner: Runner, dir: string, shape: DiskShape, machine = hostMachine()): Promise<BootDisk> {
   const tree = path.join(dir, 'tree');
   for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp']) await mkdir(path.join(tree, d), { recursive: true });
   await copyFile('/bin/busybox', path.join(tree, 'bin', 'busybox')).catch(() => {
@@ -81,7 +82,7 @@ export async function makeBootDisk(runner: Runner, dir: string, shape: DiskShape
   await runner.run(filesystem.mkfs(fsUuid, tree, fsImage), { timeoutMs: 60_000 }).catch((err: unknown) => {
     throw err instanceof CommandNotFoundError ? new WizardError(`${err.argv[0]} is missing: the test disk is ${shape.fstype} like the host's root`, 1, `install ${filesystem.pkg}`) : err;
   });
-  const cmdline = ['console=ttyS0', 'panic=-1', 'rw', 'systemd.show_status=1', 'rd.udev.log_level=3'];
+  const cmdline = [`console=${targetOf(machine).console}`, 'panic=-1', 'rw', 'systemd.show_status=1', 'rd.udev.log_level=3'];
   let disk = fsImage;
 
   if (shape.lvm) {
@@ -200,6 +201,10 @@ export interface BootOptions {
   signal?: AbortSignal;
   /** Stop as soon as the initrd asks for a passphrase (the negative control's expected end: no need to wait out the timeout). */
   stopAtPassphrase?: boolean;
+  /** The image's machine (uname -m): which QEMU emulates it. Default: this machine. */
+  machine?: string;
+  /** Distribution family, for the package a missing QEMU comes from. */
+  family?: string;
 }
 
 /** The command line that boots the disk: its own, plus the passphrase credential unless left out. */
@@ -207,6 +212,27 @@ export function diskCmdline(disk: BootDisk, withoutCredential = false): string[]
   const append = [...disk.cmdline];
   if (disk.credential && !withoutCredential) append.push(`systemd.set_credential=${disk.credential}`);
   return append;
+}
+
+/** QEMU's emulator for a machine; a machine it has none for here is refused by name. */
+export function targetOf(machine: string): QemuTarget {
+  const t = qemuTarget(machine);
+  if (!t) throw new WizardError(`booting ${machine} in QEMU is not set up`, 1, 'boot the image on the machine itself');
+  return t;
+}
+
+/** The emulator's argv up to the machine's devices: binary, accelerator, machine type and CPU. */
+export function qemuBase(machine: string, accel: 'kvm' | 'tcg', memoryMiB: number): string[] {
+  const t = targetOf(machine);
+  const cpu = accel === 'kvm' ? (t.tcgCpu ? 'host' : null) : t.tcgCpu;
+  return [t.binary, '-accel', accel, ...(t.machine ? ['-machine', t.machine] : []), ...(cpu ? ['-cpu', cpu] : []), '-m', String(memoryMiB)];
+}
+
+/** A missing emulator, named with the package that carries it. */
+function missingQemu(err: unknown, machine: string, family?: string): unknown {
+  if (!(err instanceof CommandNotFoundError)) return err;
+  const t = targetOf(machine);
+  return new WizardError(`${t.binary} is not installed: booting a ${machine} image needs it`, 1, `install ${qemuPackage(t, family)}`);
 }
 
 /** Once a UEFI failure line shows, how long to keep reading (the lines after it say more) before stopping QEMU. */
@@ -224,7 +250,10 @@ async function bootOnce(opts: BootOptions): Promise<{ result: BootResult; early:
   const started = performance.now();
   const lines: string[] = [];
   const append = diskCmdline(opts.disk, opts.withoutCredential);
-  const base = ['qemu-system-x86_64', '-accel', opts.accel, '-m', '2048', '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio'];
+  const machine = opts.machine ?? hostMachine();
+  // UEFI firmware here is OVMF, which is x86_64's: another machine boots its kernel and initrd directly.
+  if (opts.uki && machine !== 'x86_64') throw new WizardError(`booting a unified kernel image is set up for x86_64 (OVMF) only, not ${machine}`, 1, 'boot-test a cpio initrd (--format cpio) on this machine');
+  const base = [...qemuBase(machine, opts.accel, 2048), '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio'];
   const rootDrive = ['-drive', `file=${opts.disk.image},if=virtio,format=raw,cache=unsafe`];
   let argv: string[];
   let via: string;
@@ -275,8 +304,12 @@ async function bootOnce(opts: BootOptions): Promise<{ result: BootResult; early:
     if (err instanceof CommandCancelledError && stop.signal.aborted && !opts.signal?.aborted) {
       // Stopped at the passphrase prompt or after a UEFI failure, as asked.
     } else if (err instanceof CommandTimeoutError) timedOut = true;
+    else if (err instanceof CommandNotFoundError) throw missingQemu(err, machine, opts.family ?? opts.uki?.family);
     else if (err instanceof CommandFailedError) {
-      if (!lines.length) throw new WizardError(`qemu failed to start: ${err.stderr.trim().split('\n').slice(-3).join(' ')}`, 1, opts.uki ? 'install qemu-system-x86 and ovmf' : 'install qemu-system-x86 and check the kernel path');
+      if (!lines.length) {
+        const qemu = qemuPackage(targetOf(machine), opts.family ?? opts.uki?.family);
+        throw new WizardError(`qemu failed to start: ${err.stderr.trim().split('\n').slice(-3).join(' ')}`, 1, opts.uki ? `install ${qemu} and ovmf` : `install ${qemu} and check the kernel path`);
+      }
     } else throw err;
   } finally {
     clearTimeout(agentTimer);
@@ -311,9 +344,11 @@ async function bootOnce(opts: BootOptions): Promise<{ result: BootResult; early:
  * the kernel without a root under KVM and looks for its first line.
  * INITRD_WIZARD_ACCEL=kvm|tcg skips the probe.
  */
-export async function pickAccel(runner: Runner, kernel: string): Promise<'kvm' | 'tcg'> {
+export async function pickAccel(runner: Runner, kernel: string, machine = hostMachine(), family?: string): Promise<'kvm' | 'tcg'> {
   const forced = process.env.INITRD_WIZARD_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return forced;
+  // KVM runs guests of this machine's own architecture only.
+  if (machine !== hostMachine()) return 'tcg';
   try {
     const fh = await open('/dev/kvm', 'r+');
     await fh.close();
@@ -322,13 +357,16 @@ export async function pickAccel(runner: Runner, kernel: string): Promise<'kvm' |
   }
   let booted = false;
   await runner
-    .run(['qemu-system-x86_64', '-accel', 'kvm', '-m', '512', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 root=/dev/null'], {
+    .run([...qemuBase(machine, 'kvm', 512), '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-kernel', kernel, '-append', `console=${targetOf(machine).console} panic=-1 root=/dev/null`], {
       timeoutMs: 20_000,
       onLine: (l) => {
         if (/Linux version/.test(l)) booted = true;
       },
     })
-    .catch(() => undefined);
+    .catch((err: unknown) => {
+      // No emulator at all is said now, by name; any other failure means no working KVM.
+      if (err instanceof CommandNotFoundError) throw missingQemu(err, machine, family);
+    });
   return booted ? 'kvm' : 'tcg';
 }
 

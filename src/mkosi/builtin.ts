@@ -10,6 +10,7 @@
 import path from 'node:path';
 import type { HostFs } from '../system/files.js';
 import { parseMkosiConfig, type ConfigLine } from './config.js';
+import { hostMachine, mkosiArch } from '../packages/arch.js';
 
 export interface MatchContext {
   /** mkosi's Distribution= value (debian, ubuntu, fedora, centos, arch, opensuse …). */
@@ -237,7 +238,8 @@ export async function readProfileContent(fs: HostFs, builtinDir: string, name: s
 }
 
 /** mkosi's Distribution= and Release= for a build host's os-release facts (mkosi's detect_distribution). */
-export function matchContextFor(distro: { id: string; version: string; codename?: string; idLike?: string[] }, format: 'cpio' | 'uki' = 'cpio'): MatchContext {
+/** `machine` (uname -m) is the target; mkosi matches Architecture= in its own names. */
+export function matchContextFor(distro: { id: string; version: string; codename?: string; idLike?: string[] }, format: 'cpio' | 'uki' = 'cpio', machine = hostMachine()): MatchContext {
   const KNOWN = ['fedora', 'debian', 'kali', 'ubuntu', 'postmarketos', 'arch', 'opensuse', 'mageia', 'centos', 'rhel', 'rhel-ubi', 'openmandriva', 'rocky', 'alma', 'azure', 'custom'];
   const QUIRKS: Record<string, string> = { azurelinux: 'azure', almalinux: 'alma', 'opensuse-tumbleweed': 'opensuse', 'opensuse-leap': 'opensuse' };
   let distribution = distro.id;
@@ -250,5 +252,5 @@ export function matchContextFor(distro: { id: string; version: string; codename?
   }
   const apt = ['debian', 'ubuntu', 'kali'].includes(distribution);
   const release = apt && distro.codename ? distro.codename : distro.id === 'opensuse-tumbleweed' ? 'tumbleweed' : distro.version;
-  return { distribution, release, format, architecture: 'x86-64', profiles: [] };
+  return { distribution, release, format, architecture: mkosiArch(machine), profiles: [] };
 }

@@ -26,8 +26,8 @@ export interface LoadedModel extends MkosiModel {
 const EMPTY: EffectiveContent = { packages: [], removePackages: [], profilesOffered: [], files: [], warnings: [] };
 
 /** `builtinDir` (inside fs's root) replaces the search for the installed mkosi: the demo reads its recorded version's resources. */
-export async function loadMkosiModel(fs: HostFs, info: Pick<MkosiInfo, 'version' | 'major'>, distro: Distro, builtinDirOverride?: string): Promise<LoadedModel> {
-  const ctx = matchContextFor(distro);
+export async function loadMkosiModel(fs: HostFs, info: Pick<MkosiInfo, 'version' | 'major'>, distro: Distro, builtinDirOverride?: string, machine?: string): Promise<LoadedModel> {
+  const ctx = matchContextFor(distro, 'cpio', machine);
   const builtinDir = builtinDirOverride ?? (await findBuiltinDir(fs));
   const warnings: string[] = [];
   let content = EMPTY;

@@ -7,6 +7,7 @@ import { cap, reqToString, type Cap, type Op, type Req } from './deps.js';
 import { PoolBuilder, type PackedPool, type PoolSource } from './pool.js';
 import { formatEvr } from './version.js';
 import type { Runner } from '../system/run.js';
+import { WizardError } from '../errors.js';
 
 const PRIORITY: Record<string, number> = { required: 5, important: 4, standard: 3, optional: 2, extra: 1 };
 
@@ -33,17 +34,32 @@ function pastGroup(s: string, i: number, close: string): number {
 }
 
 /**
- * "name[:arch] [(op version)] [[archs]] [<profiles>]" → Cap; multi-arch
- * qualifiers are dropped (one architecture plus all). Read left to right
- * instead of with one regular expression: runs of spaces between optional
- * parts made that backtrack for minutes on a few hundred spaces.
+ * The capability a multi-arch qualified name stands for, in a pool of one
+ * architecture (the native one) plus "all", which is what apt sees without
+ * `dpkg --add-architecture`: "name:native" and "name:<native arch>" are plain
+ * "name"; "name:any" stays "name:any", which only Multi-Arch: allowed
+ * packages provide (debProvides adds it); any other architecture stays
+ * qualified, which nothing in the pool provides, as apt finds no package of
+ * an architecture it is not configured for.
  */
-function debCap(text: string): Cap | null {
+export function debQualified(name: string, qualifier: string | null, native: string): string {
+  if (qualifier === null || qualifier === 'native' || qualifier === native) return name;
+  return `${name}:${qualifier}`;
+}
+
+/**
+ * "name[:arch] [(op version)] [[archs]] [<profiles>]" → Cap. Read left to
+ * right instead of with one regular expression: runs of spaces between
+ * optional parts made that backtrack for minutes on a few hundred spaces.
+ */
+function debCap(text: string, native: string): Cap | null {
   const s = text.trim();
-  const name = DEB_NAME.exec(s)?.[0];
-  if (!name) return null;
-  let i = name.length;
-  i += DEB_ARCH.exec(s.slice(i))?.[0].length ?? 0;
+  const bare = DEB_NAME.exec(s)?.[0];
+  if (!bare) return null;
+  let i = bare.length;
+  const qualifier = DEB_ARCH.exec(s.slice(i))?.[0] ?? null;
+  i += qualifier?.length ?? 0;
+  const name = debQualified(bare, qualifier ? qualifier.slice(1).toLowerCase() : null, native);
   i = skipSpace(s, i);
   let relation: RegExpExecArray | null = null;
   if (s[i] === '(') {
@@ -63,14 +79,14 @@ function debCap(text: string): Cap | null {
   return relation ? cap(name, OPS[relation[1]!]!, relation[2]!) : cap(name);
 }
 
-/** A Depends-style field: comma-separated groups of `|` alternatives. */
-export function parseDebDepends(field: string, warnings: string[], where: string): Req[] {
+/** A Depends-style field: comma-separated groups of `|` alternatives; `native` is the dpkg architecture the qualifiers are read against. */
+export function parseDebDepends(field: string, warnings: string[], where: string, native = 'amd64'): Req[] {
   const out: Req[] = [];
   for (const group of field.split(',')) {
     if (!group.trim()) continue;
     const alts: Req[] = [];
     for (const alt of group.split('|')) {
-      const c = debCap(alt);
+      const c = debCap(alt, native);
       if (c) alts.push({ kind: 'cap', cap: c });
       else warnings.push(`${where}: cannot read dependency "${alt.trim()}", ignored`);
     }
@@ -80,10 +96,10 @@ export function parseDebDepends(field: string, warnings: string[], where: string
   return out;
 }
 
-export function parseDebProvides(field: string): Cap[] {
+export function parseDebProvides(field: string, native = 'amd64'): Cap[] {
   return field
     .split(',')
-    .map((p) => debCap(p))
+    .map((p) => debCap(p, native))
     .filter((c): c is Cap => c !== null);
 }
 
@@ -122,6 +138,17 @@ export function* readDebStanzas(text: string, arch = 'amd64', warnings: string[]
   }
 }
 
+/**
+ * A stanza's Provides, plus "name:any" at its own version when it is
+ * Multi-Arch: allowed: that is what a "name:any" dependency asks for (apt adds
+ * the same implicit provide). Multi-Arch: foreign and same only matter between
+ * architectures, and the pool holds one.
+ */
+export function debProvides(st: DebStanza, native: string): Cap[] {
+  const own = parseDebProvides(st.fields.get('Provides') ?? '', native);
+  return st.fields.get('Multi-Arch') === 'allowed' ? [cap(`${st.name}:any`, 'EQ', st.version), ...own] : own;
+}
+
 /** Packs Debian stanzas into a pool: Pre-Depends and Depends are requirements, `a | b` an "or". */
 export function parseDebPackages(text: string, arch = 'amd64', repo = 'apt'): { data: PackedPool; warnings: string[] } {
   const warnings: string[] = [];
@@ -138,18 +165,33 @@ export function parseDebPackages(text: string, arch = 'amd64', repo = 'apt'): { 
       essential: f.get('Essential') === 'yes',
       priority: priorityRank(f.get('Priority')),
     });
-    for (const c of parseDebProvides(f.get('Provides') ?? '')) b.provide(c.name, c.op, c.evr ? formatEvr(c.evr) : null);
-    for (const r of parseDebDepends(f.get('Pre-Depends') ?? '', warnings, where)) b.require(reqToString(r));
-    for (const r of parseDebDepends(f.get('Depends') ?? '', warnings, where)) b.require(reqToString(r));
-    for (const r of parseDebDepends(f.get('Recommends') ?? '', warnings, where)) b.recommend(reqToString(r));
+    for (const c of debProvides(st, arch)) b.provide(c.name, c.op, c.evr ? formatEvr(c.evr) : null);
+    for (const r of parseDebDepends(f.get('Pre-Depends') ?? '', warnings, where, arch)) b.require(reqToString(r));
+    for (const r of parseDebDepends(f.get('Depends') ?? '', warnings, where, arch)) b.require(reqToString(r));
+    for (const r of parseDebDepends(f.get('Recommends') ?? '', warnings, where, arch)) b.recommend(reqToString(r));
   }
   return { data: b.finish(), warnings };
 }
 
+/**
+ * dumpavail prints every list apt has, for each architecture its sources
+ * name: the native one, any added with `dpkg --add-architecture`, and any a
+ * source line asks for with [arch=…]. So a foreign target needs no option
+ * here, only its lists; readDebStanzas keeps that architecture and "all".
+ */
 export async function loadAptMetadata(runner: Runner, arch = 'amd64'): Promise<{ source: PoolSource; warnings: string[] }> {
   // Without the dpkg status: installed versions that no repository offers any more
   // (a removed backports source) are not candidates for an image built from the repositories.
   const text = (await runner.run(['apt-cache', '-o', 'Dir::State::status=/dev/null', 'dumpavail'], { timeoutMs: 120_000 })).stdout;
   const { data, warnings } = parseDebPackages(text, arch);
+  // Only "all" packages means the architecture's own lists are missing: every binary would be "not found".
+  const id = data.strings.indexOf(arch);
+  if (id < 0 || !data.archId.includes(id)) {
+    throw new WizardError(
+      `apt has no package lists for ${arch}`,
+      1,
+      `add the architecture and download its lists (dpkg --add-architecture ${arch} && apt-get update), or pass --arch for an architecture apt has lists for`,
+    );
+  }
   return { source: { data }, warnings };
 }

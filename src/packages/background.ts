@@ -30,11 +30,11 @@ export function stopBackgroundLoads(): void {
   running.clear();
 }
 
-function warm(spec: MetadataSpec, cacheDir: string): Promise<boolean> {
+function warm(spec: MetadataSpec, cacheDir: string, arch: string | undefined): Promise<boolean> {
   const w = workerFile();
   if (!w) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const worker = new Worker(w.file, { workerData: { spec, cacheDir }, execArgv: w.execArgv });
+    const worker = new Worker(w.file, { workerData: { spec, cacheDir, arch }, execArgv: w.execArgv });
     // Quitting the program must not wait for a metadata load nobody needs any more.
     worker.unref();
     running.add(worker);
@@ -55,7 +55,8 @@ function warm(spec: MetadataSpec, cacheDir: string): Promise<boolean> {
 export async function loadPoolInBackground(spec: MetadataSpec, options: LoadPoolOptions): Promise<LoadedPool> {
   const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
   // Errors (unreadable repository …) come from the load on this thread, with their usual messages.
-  if (dir) await warm(spec, dir);
+  // The worker fills the cache entry of the same key: same spec, same architecture.
+  if (dir) await warm(spec, dir, options.arch);
   if (stopped) throw new WizardError('the package metadata load was stopped', 1);
   return loadPool(spec, { ...options, cacheDir: dir });
 }

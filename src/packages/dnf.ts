@@ -14,6 +14,7 @@ import { formatEvr } from './version.js';
 import type { Runner } from '../system/run.js';
 import { CommandNotFoundError } from '../system/run.js';
 import { WizardError } from '../errors.js';
+import { rpmInstallable } from './arch.js';
 
 export type DnfFlavor = 'dnf4' | 'dnf5';
 
@@ -90,6 +91,7 @@ export function parseDnfDump(text: string, builder: PoolBuilder, warnings: strin
       warnings.push('a package record without name, version or arch was skipped');
       continue;
     }
+    if (!rpmInstallable(builder.arch, arch)) continue;
     const section = (s: (typeof SECTIONS)[number]): string[] => {
       const start = body.indexOf(`@@IW-${s}@@\n`);
       if (start < 0) return [];

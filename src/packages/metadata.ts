@@ -40,7 +40,7 @@ export interface LoadedPool {
 }
 
 /** 2: the header carries a sha256 of the content. */
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -156,12 +156,22 @@ async function writeCache(file: string, key: string, data: PackedPool): Promise<
   }
 }
 
+/**
+ * dnf answers for the machine it runs on ($basearch picks the repositories'
+ * URLs too): another target is asked for with --forcearch, which dnf4 and
+ * dnf5 both take.
+ */
+function dnfArgs(spec: Extract<MetadataSpec, { kind: 'dnf' }>, arch: string): string[] {
+  const own = spec.extraArgs ?? [];
+  return arch === hostMachine() ? own : [...own, `--forcearch=${rpmArch(arch)}`];
+}
+
 async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMeta[] | null, arch: string): Promise<{ source: PoolSource; warnings: string[] }> {
   switch (spec.kind) {
     case 'rpm-md':
       return loadRpmMetas(metas!, rpmArch(arch));
     case 'dnf':
-      return loadDnfMetadata(runner, spec.flavor, { extraArgs: spec.extraArgs, command: spec.command, arch: rpmArch(arch) });
+      return loadDnfMetadata(runner, spec.flavor, { extraArgs: dnfArgs(spec, arch), command: spec.command, arch: rpmArch(arch) });
     case 'apt':
       return loadAptMetadata(runner, debArch(arch));
     case 'deb-file': {
@@ -205,7 +215,7 @@ export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Pr
   // File-list loaders are functions: re-attached after a cache hit.
   const attach = (source: PoolSource): PoolSource => {
     if (metas) return { ...source, loadFiles: rpmFileLoader(metas) };
-    if (spec.kind === 'dnf') return { ...source, loadFiles: loadDnfFileOwners(options.runner, spec.flavor, spec.extraArgs ?? [], spec.command) };
+    if (spec.kind === 'dnf') return { ...source, loadFiles: loadDnfFileOwners(options.runner, spec.flavor, dnfArgs(spec, arch), spec.command) };
     return source;
   };
   if (dir && file && key) {

@@ -9,6 +9,7 @@
 import { WizardError } from '../errors.js';
 import { capToString, reqToString, type Cap, type Req } from './deps.js';
 import { formatEvr } from './version.js';
+import { rpmArchScore } from './arch.js';
 import type { Package, Pool } from './pool.js';
 
 export interface ResolveOptions {
@@ -92,7 +93,10 @@ function memoOf(pool: Pool): PoolMemo {
 
 /**
  * apt's choice among providers: the real package of that name, else the
- * highest Priority (required … extra), then Essential, then name order.
+ * highest Priority (required … extra), then Essential, then name order. The
+ * pool holds the native architecture and "all" only (apt's view without
+ * foreign architectures), so architecture decides nothing here; a "name:any"
+ * dependency names the real package "name".
  */
 function chooseApt(pool: Pool, candidates: readonly Package[], wanted: string | null): Package[] {
   const best = new Map<string, Package>();
@@ -101,7 +105,8 @@ function chooseApt(pool: Pool, candidates: readonly Package[], wanted: string | 
     if (!b || pool.evrCmp(p.evr, b.evr) > 0) best.set(p.name, p);
   }
   const list = [...best.values()];
-  const named = wanted ? list.find((p) => p.name === wanted) : undefined;
+  const real = wanted?.endsWith(':any') ? wanted.slice(0, -':any'.length) : wanted;
+  const named = real ? list.find((p) => p.name === real) : undefined;
   if (named) return [named];
   return list.sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || Number(b.essential) - Number(a.essential) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -109,18 +114,26 @@ function chooseApt(pool: Pool, candidates: readonly Package[], wanted: string | 
 /** libsolv's policy steps that depend only on the candidates: best architecture, best version per name, obsoletes. */
 function rankRpm(pool: Pool, candidates: readonly Package[]): Package[] {
   let list = [...candidates];
+  // libsolv's scores: 0 noarch, 1 native, 2… older compatible (multilib), null not installable.
+  const score = (p: Package) => rpmArchScore(pool.arch, p.arch);
   if (list.length > 1) {
-    // Best architecture: native over foreign (i686); noarch/all always stays.
-    const neutral = pool.scheme === 'rpm' ? 'noarch' : 'all';
-    const native = list.filter((p) => p.arch === pool.arch || p.arch === neutral);
-    if (native.length) list = native;
+    // Best architecture: only the best-scoring one of the candidates survives (x86_64 over i686,
+    // as dnf's multilib_policy=best); noarch always stays, an uninstallable one never does.
+    let top: number | null = null;
+    for (const p of list) {
+      const s = score(p);
+      if (s !== null && s > 0 && (top === null || s < top)) top = s;
+    }
+    const kept = list.filter((p) => score(p) === 0 || (top !== null && score(p) === top));
+    if (kept.length) list = kept;
   }
   if (list.length > 1) {
-    // Best version per name, names in strcmp order.
+    // Best version per name, names in strcmp order; of equal versions the native one, then the better compatible one.
+    const rank = (p: Package) => (score(p) || Number.MAX_SAFE_INTEGER);
     const best = new Map<string, Package>();
     for (const p of list) {
       const b = best.get(p.name);
-      if (!b || pool.evrCmp(p.evr, b.evr) > 0 || (pool.evrCmp(p.evr, b.evr) === 0 && p.arch === pool.arch && b.arch !== pool.arch)) best.set(p.name, p);
+      if (!b || pool.evrCmp(p.evr, b.evr) > 0 || (pool.evrCmp(p.evr, b.evr) === 0 && rank(p) < rank(b))) best.set(p.name, p);
     }
     list = [...best.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n) => best.get(n)!);
   }

@@ -16,6 +16,7 @@ import { readBeneath } from '../system/rooted.js';
 import type { Op } from './deps.js';
 import { decompress } from '../decompress.js';
 import { PoolBuilder, type PoolSource } from './pool.js';
+import { rpmInstallable } from './arch.js';
 
 export interface RepoRef {
   name: string;
@@ -318,7 +319,8 @@ export function parsePrimary(xml: string, repoName: string, builder: PoolBuilder
         skipped++;
         continue;
       }
-      if (arch === 'src' || arch === 'nosrc') continue;
+      // Source packages, and binaries this architecture cannot run (libsolv leaves them uninstallable).
+      if (arch === 'src' || arch === 'nosrc' || !rpmInstallable(builder.arch, arch)) continue;
       builder.add({ name, arch, evr: entryEvrText(vtag) ?? '0', installSize: installSize(emptyElement(block, 'size') ?? ''), repo: repoName });
       for (const tag of entries(block, 'provides')) {
         const pname = attr(tag, 'name');

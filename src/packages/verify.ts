@@ -56,12 +56,14 @@ export interface DnfTransactionOptions {
   hostRepos?: boolean;
   /** Which dnf to ask; detected (dnf5 first, like mkosi) when not given. */
   dnf?: DnfTool;
+  /** The target's rpm architecture when it is not this machine's (dnf's --forcearch). */
+  forcearch?: string;
 }
 
 /** The argv of `install --assumeno PKGS` into the empty root `root`, spelled for the flavour. */
 export function dnfTransactionArgv(dnf: DnfTool, root: string, tmp: string, conf: string, repos: RepoRef[], packages: string[], opts: DnfTransactionOptions = {}): string[] {
   const weak = `--setopt=install_weak_deps=${opts.weak ? 'True' : 'False'}`;
-  const install = ['install', '--assumeno', ...packages];
+  const install = [...(opts.forcearch ? [`--forcearch=${opts.forcearch}`] : []), 'install', '--assumeno', ...packages];
   const repoArgs = [...repos.flatMap((r) => [`--repofrompath=${r.name},${path.resolve(r.dir)}`, `--setopt=${r.name}.gpgcheck=0`]), `--repo=${repos.map((r) => r.name).join(',')}`];
   if (dnf.flavor === 'dnf5') {
     // dnf5 reads its configuration, repositories and variables from the install root unless told
@@ -112,7 +114,7 @@ export async function dnfTransaction(runner: Runner, repos: RepoRef[], packages:
 }
 
 /** apt's simulation (`apt-get -s install`) from an empty dpkg status: what apt would install on an empty system. */
-export async function aptSimulation(runner: Runner, packages: string[], opts: { weak?: boolean } = {}): Promise<VerifyResult> {
+export async function aptSimulation(runner: Runner, packages: string[], opts: { weak?: boolean; /** Extra `-o` settings (another architecture, private lists …). */ options?: string[] } = {}): Promise<VerifyResult> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'initrd-wizard-apt-'));
   try {
     const status = path.join(tmp, 'status');
@@ -123,6 +125,7 @@ export async function aptSimulation(runner: Runner, packages: string[], opts: { 
       '-o', `APT::Install-Recommends=${opts.weak ? 'true' : 'false'}`,
       '-o', 'APT::Install-Suggests=false',
       '-o', 'Debug::NoLocking=1',
+      ...(opts.options ?? []).flatMap((o) => ['-o', o]),
       'install', ...packages,
     ];
     let out: string;

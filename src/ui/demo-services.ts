@@ -85,7 +85,8 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
   const speed = options.replaySpeed ?? 8;
   let poolLoad: Promise<Pool> | null = null;
   const loadDemoPool = () =>
-    (poolLoad ??= loadPoolInBackground({ kind: 'deb-file', file: path.join(packageRoot(), 'demo', 'debian', 'Packages.xz') }, { runner: systemRunner, cacheDir: options.cacheDir }).then((l) => l.pool));
+    // The bundled list is an amd64 host's (amd64 and all), whatever machine runs the demo.
+    (poolLoad ??= loadPoolInBackground({ kind: 'deb-file', file: path.join(packageRoot(), 'demo', 'debian', 'Packages.xz') }, { runner: systemRunner, cacheDir: options.cacheDir, arch: 'x86_64' }).then((l) => l.pool));
   const planArgs = async (variant: Variant, host: HostData): Promise<PlanArgs> => {
     const major = Number((rec.mkosiVersion ?? '24').split('.')[0]) || 24;
     // The drop-in as the real services render it: the removals the preview decided, the recorded mkosi's profiles.
@@ -110,7 +111,7 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
       const distro = resolveDistro(report);
       // The preview models the recording machine's mkosi: its version's built-in configuration, as shipped.
       const version = rec.mkosiVersion ?? '24.3';
-      const mkosi = await loadMkosiModel(hostFs(packageRoot()), { version, major: Number(version.split('.')[0]) }, distro, `/test/fixtures/mkosi-resources/${version}`);
+      const mkosi = await loadMkosiModel(hostFs(packageRoot()), { version, major: Number(version.split('.')[0]) }, distro, `/test/fixtures/mkosi-resources/${version}`, 'x86_64');
       return {
         report,
         distro,

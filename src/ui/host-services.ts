@@ -29,6 +29,8 @@ export interface HostOptions {
   root?: string;
   distro?: string;
   kernelVersion?: string;
+  /** --arch: the target machine in any spelling (default: the snapshot's, else this machine's). */
+  arch?: string;
   prefs?: Prefs;
   /** Extra environment for mkosi-initrd and kernel-install (tests put the mkosi shim on PATH). */
   env?: Record<string, string>;
@@ -67,7 +69,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
   return {
     mode: 'host',
     async loadHost() {
-      state = await pipeline({ snapshot: options.snapshot, distro: options.distro, kernelVersion: options.kernelVersion, fs });
+      state = await pipeline({ snapshot: options.snapshot, distro: options.distro, kernelVersion: options.kernelVersion, arch: options.arch, fs });
       const id = (await fs.read('/etc/machine-id').catch(() => ''))?.trim() || os.hostname();
       return {
         report: state.report,
@@ -83,7 +85,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
       return String((r.json as { output?: string }).output ?? r.text);
     },
     async loadPackages(host) {
-      return (await loadPoolInBackground(await hostMetadataSpec(host.distro.family, state!.runner), { runner: state!.runner })).pool;
+      return (await loadPoolInBackground(await hostMetadataSpec(host.distro.family, state!.runner), { runner: state!.runner, arch: state!.arch })).pool;
     },
     async build(variant, host, progress, signal, request): Promise<BuildOutcome> {
       const output = path.join(imageDir, `initrd-${host.kernelVersion}${request.format === 'uki' ? '.efi' : '.cpio.zst'}`);
@@ -91,6 +93,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
       const flags = {
         snapshot: options.snapshot,
         distro: options.distro,
+        arch: options.arch,
         kernelVersion: host.kernelVersion,
         // The build runs on this machine (its mkosi, kernel and package manager) whatever root install targets.
         variant,

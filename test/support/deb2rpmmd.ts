@@ -4,8 +4,10 @@
  * repository with a real graph for benchmarks and equality checks with dnf.
  *
  * Mapping: Depends/Pre-Depends → requires, `a | b` → `(a or b)`, Provides
- * (versioned `=` kept), Installed-Size KiB → bytes, amd64 → x86_64,
- * all → noarch, multi-arch qualifiers dropped. Approximations: dpkg and rpm
+ * (versioned `=` kept), Installed-Size KiB → bytes, the dpkg architecture
+ * → rpm's (amd64 → x86_64, arm64 → aarch64), all → noarch; multi-arch
+ * qualifiers as apt.ts reads them for that architecture ("name:any" is
+ * provided by Multi-Arch: allowed packages). Approximations: dpkg and rpm
  * order versions differently in corner cases, an unversioned Provides
  * satisfies a versioned requirement under rpm rules, and Conflicts/Breaks are
  * left out (the in-process resolver does not model conflicts).
@@ -14,7 +16,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parseDebDepends, parseDebProvides, readDebStanzas } from '../../src/packages/apt.js';
+import { debProvides, parseDebDepends, readDebStanzas } from '../../src/packages/apt.js';
+import { machineOf, rpmArch } from '../../src/packages/arch.js';
 import { parseEvr } from '../../src/packages/version.js';
 import type { Cap, Req } from '../../src/packages/deps.js';
 import type { Evr } from '../../src/packages/version.js';
@@ -61,16 +64,18 @@ export interface ConvertResult {
   dir: string;
 }
 
-export async function convertDebToRpmMd(dumpavail: string, dir: string): Promise<ConvertResult> {
+/** `debArch` is the list's dpkg architecture (amd64, arm64, …); its packages get rpm's name for it. */
+export async function convertDebToRpmMd(dumpavail: string, dir: string, debArch = 'amd64'): Promise<ConvertResult> {
   const warnings: string[] = [];
-  const packages = [...readDebStanzas(dumpavail, 'amd64', warnings)].map((st) => ({
+  const native = rpmArch(machineOf(debArch));
+  const packages = [...readDebStanzas(dumpavail, debArch, warnings)].map((st) => ({
     name: st.name,
     arch: st.arch,
     evr: parseEvr(st.version),
     installSize: (Number(st.fields.get('Installed-Size') ?? 0) || 0) * 1024,
-    provides: parseDebProvides(st.fields.get('Provides') ?? ''),
-    requires: [...parseDebDepends(st.fields.get('Pre-Depends') ?? '', warnings, st.name), ...parseDebDepends(st.fields.get('Depends') ?? '', warnings, st.name)],
-    recommends: parseDebDepends(st.fields.get('Recommends') ?? '', warnings, st.name),
+    provides: debProvides(st, debArch),
+    requires: [...parseDebDepends(st.fields.get('Pre-Depends') ?? '', warnings, st.name, debArch), ...parseDebDepends(st.fields.get('Depends') ?? '', warnings, st.name, debArch)],
+    recommends: parseDebDepends(st.fields.get('Recommends') ?? '', warnings, st.name, debArch),
   }));
   // One version per name and arch keeps the repository like a distribution's (apt lists can hold several).
   const seen = new Set<string>();
@@ -79,7 +84,7 @@ export async function convertDebToRpmMd(dumpavail: string, dir: string): Promise
   const other: string[] = [];
   let count = 0;
   for (const p of packages) {
-    const arch = p.arch === 'all' ? 'noarch' : 'x86_64';
+    const arch = p.arch === 'all' ? 'noarch' : native;
     const key = `${p.name}.${arch}`;
     if (seen.has(key)) continue;
     seen.add(key);

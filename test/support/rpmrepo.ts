@@ -11,7 +11,7 @@ export interface TestRpm {
   version?: string;
   release?: string;
   epoch?: number;
-  arch?: 'noarch' | 'x86_64' | 'i686';
+  arch?: 'noarch' | 'x86_64' | 'i686' | 'aarch64';
   requires?: string[];
   provides?: string[];
   recommends?: string[];
