@@ -4,7 +4,7 @@
  * Essential, into the shared pool model.
  */
 import { cap, reqToString, type Cap, type Op, type Req } from './deps.js';
-import { PoolBuilder, type PackedPool, type PoolSource } from './pool.js';
+import { PoolBuilder, stringOf, type PackedPool, type PoolSource } from './pool.js';
 import { formatEvr } from './version.js';
 import type { Runner } from '../system/run.js';
 import { WizardError } from '../errors.js';
@@ -185,8 +185,7 @@ export async function loadAptMetadata(runner: Runner, arch = 'amd64'): Promise<{
   const text = (await runner.run(['apt-cache', '-o', 'Dir::State::status=/dev/null', 'dumpavail'], { timeoutMs: 120_000 })).stdout;
   const { data, warnings } = parseDebPackages(text, arch);
   // Only "all" packages means the architecture's own lists are missing: every binary would be "not found".
-  const id = data.strings.indexOf(arch);
-  if (id < 0 || !data.archId.includes(id)) {
+  if (!data.archId.some((id) => stringOf(data, id) === arch)) {
     throw new WizardError(
       `apt has no package lists for ${arch}`,
       1,

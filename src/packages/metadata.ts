@@ -10,16 +10,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, stat, writeFile, rm, unlink } from 'node:fs/promises';
+import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeUnknown } from '../errors.js';
 import { LIMITS } from '../limits.js';
-import { readRegularFile } from '../system/rooted.js';
+import { kindOf, NotRegularFileError, readRegularFile, TooLargeError } from '../system/rooted.js';
 import { loadAptMetadata, parseDebPackages } from './apt.js';
 import { decompress } from '../decompress.js';
 import { InputError } from '../errors.js';
 import { loadDnfFileOwners, loadDnfMetadata, type DnfFlavor } from './dnf.js';
-import { deserializePool, Pool, serializePool, type PackedPool, type PoolSource } from './pool.js';
+import { deserializePool, indexPacked, Pool, serializePool, type PackedPool, type PoolIndex, type PoolSource } from './pool.js';
 import { loadRpmMetas, readRepomd, rpmFileLoader, verifyPrimaries, type RepoRef, type RpmRepoMeta } from './rpmmd.js';
 import type { Runner } from '../system/run.js';
 import { debArch, hostMachine, rpmArch } from './arch.js';
@@ -39,8 +40,13 @@ export interface LoadedPool {
   ms: number;
 }
 
-/** 2: the header carries a sha256 of the content. */
-const CACHE_VERSION = 3;
+/**
+ * 2: the header carries a sha256 of the content.
+ * 3: packages the target architecture cannot install are not loaded.
+ * 4: used in place (strings as UTF-8 bytes, the name and provide indexes
+ * stored), a fast checksum, and the verified primary files' stat stamps.
+ */
+const CACHE_VERSION = 4;
 
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -96,11 +102,49 @@ async function discard(file: string): Promise<void> {
   await rm(file, { force: true }).catch(() => undefined);
 }
 
-async function readCache(file: string, key: string, warnings: string[]): Promise<PackedPool | null> {
+/**
+ * The cache file in one buffer of its own (byteOffset 0, so the pool's typed
+ * arrays view it in place), read straight into it rather than in chunks and
+ * concatenated (a 12 MB copy). Not a plain readFile: a FIFO or a link to
+ * /dev/zero in the cache directory would never end. Null when absent.
+ */
+function readCacheFile(file: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(file, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new NotRegularFileError(`${file} is ${kindOf(st)}, not a regular file`);
+    if (st.size > LIMITS.cacheBytes) throw new TooLargeError(`${file} is larger than the ${LIMITS.cacheBytes} bytes a cache may be`);
+    const buf = Buffer.allocUnsafeSlow(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) throw new Error('it shrank while it was read');
+      got += n;
+    }
+    if (readSync(fd, Buffer.alloc(1), 0, 1, null) !== 0) throw new Error('it grew while it was read');
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface CacheHit {
+  data: PackedPool;
+  index: PoolIndex;
+  meta: Record<string, unknown>;
+}
+
+async function readCache(file: string, key: string, warnings: string[]): Promise<CacheHit | null> {
   let raw: Buffer | null;
   try {
-    // Not a plain readFile: a FIFO or a link to /dev/zero in the cache directory would never end.
-    raw = await readRegularFile(file, { maxBytes: LIMITS.cacheBytes, what: 'the metadata cache' });
+    raw = readCacheFile(file);
   } catch (err) {
     warnings.push(`metadata cache ${file} is corrupt (${describeUnknown(err)}); rebuilding it`);
     await discard(file);
@@ -109,7 +153,7 @@ async function readCache(file: string, key: string, warnings: string[]): Promise
   if (!raw) return null;
   const r = deserializePool(raw);
   if (!r.ok) warnings.push(`metadata cache ${file} is corrupt (${r.error}); rebuilding it`);
-  else if (r.value.meta.version === CACHE_VERSION && r.value.meta.key === key) return r.value.data;
+  else if (r.value.meta.version === CACHE_VERSION && r.value.meta.key === key) return r.value;
   else warnings.push(`metadata cache ${file} is stale; rebuilding it`);
   await discard(file);
   return null;
@@ -143,12 +187,12 @@ async function sweepTemps(dir: string): Promise<void> {
   }
 }
 
-async function writeCache(file: string, key: string, data: PackedPool): Promise<void> {
+async function writeCache(file: string, key: string, data: PackedPool, index: PoolIndex, extra: Record<string, unknown>): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     // "wx": never through a link or over a file someone placed at that name.
-    await writeFile(tmp, serializePool(data, { version: CACHE_VERSION, key }), { mode: 0o600, flag: 'wx' });
+    await writeFile(tmp, serializePool(data, { ...extra, version: CACHE_VERSION, key }, index), { mode: 0o600, flag: 'wx' });
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
@@ -182,6 +226,36 @@ async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMe
       return { source: { data }, warnings };
     }
   }
+}
+
+/**
+ * Stat stamps of the primary files, so a cache hit need not re-hash them
+ * (7 MB of sha256 on every warm start). Sound because (dev, ino) names the
+ * very file that was hashed, and any change to its content updates its mtime
+ * and ctime; ctime cannot be set back from user space (utimes sets it to
+ * now), so a rewrite that restores mtime still shows. A file whose ctime is
+ * within RACY_MS of now gets no stamp: a write in the same clock tick as the
+ * stat could leave the stamp unchanged (git's "racily clean" case), so such a
+ * file is hashed again on the next hit instead. Null when a file is missing
+ * or not regular (the normal, hashing path then reports it).
+ */
+const RACY_MS = 2000n;
+
+async function primaryStamps(metas: RpmRepoMeta[]): Promise<string[] | null> {
+  const out: string[] = [];
+  for (const m of metas) {
+    const st = await lstat(path.join(m.repo.dir, m.primary.href), { bigint: true }).catch(() => null);
+    if (!st || !st.isFile()) return null;
+    if (BigInt(Date.now()) - st.ctimeMs < RACY_MS) return null;
+    out.push(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${m.primary.checksum.type}:${m.primary.checksum.value}`);
+  }
+  return out;
+}
+
+async function sameStamps(metas: RpmRepoMeta[], recorded: unknown): Promise<boolean> {
+  if (!Array.isArray(recorded)) return false;
+  const now = await primaryStamps(metas);
+  return now !== null && JSON.stringify(now) === JSON.stringify(recorded);
 }
 
 export interface LoadPoolOptions {
@@ -223,14 +297,19 @@ export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Pr
     const cached = await readCache(file, key, warnings);
     if (cached) {
       // The key holds repomd.xml's checksums; the files on disk must still be the ones they describe.
-      if (metas) await verifyPrimaries(metas);
-      return { pool: new Pool(attach({ data: cached }), warnings), warnings, cache: 'hit', ms: performance.now() - started };
+      if (metas && !(await sameStamps(metas, cached.meta.primaries))) await verifyPrimaries(metas);
+      return { pool: new Pool(attach({ data: cached.data, index: cached.index }), warnings), warnings, cache: 'hit', ms: performance.now() - started };
     }
   }
+  const before = metas && file ? await primaryStamps(metas) : null;
   const { source, warnings: w } = await loadUncached(spec, options.runner, metas, arch);
   addWarnings(warnings, w);
+  const index = indexPacked(source.data);
   if (file && key) {
-    await writeCache(file, key, source.data).catch((err) => warnings.push(`could not write the metadata cache ${file}: ${describeUnknown(err)}`));
+    const after = before ? await primaryStamps(metas!) : null;
+    // Recorded only when the files did not change while they were read and hashed.
+    const primaries = before && after && JSON.stringify(before) === JSON.stringify(after) ? after : null;
+    await writeCache(file, key, source.data, index, { primaries }).catch((err) => warnings.push(`could not write the metadata cache ${file}: ${describeUnknown(err)}`));
   }
-  return { pool: new Pool(attach(source), warnings), warnings, cache: file ? 'miss' : 'off', ms: performance.now() - started };
+  return { pool: new Pool(attach({ ...source, index }), warnings), warnings, cache: file ? 'miss' : 'off', ms: performance.now() - started };
 }

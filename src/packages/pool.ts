@@ -6,7 +6,7 @@
  * resolution actually touches. That keeps memory small and lets the cache
  * load without rebuilding millions of objects.
  */
-import { createHash } from 'node:crypto';
+import zlib from 'node:zlib';
 import { parsed, parseFailure, type Parsed } from '../errors.js';
 import { parseReq, type Cap, type Op, type Req } from './deps.js';
 import { evrCmp, formatEvr, parseEvr, type Evr, type VersionScheme } from './version.js';
@@ -36,11 +36,42 @@ const LESS = 1;
 const EQUAL = 2;
 const GREATER = 4;
 
+/**
+ * The strings of a cached pool, left as UTF-8 bytes in the cache file and
+ * decoded one at a time when asked: a resolution reads a few thousand of the
+ * ~million strings, so decoding them all (and collecting the garbage) was a
+ * third of a warm start.
+ */
+export class StringTable {
+  private readonly decoded = new Map<number, string>();
+
+  constructor(
+    readonly bytes: Buffer,
+    /** Start of string i at [i]; it ends one byte (its NUL) before [i + 1]. length + 1 entries. */
+    readonly offsets: Int32Array,
+  ) {}
+
+  get length(): number {
+    return this.offsets.length - 1;
+  }
+
+  at(i: number): string | undefined {
+    if (!(i >= 0 && i < this.offsets.length - 1)) return undefined;
+    let s = this.decoded.get(i);
+    if (s === undefined) {
+      s = this.bytes.toString('utf8', this.offsets[i]!, this.offsets[i + 1]! - 1);
+      this.decoded.set(i, s);
+    }
+    return s;
+  }
+}
+
 export interface PackedPool {
   scheme: VersionScheme;
   /** The native architecture: x86_64 (rpm) or amd64 (deb). */
   arch: string;
-  strings: string[];
+  /** A plain array from a parser; a lazily decoded table from the cache. */
+  strings: string[] | StringTable;
   name: Int32Array;
   archId: Int32Array;
   evr: Int32Array;
@@ -62,8 +93,86 @@ export interface PackedPool {
   file: Int32Array;
 }
 
+/**
+ * The lookups Pool needs, precomputed so a cached pool is used in place:
+ * packages per name and provide entries per capability name (both CSR over
+ * string ids), and an open-addressing hash table from a name's text to its
+ * string id (keys: package and capability names), so looking a name up never
+ * decodes the whole string table.
+ */
+export interface PoolIndex {
+  nameStart: Int32Array;
+  namePkgs: Int32Array;
+  provStart: Int32Array;
+  provEntries: Int32Array;
+  provPkg: Int32Array;
+  /** String ids, -1 for empty slots; length a power of two. */
+  lookup: Int32Array;
+}
+
+/** FNV-1a over UTF-16 code units: the same for a parser's string and a decoded cached one. */
+/** String `i` of a packed pool, whichever table holds it. */
+export function stringOf(d: Pick<PackedPool, 'strings'>, i: number): string | undefined {
+  return Array.isArray(d.strings) ? d.strings[i] : d.strings.at(i);
+}
+
+export function textHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+const strAt = (d: PackedPool, i: number): string => stringOf(d, i)!;
+
+/**
+ * Builds the index. Ids out of range are skipped rather than trusted: a
+ * damaged pool must get as far as checkPacked, which names the problem.
+ */
+export function indexPacked(d: PackedPool): PoolIndex {
+  const n = d.name.length;
+  const nStr = d.strings.length;
+  const inStr = (x: number) => x >= 0 && x < nStr;
+  const nameStart = new Int32Array(nStr + 1);
+  for (let i = 0; i < n; i++) if (inStr(d.name[i]!)) nameStart[d.name[i]! + 1]!++;
+  const provStart = new Int32Array(nStr + 1);
+  const nProv = d.provName.length;
+  for (let k = 0; k < nProv; k++) if (inStr(d.provName[k]!)) provStart[d.provName[k]! + 1]!++;
+  let keys = 0;
+  for (let s = 0; s < nStr; s++) if (nameStart[s + 1] || provStart[s + 1]) keys++;
+  let cap = 16;
+  while (cap < keys * 2) cap *= 2;
+  const lookup = new Int32Array(cap).fill(-1);
+  for (let s = 0; s < nStr; s++) {
+    if (!nameStart[s + 1] && !provStart[s + 1]) continue;
+    let h = textHash(strAt(d, s)) & (cap - 1);
+    while (lookup[h] !== -1) h = (h + 1) & (cap - 1);
+    lookup[h] = s;
+  }
+  for (let s = 0; s < nStr; s++) {
+    nameStart[s + 1]! += nameStart[s]!;
+    provStart[s + 1]! += provStart[s]!;
+  }
+  const namePkgs = new Int32Array(n);
+  const nameFill = nameStart.slice(0, nStr);
+  for (let i = 0; i < n; i++) if (inStr(d.name[i]!)) namePkgs[nameFill[d.name[i]!]!++] = i;
+  const provEntries = new Int32Array(nProv);
+  const provPkg = new Int32Array(nProv);
+  const provFill = provStart.slice(0, nStr);
+  const off = d.provOff;
+  for (let p = 0; p < n; p++) {
+    const end = Math.min(off[p + 1] ?? 0, nProv);
+    for (let k = Math.max(off[p] ?? 0, 0); k < end; k++) {
+      provPkg[k] = p;
+      if (inStr(d.provName[k]!)) provEntries[provFill[d.provName[k]!]!++] = k;
+    }
+  }
+  return { nameStart, namePkgs, provStart, provEntries, provPkg, lookup };
+}
+
 export interface PoolSource {
   data: PackedPool;
+  /** Precomputed lookups (from the cache, or shared with the cache writer); built from data when absent. */
+  index?: PoolIndex;
   /** Called once, on the first file requirement primary metadata cannot answer: file → package keys. */
   loadFiles?: (wanted: Set<string>) => Promise<Map<string, string[]>> | Map<string, string[]>;
 }
@@ -202,12 +311,8 @@ export class Pool {
   readonly scheme: VersionScheme;
   readonly arch: string;
   readonly data: PackedPool;
-  private readonly byName = new Map<string, number[]>();
-  /** Provide entries grouped by capability name: CSR over string ids. */
-  private readonly provStart: Int32Array;
-  private readonly provEntries: Int32Array;
-  private readonly provPkg: Int32Array;
-  private readonly capIds = new Map<string, number>();
+  private readonly index: PoolIndex;
+  private readonly str: (i: number) => string;
   private readonly objects: Array<Package | undefined>;
   private readonly evrs = new Map<number, Evr>();
   private readonly reqs = new Map<number, Req | null>();
@@ -235,31 +340,25 @@ export class Pool {
     this.arch = d.arch;
     this.loadFiles = source.loadFiles;
     this.filesComplete = !source.loadFiles;
+    const strings = d.strings;
+    this.str = Array.isArray(strings) ? (i) => strings[i]! : (i) => strings.at(i)!;
     const n = d.name.length;
     this.objects = new Array(n);
     this.seen = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const name = d.strings[d.name[i]!]!;
-      const l = this.byName.get(name);
-      if (l) l.push(i);
-      else this.byName.set(name, [i]);
+    this.index = source.index ?? indexPacked(d);
+  }
+
+  /** The string id of a package or capability name, or -1. Probes are bounded: a damaged table cannot loop. */
+  private lookupId(text: string): number {
+    const t = this.index.lookup;
+    const mask = t.length - 1;
+    let h = textHash(text) & mask;
+    for (let probes = 0; probes < t.length; probes++, h = (h + 1) & mask) {
+      const s = t[h]!;
+      if (s === -1) return -1;
+      if (this.str(s) === text) return s;
     }
-    const nStr = d.strings.length;
-    const counts = new Int32Array(nStr + 1);
-    for (let k = 0; k < d.provName.length; k++) counts[d.provName[k]! + 1]!++;
-    // Only capability names need a reverse lookup from text.
-    for (let s = 0; s < nStr; s++) if (counts[s + 1]) this.capIds.set(d.strings[s]!, s);
-    for (let s = 0; s < nStr; s++) counts[s + 1]! += counts[s]!;
-    this.provStart = counts;
-    const fill = counts.slice(0, nStr);
-    this.provEntries = new Int32Array(d.provName.length);
-    this.provPkg = new Int32Array(d.provName.length);
-    for (let p = 0; p < n; p++) {
-      for (let k = d.provOff[p]!; k < d.provOff[p + 1]!; k++) {
-        this.provPkg[k] = p;
-        this.provEntries[fill[d.provName[k]!]!++] = k;
-      }
-    }
+    return -1;
   }
 
   get size(): number {
@@ -267,13 +366,14 @@ export class Pool {
   }
 
   private capId(name: string): number | undefined {
-    return this.capIds.get(name);
+    const id = this.lookupId(name);
+    return id >= 0 && this.index.provStart[id + 1]! > this.index.provStart[id]! ? id : undefined;
   }
 
   evrOf(id: number): Evr {
     let e = this.evrs.get(id);
     if (!e) {
-      e = parseEvr(this.data.strings[id]!);
+      e = parseEvr(this.str(id));
       this.evrs.set(id, e);
     }
     return e;
@@ -288,9 +388,9 @@ export class Pool {
    */
   private reqOf(id: number, pkg: number): Req | null {
     if (this.reqs.has(id)) return this.reqs.get(id)!;
-    const text = this.data.strings[id]!;
+    const text = this.str(id);
     const r = parseReq(text);
-    if (!r.ok) this.warn(`${this.data.strings[this.data.name[pkg]!]}: ${r.error}; requirement ignored`);
+    if (!r.ok) this.warn(`${this.str(this.data.name[pkg]!)}: ${r.error}; requirement ignored`);
     const req = r.ok ? r.req : null;
     this.reqs.set(id, req);
     return req;
@@ -325,14 +425,14 @@ export class Pool {
       for (const r of this.reqList(d.obsOff, d.obs, id)) if (r.kind === 'cap') obsoletes.push(r.cap);
       o = {
         id,
-        name: d.strings[d.name[id]!]!,
-        arch: d.strings[d.archId[id]!]!,
+        name: this.str(d.name[id]!),
+        arch: this.str(d.archId[id]!),
         evr: this.evrOf(d.evr[id]!),
         installSize: d.size[id]!,
         requires: this.reqList(d.reqOff, d.req, id),
         recommends: this.reqList(d.recOff, d.rec, id),
         obsoletes,
-        repo: d.strings[d.repo[id]!]!,
+        repo: this.str(d.repo[id]!),
         essential: (d.flags[id]! & 1) === 1,
         priority: d.flags[id]! >> 1,
       };
@@ -342,17 +442,28 @@ export class Pool {
   }
 
   named(name: string): Package[] {
-    return (this.byName.get(name) ?? []).map((i) => this.pkg(i));
+    const id = this.lookupId(name);
+    if (id < 0) return [];
+    const { nameStart, namePkgs } = this.index;
+    const out: Package[] = [];
+    for (let k = nameStart[id]!; k < nameStart[id + 1]!; k++) out.push(this.pkg(namePkgs[k]!));
+    return out;
   }
 
-  /** Every name something provides, real packages and virtual ones (apt's regular expressions select both). */
-  providedNames(): IterableIterator<string> {
-    return this.capIds.keys();
+  /** Every name something provides, real packages and virtual ones (apt's regular expressions select both), in string order. */
+  *providedNames(): IterableIterator<string> {
+    const start = this.index.provStart;
+    for (let s = 0; s + 1 < start.length; s++) if (start[s + 1]! > start[s]!) yield this.str(s);
   }
 
-  /** Every package name, for fuzzy search. */
-  names(): IterableIterator<string> {
-    return this.byName.keys();
+  /** Every package name, once, in the order of each name's first package (for fuzzy search). */
+  *names(): IterableIterator<string> {
+    const { nameStart, namePkgs } = this.index;
+    const d = this.data;
+    for (let p = 0; p < d.name.length; p++) {
+      const s = d.name[p]!;
+      if (namePkgs[nameStart[s]!] === p) yield this.str(s);
+    }
   }
 
   evrCmp(a: Evr, b: Evr): number {
@@ -405,9 +516,10 @@ export class Pool {
     };
     const id = this.capId(need.name);
     if (id !== undefined) {
-      for (let k = this.provStart[id]!; k < this.provStart[id + 1]!; k++) {
-        const e = this.provEntries[k]!;
-        const p = this.provPkg[e]!;
+      const { provStart, provEntries, provPkg } = this.index;
+      for (let k = provStart[id]!; k < provStart[id + 1]!; k++) {
+        const e = provEntries[k]!;
+        const p = provPkg[e]!;
         if (this.seen[p] === this.stamp) continue;
         const opCode = d.provOp[e]!;
         if (this.rangeMatches(OP_CODES[opCode]!, opCode ? this.evrOf(d.provEvr[e]!) : null, need)) mark(p);
@@ -423,7 +535,7 @@ export class Pool {
       const d = this.data;
       for (let p = 0; p < this.size; p++) {
         for (let k = d.fileOff[p]!; k < d.fileOff[p + 1]!; k++) {
-          const f = d.strings[d.file[k]!]!;
+          const f = this.str(d.file[k]!);
           const l = m.get(f);
           if (l) l.push(p);
           else m.set(f, [p]);
@@ -447,7 +559,7 @@ export class Pool {
     const d = this.data;
     for (const arr of [d.req, d.rec]) {
       for (let k = 0; k < arr.length; k++) {
-        const text = d.strings[arr[k]!]!;
+        const text = this.str(arr[k]!);
         if (text.startsWith('/') && !index.has(text) && this.capId(text) === undefined) wanted.add(text);
         else if (text.startsWith('(') && text.includes('/')) for (const m of text.matchAll(/(?:^|[\s(])(\/[^\s()]+)/g)) if (!index.has(m[1]!)) wanted.add(m[1]!);
       }
@@ -479,59 +591,106 @@ export function packageKey(p: Pick<Package, 'name' | 'evr' | 'arch'>): string {
 }
 
 /**
- * The pool as one buffer for the on-disk cache, and back. Layout: two
- * little-endian u32 (header and string-table lengths), the JSON header, the
- * NUL-joined strings, padding to 8 bytes, then each typed array 8-aligned.
- * The header carries a sha256 of its other fields, the strings and the
- * arrays, and loading checks every id and offset, so a damaged or edited
+ * The pool as one buffer for the on-disk cache, and back. Layout: a
+ * little-endian u32 header length and a u32 zero, the JSON header, padding to
+ * 8 bytes, then the body: every typed array (the pool's columns, the string
+ * table as UTF-8 bytes plus offsets, and the precomputed PoolIndex), each
+ * 8-aligned. Loading makes views into the file's own buffer, no copies, no
+ * per-string or per-package objects.
+ *
+ * The header carries a checksum of its other fields and the body, and loading
+ * checks every id and offset (including the index's), so a damaged or edited
  * cache is refused (and rebuilt by the caller) instead of giving wrong
  * packages or crashing the resolver.
  */
-const ARRAYS = ['name', 'archId', 'evr', 'repo', 'size', 'flags', 'provOff', 'provName', 'provOp', 'provEvr', 'reqOff', 'req', 'recOff', 'rec', 'obsOff', 'obs', 'fileOff', 'file'] as const;
+const ARRAYS = [
+  'name', 'archId', 'evr', 'repo', 'size', 'flags', 'provOff', 'provName', 'provOp', 'provEvr', 'reqOff', 'req', 'recOff', 'rec', 'obsOff', 'obs', 'fileOff', 'file',
+  'strBytes', 'strOff', 'nameStart', 'namePkgs', 'provStart', 'provEntries', 'provPkg', 'lookup',
+] as const;
 type ArrayKey = (typeof ARRAYS)[number];
 
-type TypedArrayCtor = { new (b: ArrayBuffer): Int32Array | Float64Array | Uint8Array | Int8Array; BYTES_PER_ELEMENT: number };
-const CTOR: Partial<Record<ArrayKey, TypedArrayCtor>> = { size: Float64Array, flags: Uint8Array, provOp: Int8Array };
+type TypedArrayCtor = { new (b: ArrayBuffer, offset: number, length: number): Int32Array | Float64Array | Uint8Array | Int8Array; BYTES_PER_ELEMENT: number };
+const CTOR: Partial<Record<ArrayKey, TypedArrayCtor>> = { size: Float64Array, flags: Uint8Array, provOp: Int8Array, strBytes: Uint8Array };
 
 /** The header is a few hundred bytes; anything near this is not one. */
 const MAX_HEADER = 1 << 20;
 
 const pad8 = (n: number) => (8 - (n % 8)) % 8;
 
-export function serializePool(d: PackedPool, meta: Record<string, unknown>): Buffer {
-  // NUL separates the strings, so a string holding one would not come back as written.
-  if (d.strings.some((s) => s.includes('\u0000'))) throw new Error('a metadata string holds a NUL character; not cached');
-  const strings = Buffer.from(d.strings.join('\u0000'), 'utf8');
-  const parts: Buffer[] = [];
+/**
+ * The string table as UTF-8 bytes, each string followed by a NUL, and each
+ * string's start (plus the end of the table). The usual case is one encode of
+ * the joined text, split where the NULs fall; a string holding a NUL itself is
+ * encoded one by one (the offsets, not the NULs, say where strings end).
+ */
+function encodeStrings(strings: string[] | StringTable): { bytes: Uint8Array; offsets: Int32Array } {
+  if (!Array.isArray(strings)) return { bytes: strings.bytes, offsets: strings.offsets };
+  const offsets = new Int32Array(strings.length + 1);
+  if (!strings.some((str) => str.includes('\u0000'))) {
+    const bytes = Buffer.from(strings.length ? strings.join('\u0000') + '\u0000' : '', 'utf8');
+    let i = 1;
+    for (let k = 0; k < bytes.length; k++) if (bytes[k] === 0) offsets[i++] = k + 1;
+    return { bytes, offsets };
+  }
+  const parts = strings.map((str) => Buffer.from(str + '\u0000', 'utf8'));
+  for (let s = 0; s < parts.length; s++) offsets[s + 1] = offsets[s]! + parts[s]!.length;
+  return { bytes: Buffer.concat(parts), offsets };
+}
+
+/** CRC-32 (zlib's polynomial) in JS, for Node releases before zlib.crc32 (20.15): the same values. */
+let crcTable: Int32Array | null = null;
+function crc32js(data: Uint8Array, value = 0): number {
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c;
+    }
+  }
+  let c = ~value;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+const crc32 = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32 ?? crc32js;
+
+/**
+ * CRC-32 of the header's other fields and of the body. Not sha256: the cache
+ * lives in the user's own 0700 directory, so whoever could forge it could
+ * write anything there; the checksum only has to catch truncation, bit rot and
+ * stray edits (CRC-32 catches every burst of up to 32 bits and all but 2^-32
+ * of the rest), and the structural check keeps any content that passes from
+ * crashing the resolver. sha256 of the ~12 MB body was ~15–20 ms of a warm
+ * start; zlib's CRC-32 is ~4 ms.
+ */
+function checksum(head: string, body: Uint8Array): string {
+  const c = crc32(body, crc32(Buffer.from(head, 'utf8')));
+  return `crc32:${c.toString(16).padStart(8, '0')}`;
+}
+
+export function serializePool(d: PackedPool, meta: Record<string, unknown>, index: PoolIndex = indexPacked(d)): Buffer {
+  const { bytes, offsets } = encodeStrings(d.strings);
+  const all: Record<ArrayKey, ArrayBufferView> = { ...d, strBytes: bytes, strOff: offsets, ...index } as unknown as Record<ArrayKey, ArrayBufferView>;
   const layout: Array<[string, number, number]> = [];
   let offset = 0;
   for (const key of ARRAYS) {
-    const arr = d[key];
-    const buf = Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
-    const pad = pad8(offset);
-    if (pad) parts.push(Buffer.alloc(pad));
-    offset += pad;
+    const arr = all[key] as Int32Array;
+    offset += pad8(offset);
     layout.push([key, offset, arr.length]);
-    parts.push(buf);
-    offset += buf.length;
+    offset += arr.byteLength;
   }
-  const body = Buffer.concat(parts);
-  const { sha256: _previous, ...own } = meta;
-  const fields = { ...own, scheme: d.scheme, arch: d.arch, strings: strings.length, nStrings: d.strings.length, body: body.length, layout };
-  const header = Buffer.from(JSON.stringify({ ...fields, sha256: digestOf(fields, strings, body) }), 'utf8');
+  offset += pad8(offset);
+  const body = Buffer.alloc(offset);
+  for (let i = 0; i < ARRAYS.length; i++) {
+    const arr = all[ARRAYS[i]!]!;
+    body.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), layout[i]![1]);
+  }
+  const { check: _previous, ...own } = meta;
+  const fields = { ...own, scheme: d.scheme, arch: d.arch, nStrings: d.strings.length, body: body.length, layout };
+  const header = Buffer.from(JSON.stringify({ ...fields, check: checksum(JSON.stringify(fields), body) }), 'utf8');
   const head = Buffer.alloc(8);
   head.writeUInt32LE(header.length, 0);
-  head.writeUInt32LE(strings.length, 4);
-  return Buffer.concat([head, header, strings, Buffer.alloc(pad8(8 + header.length + strings.length)), body]);
-}
-
-/**
- * Covers the header's other fields (as JSON.stringify writes them; parsing and
- * writing again gives the same text), the strings and the body; not the
- * padding between them, which depends on the header's length.
- */
-function digestOf(fields: Record<string, unknown>, strings: Uint8Array, body: Uint8Array): string {
-  return createHash('sha256').update(JSON.stringify(fields)).update('\u0000').update(strings).update(body).digest('hex');
+  return Buffer.concat([head, header, Buffer.alloc(pad8(8 + header.length)), body]);
 }
 
 interface CacheHeader {
@@ -539,18 +698,18 @@ interface CacheHeader {
   arch: string;
   nStrings: number;
   body: number;
-  sha256: string;
+  check: string;
   layout: Array<[string, number, number]>;
   [k: string]: unknown;
 }
 
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
-function readHeader(buf: Buffer): Parsed<{ header: CacheHeader; headerLen: number; stringsLen: number }> {
+function readHeader(buf: Buffer): Parsed<{ header: CacheHeader; headerLen: number }> {
   if (buf.length < 8) return parseFailure('shorter than its fixed header');
   const headerLen = buf.readUInt32LE(0);
-  const stringsLen = buf.readUInt32LE(4);
-  if (headerLen > MAX_HEADER || 8 + headerLen + stringsLen > buf.length) return parseFailure('its lengths run past the end of the file');
+  if (buf.readUInt32LE(4) !== 0) return parseFailure('it is not a cache of this version');
+  if (headerLen > MAX_HEADER || 8 + headerLen > buf.length) return parseFailure('its lengths run past the end of the file');
   let h: unknown;
   try {
     h = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
@@ -562,37 +721,66 @@ function readHeader(buf: Buffer): Parsed<{ header: CacheHeader; headerLen: numbe
     Array.isArray(c?.layout) &&
     c.layout.length === ARRAYS.length &&
     c.layout.every((e, i) => Array.isArray(e) && e[0] === ARRAYS[i] && isCount(e[1]) && isCount(e[2]) && e[1] % 8 === 0);
-  if (!c || typeof c !== 'object' || (c.scheme !== 'rpm' && c.scheme !== 'deb') || typeof c.arch !== 'string' || !isCount(c.nStrings) || !isCount(c.body) || typeof c.sha256 !== 'string' || !layoutOk) {
+  if (!c || typeof c !== 'object' || (c.scheme !== 'rpm' && c.scheme !== 'deb') || typeof c.arch !== 'string' || !isCount(c.nStrings) || !isCount(c.body) || c.body % 8 !== 0 || typeof c.check !== 'string' || !layoutOk) {
     return parseFailure('its header lacks fields or has the wrong types');
   }
-  return parsed({ header: c as CacheHeader, headerLen, stringsLen });
+  return parsed({ header: c as CacheHeader, headerLen });
 }
 
-export function deserializePool(buf: Buffer): Parsed<{ data: PackedPool; meta: Record<string, unknown> }> {
+export function deserializePool(buf: Buffer): Parsed<{ data: PackedPool; index: PoolIndex; meta: Record<string, unknown> }> {
   const h = readHeader(buf);
   if (!h.ok) return h;
-  const { header, headerLen, stringsLen } = h.value;
-  const stringsStart = 8 + headerLen;
-  const bodyStart = stringsStart + stringsLen + pad8(stringsStart + stringsLen);
+  const { header, headerLen } = h.value;
+  const bodyStart = 8 + headerLen + pad8(8 + headerLen);
   if (bodyStart + header.body !== buf.length) return parseFailure('its size does not match its header');
-  const { sha256, ...fields } = header;
-  if (digestOf(fields, buf.subarray(stringsStart, stringsStart + stringsLen), buf.subarray(bodyStart)) !== sha256) return parseFailure('its checksum does not match its content');
-  const strings = header.nStrings === 0 && stringsLen === 0 ? [] : buf.subarray(stringsStart, stringsStart + stringsLen).toString('utf8').split('\u0000');
-  if (strings.length !== header.nStrings) return parseFailure('its string table does not match its header');
-  const out: Record<string, unknown> = { scheme: header.scheme, arch: header.arch, strings };
+  let body: Uint8Array = buf.subarray(bodyStart);
+  // Views need 8-aligned addresses; a file read into a fresh buffer has them, anything else is copied once.
+  if (body.byteOffset % 8 !== 0) body = new Uint8Array(body);
+  const { check, ...fields } = header;
+  if (checksum(JSON.stringify(fields), body) !== check) return parseFailure('its checksum does not match its content');
+  const out: Record<string, unknown> = {};
   let end = 0;
   for (const [key, offset, length] of header.layout) {
     const C = CTOR[key as ArrayKey] ?? Int32Array;
     const bytes = length * C.BYTES_PER_ELEMENT;
     if (offset < end || offset + bytes > header.body) return parseFailure(`array ${key} overlaps another or runs past the end`);
     end = offset + bytes;
-    // Copy: the file buffer's offsets need not be aligned for typed-array views.
-    const start = buf.byteOffset + bodyStart + offset;
-    out[key] = new C((buf.buffer as ArrayBuffer).slice(start, start + bytes));
+    out[key] = new C(body.buffer as ArrayBuffer, body.byteOffset + offset, length);
   }
-  const data = out as unknown as PackedPool;
-  const problem = checkPacked(data);
-  return problem ? parseFailure(problem) : parsed({ data, meta: header });
+  const a = out as Record<ArrayKey, Int32Array>;
+  const strOff = a.strOff;
+  const strBytes = out.strBytes as Uint8Array;
+  if (strOff.length !== header.nStrings + 1 || strOff[0] !== 0 || strOff[header.nStrings] !== strBytes.length) return parseFailure('its string table does not match its header');
+  // Strictly increasing: every string has at least its terminating byte.
+  for (let i = 0; i < header.nStrings; i++) if (!(strOff[i]! < strOff[i + 1]!)) return parseFailure('its string offsets go backwards');
+  const strings = new StringTable(Buffer.from(strBytes.buffer, strBytes.byteOffset, strBytes.length), strOff);
+  const data = { ...out, scheme: header.scheme, arch: header.arch, strings } as unknown as PackedPool;
+  const index: PoolIndex = { nameStart: a.nameStart, namePkgs: a.namePkgs, provStart: a.provStart, provEntries: a.provEntries, provPkg: a.provPkg, lookup: a.lookup };
+  const problem = checkPacked(data) ?? checkIndex(data, index);
+  return problem ? parseFailure(problem) : parsed({ data, index, meta: header });
+}
+
+/** What Pool relies on from the index: every range within its array and every id within its table. */
+function checkIndex(d: PackedPool, x: PoolIndex): string | null {
+  const n = d.name.length;
+  const nStr = d.strings.length;
+  const nProv = d.provName.length;
+  const csr = (start: Int32Array, len: number, what: string): string | null => {
+    if (start.length !== nStr + 1 || start[0] !== 0 || start[nStr] !== len) return `the ${what} index does not span its array`;
+    for (let i = 0; i < nStr; i++) if (start[i]! > start[i + 1]!) return `the ${what} index goes backwards`;
+    return null;
+  };
+  const within = (arr: Int32Array, lo: number, hi: number, what: string): string | null => {
+    for (let i = 0; i < arr.length; i++) if (!(arr[i]! >= lo && arr[i]! < hi)) return `the ${what} index refers to ${arr[i]} of ${hi}`;
+    return null;
+  };
+  const size = x.lookup.length;
+  if (size === 0 || (size & (size - 1)) !== 0) return 'the name table is not a power of two long';
+  return (
+    csr(x.nameStart, n, 'name') ?? csr(x.provStart, nProv, 'provide') ??
+    (x.namePkgs.length !== n || x.provEntries.length !== nProv || x.provPkg.length !== nProv ? 'the index arrays differ in length from the pool' : null) ??
+    within(x.namePkgs, 0, n, 'name') ?? within(x.provEntries, 0, nProv, 'provide') ?? within(x.provPkg, 0, n, 'provider') ?? within(x.lookup, -1, nStr, 'name table')
+  );
 }
 
 /** Every id within the string table, every offset table monotonic and matching its array: what Pool relies on. */

@@ -3,6 +3,7 @@
  * dependency graph converted to rpm-md. Prints medians and the ratio to dnf.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -11,7 +12,6 @@ import { convertDebToRpmMd } from '../support/deb2rpmmd.js';
 import { loadPool } from '../../src/packages/metadata.js';
 import { resolve } from '../../src/packages/resolve.js';
 import { systemRunner } from '../../src/system/run.js';
-import { dnfTransaction } from '../../src/packages/verify.js';
 import { Pool, PoolBuilder } from '../../src/packages/pool.js';
 
 const median = (xs: number[]) => {
@@ -34,21 +34,134 @@ async function timeIt(n: number, fn: () => Promise<unknown> | unknown): Promise<
   return out;
 }
 
-export async function closureBench(): Promise<void> {
-  console.log('\n## Closure on Debian\'s graph as rpm-md (targets: cold <= 2 s, warm <= 300 ms, toggle <= 20 ms, RSS <= 300 MB, >= 10x dnf repoquery)');
-  if (spawnSync('apt-cache', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    console.log('skipped: apt-cache not available');
+/** The request of issue 13's whole-process comparison (the Debian base + luks + lvm + raid variant). */
+export const REQUEST = 'systemd udev bash less gzip kmod dmsetup libcryptsetup12 libseccomp2 btrfs-progs e2fsprogs dosfstools procps util-linux mount libfido2-1 libfdisk1 lvm2 mdadm'.split(' ');
+
+/** Debian sid chroot with dnf5 5.x (test/support/toolchain.ts makes it). */
+const SID = process.env.IW_SID_CHROOT || '/var/tmp/tc-sid';
+const CLI_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin', 'initrd-wizard.js');
+
+interface Run {
+  ms: number;
+  rssMB: number;
+  stdout: string;
+}
+
+/** One whole process, wall time and peak RSS (GNU time's %M; a chroot execs its command, so that is dnf5's). */
+function runProcess(argv: string[], env: NodeJS.ProcessEnv = process.env): Run {
+  const timed = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', '@rss %M', ...argv] : argv;
+  const t = performance.now();
+  const r = spawnSync(timed[0]!, timed.slice(1), { encoding: 'utf8', env, maxBuffer: 1 << 26 });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const rss = /@rss (\d+)\s*$/.exec(r.stderr);
+  return { ms, rssMB: rss ? Number(rss[1]) / 1024 : NaN, stdout: r.stdout };
+}
+
+interface Contender {
+  name: string;
+  /** Makes the next run cold (its metadata cache gone) or leaves it warm. */
+  prepare: (cold: boolean) => void;
+  run: () => Run;
+  /** The package count its output states (dnf's repoquery follows every provider, so it lists a few more). */
+  count: (r: Run) => number;
+}
+
+/**
+ * Whole-process `closure --json` (our bundled CLI) next to dnf4's and dnf5's
+ * repoquery for the same request on the same repository. Runs alternate
+ * between the tools (and rotate who goes first), so the load of a busy machine
+ * falls on all of them alike; the ratios are medians of per-round ratios.
+ */
+async function wholeProcessBench(repoDir: string, work: string): Promise<void> {
+  const rounds = Number(process.env.IW_BENCH_ROUNDS || 5);
+  console.log(`\n## Whole process, ${REQUEST.length} packages requested: cold (no metadata cache) and warm, ${rounds} alternating rounds (goals: warm >= 3x dnf4 and >= 2.5x dnf5; cold >= 1.5x dnf4 and >= 1x dnf5; peak RSS <= 160 MB)`);
+  if (!existsSync(CLI_PATH)) {
+    console.log(`skipped: ${CLI_PATH} missing (node scripts/build.mjs)`);
     return;
   }
+  const ourCache = path.join(work, 'xdg');
+  const contenders: Contender[] = [
+    {
+      name: 'ours',
+      prepare: (cold) => void (cold && rmSync(ourCache, { recursive: true, force: true })),
+      run: () => runProcess([process.execPath, CLI_PATH, 'closure', '--json', '--repo', `g=${repoDir}`, '--packages', REQUEST.join(',')], { ...process.env, XDG_CACHE_HOME: ourCache }),
+      count: (r) => (JSON.parse(r.stdout) as { count: number }).count,
+    },
+  ];
+  if (spawnSync('dnf', ['--version'], { stdio: 'ignore' }).status === 0) {
+    const cache = path.join(work, 'dnf4cache');
+    contenders.push({
+      name: 'dnf4',
+      prepare: (cold) => void (cold && rmSync(cache, { recursive: true, force: true })),
+      run: () =>
+        runProcess(['dnf', '-q', '--disableplugin=*', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${cache}`, `--repofrompath=g,${repoDir}`, '--repo=g', '--setopt=g.gpgcheck=0', 'repoquery', '--requires', '--resolve', '--recursive', ...REQUEST]),
+      count: (r) => r.stdout.split('\n').filter(Boolean).length,
+    });
+  } else console.log('dnf4: skipped (dnf not installed)');
+  if (existsSync(path.join(SID, 'usr/bin/dnf5')) && process.getuid?.() === 0) {
+    // The repository copied into the chroot once (dnf5 there cannot see the host's paths).
+    const inside = '/var/tmp/iw-bench-graph';
+    const primary = (dir: string) => readdirSync(path.join(dir, 'repodata')).filter((f) => f.endsWith('primary.xml.gz')).join();
+    if (!existsSync(path.join(SID, inside, 'repodata')) || primary(path.join(SID, inside)) !== primary(repoDir)) {
+      rmSync(path.join(SID, inside), { recursive: true, force: true });
+      execFileSync('cp', ['-a', repoDir, path.join(SID, inside)]);
+    }
+    const cache = '/var/tmp/iw-bench-dnf5-cache';
+    contenders.push({
+      name: 'dnf5',
+      prepare: (cold) => void (cold && rmSync(path.join(SID, cache), { recursive: true, force: true })),
+      run: () =>
+        runProcess(['chroot', SID, 'dnf5', '-q', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${cache}`, '--setopt=optional_metadata_types=', `--repofrompath=g,${inside}`, '--repo=g', '--setopt=g.gpgcheck=0', 'repoquery', '--providers-of=requires', '--recursive', ...REQUEST]),
+      count: (r) => r.stdout.split('\n').filter(Boolean).length,
+    });
+  } else console.log(`dnf5: skipped (${existsSync(path.join(SID, 'usr/bin/dnf5')) ? 'chroot needs root' : `no ${SID}/usr/bin/dnf5`})`);
+
+  for (const cold of [true, false]) {
+    const runs = new Map<string, Run[]>(contenders.map((c) => [c.name, []]));
+    if (!cold) for (const c of contenders) {
+      c.prepare(true);
+      c.run(); // fills the cache
+    }
+    for (let i = 0; i < rounds; i++) {
+      for (let k = 0; k < contenders.length; k++) {
+        const c = contenders[(i + k) % contenders.length]!;
+        c.prepare(cold);
+        const r = c.run();
+        runs.get(c.name)!.push(r);
+      }
+    }
+    const ours = runs.get('ours')!;
+    const label = cold ? 'cold' : 'warm';
+    for (const c of contenders) {
+      const rs = runs.get(c.name)!;
+      const times = rs.map((r) => r.ms);
+      const ratio = c.name === 'ours' ? '' : `  ours is ${median(rs.map((r, i) => r.ms / ours[i]!.ms)).toFixed(2)}x faster (median of per-round ratios)`;
+      console.log(`${label} ${c.name.padEnd(5)} median ${ms(median(times)).padStart(5)} ms (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}), peak RSS ${median(rs.map((r) => r.rssMB)).toFixed(0)} MB, ${c.count(rs[0]!)} packages${ratio}`);
+    }
+  }
+}
+
+export async function closureBench(): Promise<void> {
+  console.log('\n## Closure on Debian\'s graph as rpm-md (in process: cold <= 2 s, warm <= 300 ms, toggle <= 20 ms)');
   const work = await mkdtemp(path.join(os.tmpdir(), 'iw-bench-'));
   try {
-    const repoDir = path.join(work, 'repo');
-    const t0 = performance.now();
-    const { packages } = await convertDebToRpmMd(execFileSync('apt-cache', ['-o', 'Dir::State::status=/dev/null', 'dumpavail'], { encoding: 'utf8', maxBuffer: 1 << 30 }), repoDir);
-    console.log(`repository: ${packages} packages (converted in ${ms(performance.now() - t0)} ms)`);
+    // A converted graph made earlier (IW_GRAPH_REPO, or /var/tmp/iw-graph/repo), else converted now from apt's lists.
+    let repoDir = process.env.IW_GRAPH_REPO || '/var/tmp/iw-graph/repo';
+    if (!existsSync(path.join(repoDir, 'repodata', 'repomd.xml'))) {
+      if (spawnSync('apt-cache', ['--version'], { stdio: 'ignore' }).status !== 0) {
+        console.log('skipped: no converted graph and apt-cache not available');
+        return;
+      }
+      repoDir = path.join(work, 'repo');
+      const t0 = performance.now();
+      const { packages } = await convertDebToRpmMd(execFileSync('apt-cache', ['-o', 'Dir::State::status=/dev/null', 'dumpavail'], { encoding: 'utf8', maxBuffer: 1 << 30 }), repoDir);
+      console.log(`repository: ${packages} packages (converted in ${ms(performance.now() - t0)} ms)`);
+    } else console.log(`repository: ${repoDir}`);
+    await wholeProcessBench(repoDir, work);
+
     const spec = { kind: 'rpm-md' as const, repos: [{ name: 'debgraph', dir: repoDir }] };
     const cacheDir = path.join(work, 'cache');
-
     const cold = await timeIt(3, () => loadPool(spec, { runner: systemRunner, cacheDir: null }));
     await loadPool(spec, { runner: systemRunner, cacheDir });
     const warm = await timeIt(5, () => loadPool(spec, { runner: systemRunner, cacheDir }));
@@ -60,49 +173,10 @@ export async function closureBench(): Promise<void> {
       resolve(pool, VARIANT.filter((_, j) => j !== i));
     });
     const add = await timeIt(20, () => resolve(pool, [...VARIANT, 'nfs-common']));
-    console.log(`cold load (no cache)     median ${ms(median(cold))} ms`);
-    console.log(`warm load (cache)        median ${ms(median(warm))} ms`);
-    console.log(`resolve full variant     median ${ms(median(full))} ms (${first.count} packages, ${(first.installSize / 1048576).toFixed(1)} MiB)`);
-    console.log(`re-resolve after toggle  median ${ms(median(toggles))} ms, p95 ${ms([...toggles].sort((a, b) => a - b)[Math.floor(toggles.length * 0.95)]!)} ms (remove one) / ${ms(median(add))} ms (add one)`);
-
-    // Peak RSS of a process that does exactly what the closure command does: warm load + resolve.
-    const script = path.join(work, 'rss.mjs');
-    await writeFile(script, `
-      const { loadPool } = await import(${JSON.stringify(path.resolve('src/packages/metadata.ts'))});
-      const { resolve } = await import(${JSON.stringify(path.resolve('src/packages/resolve.ts'))});
-      const { systemRunner } = await import(${JSON.stringify(path.resolve('src/system/run.ts'))});
-      const { pool } = await loadPool(${JSON.stringify(spec)}, { runner: systemRunner, cacheDir: ${JSON.stringify(process.env.RSS_COLD ? null : cacheDir)} });
-      resolve(pool, ${JSON.stringify(VARIANT)});
-      console.log(process.resourceUsage().maxRSS);`);
-    const rssWarm = Number(execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' }).trim()) / 1024;
-    const rssCold = Number(execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env: { ...process.env, RSS_COLD: '1' } }).trim()) / 1024;
-    console.log(`peak RSS                 ${rssWarm.toFixed(0)} MB warm, ${rssCold.toFixed(0)} MB cold`);
-
-    const haveDnf = spawnSync('dnf', ['--version'], { stdio: 'ignore' }).status === 0;
-    if (!haveDnf) {
-      console.log('dnf comparison skipped: dnf not installed');
-      return;
-    }
-    const conf = path.join(work, 'dnf.conf');
-    await writeFile(conf, '[main]\ngpgcheck=0\nreposdir=/dev/null\ninstall_weak_deps=False\n');
-    const dnfBase = ['-c', conf, '--releasever=39', `--setopt=cachedir=${path.join(work, 'dnfcache')}`, `--repofrompath=debgraph,${repoDir}`, '--repo=debgraph', '--setopt=debgraph.gpgcheck=0', '--quiet'];
-    execFileSync('dnf', [...dnfBase, 'makecache'], { stdio: 'ignore' });
-    let rqCount = 0;
-    const repoquery = await timeIt(3, () => {
-      rqCount = execFileSync('dnf', [...dnfBase, 'repoquery', '--requires', '--resolve', '--recursive', ...VARIANT], { encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter(Boolean).length;
-    });
-    const ours = median(full);
-    console.log(`dnf repoquery --recursive median ${ms(median(repoquery))} ms (${rqCount} packages: it follows every provider) → in-process resolve is ${(median(repoquery) / ours).toFixed(0)}x faster (${(median(repoquery) / (ours + median(warm))).toFixed(0)}x including the warm load)`);
-    if (process.getuid?.() === 0) {
-      let dnfSet: string[] = [];
-      const install = await timeIt(3, async () => {
-        dnfSet = (await dnfTransaction(systemRunner, [{ name: 'debgraph', dir: repoDir }], VARIANT)).packages;
-      });
-      const same = JSON.stringify(dnfSet) === JSON.stringify(first.packages.map((p) => p.name).sort());
-      console.log(`dnf install --assumeno    median ${ms(median(install))} ms  → ${(median(install) / ours).toFixed(0)}x; package sets ${same ? 'IDENTICAL' : 'DIFFER'} (${dnfSet.length} vs ${first.count})`);
-    } else {
-      console.log('dnf install --assumeno: skipped (needs root)');
-    }
+    console.log(`in-process cold load (no cache)  median ${ms(median(cold))} ms`);
+    console.log(`in-process warm load (cache)     median ${ms(median(warm))} ms`);
+    console.log(`resolve full variant             median ${ms(median(full))} ms (${first.count} packages, ${(first.installSize / 1048576).toFixed(1)} MiB)`);
+    console.log(`re-resolve after toggle          median ${ms(median(toggles))} ms, p95 ${ms([...toggles].sort((a, b) => a - b)[Math.floor(toggles.length * 0.95)]!)} ms (remove one) / ${ms(median(add))} ms (add one)`);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
