@@ -3,15 +3,13 @@ import { InputError, WizardError } from '../errors.js';
 import { loadPool, type MetadataSpec } from '../packages/metadata.js';
 import { detectDnf, dnfCommand } from '../packages/dnf.js';
 import { resolveClosure, withFileLists, type Closure } from '../packages/resolve.js';
-import { aptSimulation, dnfTransaction, type VerifyResult } from '../packages/verify.js';
+import type { VerifyResult } from '../packages/verify.js';
 import { PACKAGE_NAME } from '../variant/profiles.js';
-import { loadMkosiModel, previewInstall } from '../mkosi/model.js';
 import type { InstallSet, Origin } from '../mkosi/installset.js';
 import type { HostFs } from '../system/files.js';
-import { mkosiInfo, pipeline } from './pipeline.js';
 import { systemRunner, type Runner } from '../system/run.js';
-import { obtainReport, resolveArch, resolveDistro, type CommandResult } from './context.js';
-import { debArch, hostMachine, rpmArch } from '../packages/arch.js';
+import type { CommandResult } from './context.js';
+import { debArch, hostMachine, resolveArch, rpmArch } from '../packages/arch.js';
 import type { Pool } from '../packages/pool.js';
 import { formatBytes } from './format.js';
 
@@ -114,6 +112,9 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
       spec = { kind: 'rpm-md', repos };
       arch = resolveArch(null, flags.arch);
     } else {
+      // The host's facts, mkosi's model and the verifiers load only when asked for: `closure --packages --repo`
+      // is a whole process a user waits for, and most of its time would be module loading.
+      const { obtainReport, resolveDistro } = await import('./context.js');
       const { report } = await obtainReport({ snapshot: flags.snapshot, runner });
       spec = repos.length ? { kind: 'rpm-md', repos } : await hostMetadataSpec(resolveDistro(report, flags.distro).family, runner);
       arch = resolveArch(report, flags.arch);
@@ -123,6 +124,8 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
     const verify = flags.verify ? await verifyWith(runner, spec, packages, closure, arch, flags.weak) : null;
     return result(closure, arch, null, verify, warnings, [], [archLine(arch, pool), ...sourceLine(spec)]);
   }
+  const { mkosiInfo, pipeline } = await import('./pipeline.js');
+  const { loadMkosiModel, previewInstall } = await import('../mkosi/model.js');
   const state = await pipeline({ snapshot: flags.snapshot, distro: flags.distro, arch: flags.arch, runner, fs: flags.fs });
   const spec: MetadataSpec = repos.length ? { kind: 'rpm-md', repos } : await hostMetadataSpec(state.distro.family, runner);
   const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir, arch: state.arch });
@@ -149,6 +152,7 @@ function sourceLine(spec: MetadataSpec): string[] {
 async function verifyWith(runner: Runner, spec: MetadataSpec, packages: string[], closure: Closure, arch: string, weak?: boolean): Promise<Verified> {
   // Another architecture's question, asked of apt (its lists for that architecture) or dnf (--forcearch).
   const foreign = arch !== hostMachine();
+  const { aptSimulation, dnfTransaction } = await import('../packages/verify.js');
   const theirs =
     spec.kind === 'apt'
       ? await aptSimulation(runner, packages, { weak, options: foreign ? [`APT::Architecture=${debArch(arch)}`, `APT::Architectures::=${debArch(arch)}`] : [] })

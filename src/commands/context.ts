@@ -5,7 +5,6 @@ import { captureHost } from '../host/capture.js';
 import { loadSnapshot, type Snapshot } from '../host/snapshot.js';
 import type { HostReport } from '../host/report.js';
 import { systemRunner, type Runner } from '../system/run.js';
-import { hostMachine, KNOWN_MACHINES, knownMachine, machineOf } from '../packages/arch.js';
 import { codenameFor, familyOf, KNOWN_DISTRO_IDS, type Distro } from '../variant/distro.js';
 
 /** A command's answer: one JSON document and the text a person reads; cli.ts prints one of them and exits. */
@@ -58,17 +57,4 @@ export function resolveDistro(report: HostReport, flag?: string): Distro {
   return { id: report.host.os, version: report.host.osVersion, family, ...(codename ? { codename } : {}), idLike: report.host.idLike };
 }
 
-/**
- * The target machine (uname -m spelling): --arch in any of uname's, rpm's or
- * dpkg's spellings, else the one the snapshot recorded (the live host's
- * os.machine()), else this machine's.
- */
-export function resolveArch(report: Pick<HostReport, 'host'> | null, flag?: string): string {
-  if (flag !== undefined) {
-    const m = knownMachine(flag);
-    if (!m) throw new InputError(`unknown architecture "${flag}"`, `use one of: ${KNOWN_MACHINES.join(', ')} (rpm's and dpkg's names work too, e.g. arm64 or amd64)`);
-    return m;
-  }
-  const recorded = report?.host.arch.trim();
-  return recorded ? machineOf(recorded) : hostMachine();
-}
+export { resolveArch } from '../packages/arch.js';

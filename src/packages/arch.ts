@@ -5,6 +5,7 @@
  */
 
 import os from 'node:os';
+import { InputError } from '../errors.js';
 
 /** Node's process.arch → uname -m (for a Node without os.machine()). */
 const NODE_MACHINE: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7l', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loongarch64' };
@@ -133,4 +134,19 @@ export function qemuTarget(machine: string): QemuTarget | null {
 export function qemuPackage(target: QemuTarget, family?: string): string {
   if (family === 'debian' || family === 'fedora') return target.packages[family];
   return target.packages.debian === target.packages.fedora ? target.packages.debian : `${target.packages.debian} (Debian, Ubuntu) or ${target.packages.fedora} (Fedora)`;
+}
+
+/**
+ * The target machine (uname -m spelling): --arch in any of uname's, rpm's or
+ * dpkg's spellings, else the one the snapshot recorded (the live host's
+ * os.machine()), else this machine's.
+ */
+export function resolveArch(report: { host: { arch: string } } | null, flag?: string): string {
+  if (flag !== undefined) {
+    const m = knownMachine(flag);
+    if (!m) throw new InputError(`unknown architecture "${flag}"`, `use one of: ${KNOWN_MACHINES.join(', ')} (rpm's and dpkg's names work too, e.g. arm64 or amd64)`);
+    return m;
+  }
+  const recorded = report?.host.arch.trim();
+  return recorded ? machineOf(recorded) : hostMachine();
 }
