@@ -441,6 +441,21 @@ export class Pool {
     return o;
   }
 
+  /**
+   * A package's provides with `=`, `<=` or `<` and a version (libsolv reorders
+   * choices by them): the capability's string id, the version text, and
+   * whether it is a `<` one.
+   */
+  versionedProvides(id: number): Array<{ name: number; evr: string; lt: boolean }> {
+    const d = this.data;
+    const out: Array<{ name: number; evr: string; lt: boolean }> = [];
+    for (let e = d.provOff[id]!; e < d.provOff[id + 1]!; e++) {
+      const op = OP_CODES[d.provOp[e]!];
+      if ((op === 'EQ' || op === 'LE' || op === 'LT') && d.provEvr[e]! >= 0) out.push({ name: d.provName[e]!, evr: this.str(d.provEvr[e]!), lt: op === 'LT' });
+    }
+    return out;
+  }
+
   named(name: string): Package[] {
     const id = this.lookupId(name);
     if (id < 0) return [];

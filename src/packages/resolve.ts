@@ -7,8 +7,9 @@
  * recommends, then the first name in strcmp order.
  */
 import { WizardError } from '../errors.js';
-import { capToString, reqToString, type Cap, type Req } from './deps.js';
-import { formatEvr } from './version.js';
+import { capToString, reqCaps, reqToString, type Req } from './deps.js';
+import { clausesOf, type Clause } from './clauses.js';
+import { formatEvr, parseEvr, rpmEvrCmp, type Evr } from './version.js';
 import { rpmArchScore } from './arch.js';
 import type { Package, Pool } from './pool.js';
 
@@ -64,7 +65,14 @@ export class UnresolvableError extends WizardError {
 interface Pending {
   from: Package;
   req: Req;
+  clause: Clause;
+  /** Which of the requirement's clauses, so a forced choice names one. */
+  nth: number;
+  /** A Recommends followed with --weak: skipped when nothing can meet it, as libsolv does. */
+  weak: boolean;
   done: boolean;
+  /** Its place in libsolv's rule order, computed when first needed. */
+  key?: number[];
 }
 
 /**
@@ -74,8 +82,8 @@ interface Pending {
  */
 interface PoolMemo {
   generation: number;
-  /** Candidates of requirements whose candidates do not depend on the set (all but if/unless). */
-  candidates: WeakMap<Req, readonly Package[] | null>;
+  /** Each requirement's clauses (they depend on the metadata only: conditions are negated literals). */
+  clauses: WeakMap<Req, Clause[]>;
   /** The policy ranking of a candidate list, by list and wanted name. */
   ranked: WeakMap<readonly Package[], Map<string | null, Package[]>>;
 }
@@ -85,7 +93,7 @@ const memos = new WeakMap<Pool, PoolMemo>();
 function memoOf(pool: Pool): PoolMemo {
   let m = memos.get(pool);
   if (!m || m.generation !== pool.generation) {
-    m = { generation: pool.generation, candidates: new WeakMap(), ranked: new WeakMap() };
+    m = { generation: pool.generation, clauses: new WeakMap(), ranked: new WeakMap() };
     memos.set(pool, m);
   }
   return m;
@@ -150,7 +158,67 @@ function rankRpm(pool: Pool, candidates: readonly Package[]): Package[] {
     const kept = list.filter((p) => !obsoleted.has(p));
     if (kept.length) list = kept;
   }
+  if (list.length > 1) list = dislikeOldVersions(pool, list);
+  if (list.length > 1) list = sortByCommonDep(pool, list);
   return list;
+}
+
+/** libsolv's dislike_old_versions: a candidate with a newer version of itself (same name and architecture) in the pool goes to the back. */
+function dislikeOldVersions(pool: Pool, list: Package[]): Package[] {
+  const old = (p: Package) => pool.named(p.name).some((q) => q !== p && q.arch === p.arch && pool.evrCmp(q.evr, p.evr) > 0);
+  const bad = list.filter(old);
+  return bad.length ? [...list.filter((p) => !bad.includes(p)), ...bad] : list;
+}
+
+/**
+ * libsolv's sort_by_common_dep: candidates that provide the same capability
+ * at different versions (`kernel = 6.1` against `kernel = 6.0`, `v = 3`
+ * against `v = 2`) are ordered highest version first; each step down a
+ * capability's versions adds to a candidate's badness, and a stable sort by
+ * badness gives the order. Versions that look like hashes are ignored.
+ */
+function sortByCommonDep(pool: Pool, list: Package[]): Package[] {
+  interface Entry {
+    at: number;
+    name: number;
+    evr: string;
+    lt: boolean;
+  }
+  const entries: Entry[] = [];
+  list.forEach((p, at) => {
+    for (const v of pool.versionedProvides(p.id)) {
+      if (!v.lt && v.evr.length >= 4 && /^[0-9a-f]+$/.test(v.evr)) continue;
+      entries.push({ at, ...v });
+    }
+  });
+  if (entries.length < 2) return list;
+  const evrs = new Map<string, Evr>();
+  const evrOf = (t: string) => evrs.get(t) ?? evrs.set(t, parseEvr(t)).get(t)!;
+  // Same capability together, highest version first; of equal versions the `=` one before the `<` one.
+  const cmp = (a: Entry, b: Entry): number => {
+    if (a.name !== b.name) return a.name - b.name;
+    if (a.evr === b.evr && a.lt === b.lt) return 0;
+    const r = rpmEvrCmp(evrOf(b.evr), evrOf(a.evr));
+    if (r === 0 && (a.lt || b.lt)) return b.lt ? -1 : 1;
+    return r;
+  };
+  entries.sort(cmp);
+  const badness = new Array<number>(list.length).fill(0);
+  let bad = 0;
+  let any = false;
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k]!;
+    const prev = entries[k - 1];
+    if (prev && prev.name === e.name) {
+      if (prev.at !== e.at && cmp(prev, e) < 0) {
+        bad++;
+        any = true;
+      }
+    } else bad = 0;
+    badness[e.at]! += bad;
+  }
+  if (!any) return list;
+  return list.map((p, at) => ({ p, at })).sort((x, y) => badness[x.at]! - badness[y.at]! || x.at - y.at).map((x) => x.p);
 }
 
 function ranked(pool: Pool, candidates: readonly Package[], wanted: string | null): Package[] {
@@ -228,6 +296,12 @@ class SetState {
   }
 }
 
+/** A choice the minimisation step made instead of policy, with the alternatives it was made among. */
+interface Forced {
+  pick: Package;
+  alternatives: Package[];
+}
+
 /** A choice the resolver made between several candidates. */
 interface Decision {
   key: string;
@@ -241,11 +315,13 @@ interface Decision {
  * choice instead (earliest choice first), and solving goes on from there. So
  * for `Requires: lsb-base` with lsb-base (which requires sysvinit-utils) and
  * sysvinit-utils (which provides lsb-base), dnf installs sysvinit-utils alone.
- * apt has no such step.
+ * Failing that, a choice the set does not recommend gives way to an
+ * alternative it does (recommends are read even when not followed). apt has
+ * no such step.
  */
 export function resolve(pool: Pool, requested: string[], options: ResolveOptions = {}): Closure {
   if (pool.scheme === 'deb') return closureOf(pool, requested, resolveOnce(pool, requested, options, new Map()).state.order, options);
-  const forced = new Map<string, Package>();
+  const forced = new Map<string, Forced>();
   const tried = new Set<string>();
   for (let round = 0; ; round++) {
     const { decisions, state } = resolveOnce(pool, requested, options, forced);
@@ -253,116 +329,136 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
     let switched = false;
     for (let i = 0; i < decisions.length && !switched; i++) {
       const d = decisions[i]!;
-      const alt = d.alternatives.find((a) => a !== d.chosen && state.has(a) && !tried.has(`${d.key}\0${a.id}`));
+      const open = (a: Package) => a !== d.chosen && !tried.has(`${d.key}\0${a.id}`);
+      // An alternative installed anyway; else, when the choice is not recommended by the set, a recommended one.
+      const alt = d.alternatives.find((a) => open(a) && state.has(a)) ?? (state.recommended.has(d.chosen) ? undefined : d.alternatives.find((a) => open(a) && state.recommended.has(a)));
       if (!alt) continue;
       tried.add(`${d.key}\0${alt.id}`);
+      tried.add(`${d.key}\0${d.chosen.id}`);
       // Reverting to that choice undoes every later one.
       for (const later of decisions.slice(i + 1)) forced.delete(later.key);
-      forced.set(d.key, alt);
+      // The choice keeps its alternatives as first offered (libsolv's branch outlives the switch).
+      forced.set(d.key, { pick: alt, alternatives: d.alternatives });
       switched = true;
     }
     if (!switched) return closureOf(pool, requested, state.order, options);
   }
 }
 
-/** Requirements whose candidates do not depend on what is in the set, so they can be remembered. */
-function isStatic(r: Req): boolean {
-  if (r.kind === 'if' || r.kind === 'unless') return false;
-  if (r.kind === 'or') return r.args.every(isStatic);
-  return true;
+/**
+ * libsolv's place of a rule (solver_unifyrules): its literals in order, the
+ * negated ones first (the requiring package among them, a later package
+ * before an earlier one), then the candidates in package order.
+ */
+function ruleKey(item: Pending): number[] {
+  if (!item.key) {
+    const neg = [item.from, ...item.clause.neg].map((p) => -(p.id + 1)).sort((a, b) => a - b);
+    item.key = [...neg, ...item.clause.met.map((p) => p.id + 1)];
+  }
+  return item.key;
 }
 
-function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, forced: Map<string, Package>): { decisions: Decision[]; state: SetState } {
+function keyCmp(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/**
+ * libsolv's resolve_dependencies over the open rules: a scan in rule order
+ * that goes on from the last rule it acted on. First every rule that policy
+ * narrows to one candidate is taken as it comes, the others postponed; after
+ * a whole round without one, the scan goes back to the first postponed rule
+ * and from there decides each open rule it meets, choice or not.
+ */
+class RuleScan {
+  private cursor: number[] | null = null;
+  private postponed: number[] | null = null;
+  private choosing = false;
+
+  restart(): void {
+    this.cursor = null;
+    this.postponed = null;
+    this.choosing = false;
+  }
+
+  /** The rule to act on: `single` when policy leaves it one candidate (postponing), else a choice to decide. */
+  next(rules: Pending[], single: (item: Pending) => boolean): { item: Pending; single: boolean } | null {
+    if (!rules.length) return null;
+    rules.sort((a, b) => keyCmp(ruleKey(a), ruleKey(b)));
+    const ring = (from: number[] | null, inclusive: boolean): Pending[] => {
+      if (!from) return rules;
+      let at = rules.findIndex((r) => (inclusive ? keyCmp(ruleKey(r), from) >= 0 : keyCmp(ruleKey(r), from) > 0));
+      if (at < 0) at = 0;
+      return [...rules.slice(at), ...rules.slice(0, at)];
+    };
+    if (!this.choosing) {
+      for (const item of ring(this.cursor, false)) {
+        if (single(item)) {
+          this.cursor = ruleKey(item);
+          return { item, single: true };
+        }
+        this.postponed ??= ruleKey(item);
+      }
+      this.choosing = true;
+      const item = ring(this.postponed, true)[0]!;
+      this.cursor = ruleKey(item);
+      return { item, single: false };
+    }
+    const item = ring(this.cursor, false)[0]!;
+    this.cursor = ruleKey(item);
+    return { item, single: false };
+  }
+}
+
+function clausesFor(pool: Pool, memo: PoolMemo, req: Req): Clause[] {
+  let c = memo.clauses.get(req);
+  if (!c) memo.clauses.set(req, (c = clausesOf(pool, req)));
+  return c;
+}
+
+/** "the requirement" for a message, naming the packages whose presence made a conditional one bind. */
+function unmetText(item: Pending): string {
+  const c = item.clause;
+  return c.neg.length ? `${c.text} (with ${[...new Set(c.neg.map((p) => p.name))].join(', ')} in the set)` : c.text;
+}
+
+function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, forced: Map<string, Forced>): { decisions: Decision[]; state: SetState } {
   const decisions: Decision[] = [];
   const state = new SetState(pool.size);
   const pending: Pending[] = [];
   const memo = memoOf(pool);
 
-  const satisfied = (r: Req): boolean => {
-    switch (r.kind) {
-      case 'cap':
-        return state.anyOf(r.cap, pool.whatProvides(r.cap));
-      case 'and':
-        return r.args.every(satisfied);
-      case 'or':
-        return r.args.some(satisfied);
-      case 'with':
-      case 'without':
-        return state.anyOf(r, candidates(r)!);
-      case 'if':
-        return satisfied(r.cond) ? satisfied(r.then) : r.else ? satisfied(r.else) : true;
-      case 'unless':
-        return !satisfied(r.cond) ? satisfied(r.then) : r.else ? satisfied(r.else) : true;
-    }
-  };
-  const capOf = (r: Req): Cap | null => (r.kind === 'cap' ? r.cap : null);
-  const withCandidates = (args: Req[]): Package[] => {
-    const caps = args.map(capOf);
-    if (caps.some((c) => !c)) return [];
-    const [first, ...rest] = caps as Cap[];
-    const others = rest.map((c) => new Set(pool.whatProvides(c)));
-    return pool.whatProvides(first!).filter((p) => others.every((s) => s.has(p)));
-  };
-  const withoutCandidates = (args: Req[]): Package[] => {
-    const [a, b] = args.map(capOf);
-    if (!a || !b) return [];
-    const excluded = new Set(pool.whatProvides(b));
-    return pool.whatProvides(a).filter((p) => !excluded.has(p));
-  };
-  const computeCandidates = (r: Req): readonly Package[] | null => {
-    switch (r.kind) {
-      case 'cap':
-        return pool.whatProvides(r.cap);
-      case 'or':
-        // apt takes the first alternative that can be installed; libsolv weighs all of them.
-        if (pool.scheme === 'deb') {
-          for (const a of r.args) {
-            const c = candidates(a);
-            if (c?.length) return c;
-          }
-          return [];
-        }
-        return [...new Set(r.args.flatMap((a) => candidates(a) ?? []))];
-      case 'with':
-        return withCandidates(r.args);
-      case 'without':
-        return withoutCandidates(r.args);
-      case 'and':
-        return null; // split into its parts when queued
-      case 'if':
-        if (satisfied(r.cond)) return candidates(r.then);
-        return r.else ? candidates(r.else) : null;
-      case 'unless':
-        if (!satisfied(r.cond)) return candidates(r.then);
-        return r.else ? candidates(r.else) : null;
-    }
-  };
-  /** Packages that could satisfy an unsatisfied requirement; null when it must wait (a condition not yet decided). */
-  const candidates = (r: Req): readonly Package[] | null => {
-    if (!isStatic(r)) return computeCandidates(r);
-    if (memo.candidates.has(r)) return memo.candidates.get(r)!;
-    const c = computeCandidates(r);
-    memo.candidates.set(r, c);
-    return c;
-  };
+  // Met for good: the set only grows.
+  const settled = (c: Clause): boolean => state.anyOf(c, c.met);
+  // Holds for now: a negated package is not in the set (yet). libsolv acts on such a clause only once all of them are in.
+  const waits = (c: Clause): boolean => c.neg.length > 0 && c.neg.some((p) => !state.has(p));
 
-  const wantedName = (r: Req): string | null => {
-    if (r.kind === 'cap') return r.cap.name;
-    if (r.kind === 'or' && pool.scheme === 'deb') {
-      for (const a of r.args) if ((candidates(a)?.length ?? 0) > 0) return wantedName(a);
-    }
-    return null;
+  const queue = (from: Package, req: Req, weak: boolean) => {
+    const clauses = clausesFor(pool, memo, req);
+    for (let nth = 0; nth < clauses.length; nth++) pending.push({ from, req, clause: clauses[nth]!, nth, weak, done: false });
   };
-  const queue = (from: Package, req: Req) => {
-    if (req.kind === 'and') for (const a of req.args) queue(from, a);
-    else pending.push({ from, req, done: false });
+  // What the set recommends, as libsolv's recommendsmap: the positive side of each clause of a
+  // Recommends once every package it negates is in (a clause still waiting on one is kept here).
+  let recsWaiting: Clause[] = [];
+  const recommend = (c: Clause) => {
+    for (const p of c.choices) state.recommended.add(p);
   };
   const add = (pkg: Package) => {
     if (state.has(pkg)) return;
     state.insert(pkg);
-    for (const r of pkg.requires) queue(pkg, r);
-    if (options.weak) for (const r of pkg.recommends) queue(pkg, r);
-    for (const r of pkg.recommends) for (const c of candidates(r) ?? []) state.recommended.add(c);
+    for (const r of pkg.requires) queue(pkg, r, false);
+    if (options.weak) for (const r of pkg.recommends) queue(pkg, r, true);
+    if (recsWaiting.length) {
+      const still = recsWaiting.filter(waits);
+      for (const c of recsWaiting) if (!still.includes(c)) recommend(c);
+      recsWaiting = still;
+    }
+    for (const r of pkg.recommends) {
+      for (const c of clausesFor(pool, memo, r)) {
+        if (waits(c)) recsWaiting.push(c);
+        else recommend(c);
+      }
+    }
   };
 
   for (const p of options.installed ?? []) if (!state.has(p)) state.insert(p);
@@ -378,46 +474,70 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
 
   // Every requirement before `start` is settled; the scans below begin there.
   let start = 0;
+  // rpm: Recommends followed with --weak are libsolv's last phase, after every Requires is met.
+  let weakPhase = pool.scheme === 'deb' || !options.weak;
+  const scan = new RuleScan();
   for (;;) {
-    // Unit propagation: settle every requirement that has exactly one way to be met.
+    // Unit propagation: settle every clause that has exactly one way to be met.
     let progress = true;
     while (progress) {
       progress = false;
       while (start < pending.length && pending[start]!.done) start++;
       for (let i = start; i < pending.length; i++) {
         const item = pending[i]!;
-        if (item.done) continue;
-        if (satisfied(item.req)) {
-          if (item.req.kind !== 'if' && item.req.kind !== 'unless') item.done = true;
+        if (item.done || (item.weak && !weakPhase)) continue;
+        const c = item.clause;
+        if (settled(c)) {
+          item.done = true;
           continue;
         }
-        const c = candidates(item.req);
-        if (c === null) continue;
-        if (c.length === 0) {
-          if (item.req.kind === 'cap' && item.req.cap.name.startsWith('/') && pool.needsFileLists) {
-            throw new FileListsNeeded();
+        if (waits(c)) continue;
+        if (c.choices.length === 0) {
+          if (item.weak) {
+            item.done = true;
+            continue;
           }
-          throw new UnresolvableError(reqToString(item.req), chainTo(item.from));
+          if (pool.needsFileLists && reqCaps(item.req).some((x) => x.name.startsWith('/'))) throw new FileListsNeeded();
+          throw new UnresolvableError(unmetText(item), chainTo(item.from));
         }
-        if (c.length === 1) {
-          add(c[0]!);
+        if (c.choices.length === 1) {
+          add(c.choices[0]!);
           item.done = true;
           progress = true;
         }
       }
     }
-    // A choice: the first open requirement, decided by policy.
+    const isOpen = (p: Pending) => !p.done && !settled(p.clause) && !waits(p.clause) && p.clause.choices.length > 1;
     let open: Pending | undefined;
-    for (let i = start; i < pending.length && !open; i++) {
-      const p = pending[i]!;
-      if (!p.done && !satisfied(p.req) && (candidates(p.req)?.length ?? 0) > 1) open = p;
+    if (pool.scheme === 'deb') {
+      // apt: the first open requirement, in the order they arose.
+      for (let i = start; i < pending.length && !open; i++) if (isOpen(pending[i]!)) open = pending[i];
+    } else {
+      const rules: Pending[] = [];
+      for (let i = start; i < pending.length; i++) if (!pending[i]!.weak && isOpen(pending[i]!)) rules.push(pending[i]!);
+      const next = scan.next(rules, (item) => choose(pool, item.clause.choices, state).length === 1);
+      if (next && next.single) {
+        add(choose(pool, next.item.clause.choices, state)[0]!);
+        next.item.done = true;
+        continue;
+      }
+      open = next?.item;
+      if (!open && options.weak) {
+        if (!weakPhase) {
+          weakPhase = true;
+          continue;
+        }
+        for (let i = start; i < pending.length && !open; i++) if (pending[i]!.weak && isOpen(pending[i]!)) open = pending[i];
+      }
     }
     if (!open) break;
-    const all = candidates(open.req)!;
-    const key = `${open.from.id}\0${reqToString(open.req)}`;
-    const rankedChoice = choose(pool, all, state, wantedName(open.req));
+    const all = open.clause.choices;
+    const key = `${open.from.id}\0${open.clause.text}\0${open.nth}`;
     const force = forced.get(key);
-    const pick = force && all.includes(force) ? force : rankedChoice[0]!;
+    const rankedChoice = force?.alternatives ?? choose(pool, all, state, open.clause.wanted);
+    const pick = force && all.includes(force.pick) ? force.pick : rankedChoice[0]!;
+    // A choice taken over by the minimisation step starts libsolv's rule scan afresh.
+    if (force) scan.restart();
     decisions.push({ key, chosen: pick, alternatives: rankedChoice });
     add(pick);
     open.done = true;
@@ -548,14 +668,4 @@ export function whyTree(pool: Pool, requested: string[], members: readonly Packa
 /** A closure's packages as the pool's own objects (name, version and architecture as reported). */
 export function closureMembers(pool: Pool, closure: Closure): Package[] {
   return closure.packages.map((c) => pool.named(c.name).find((p) => formatEvr(p.evr) === c.evr && p.arch === c.arch)!).filter(Boolean);
-}
-
-/** Packages that only `name` pulls in: unreachable from the other requested packages once it is removed. */
-export function dropsWithout(pool: Pool, closure: Closure, name: string, options: ResolveOptions = {}): string[] {
-  const members = closureMembers(pool, closure);
-  const removed = members.find((p) => p.name === name);
-  if (!removed) return [];
-  const rest = members.filter((p) => p !== removed);
-  const reach = whyTree(pool, closure.requested.filter((r) => r !== name), rest, options);
-  return [name, ...rest.filter((p) => !reach.has(p.name)).map((p) => p.name)];
 }

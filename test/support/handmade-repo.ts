@@ -15,17 +15,27 @@ export interface HandPkg {
   arch?: string;
   requires?: string[];
   provides?: string[];
+  recommends?: string[];
   size?: number;
 }
 
 export const escXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+const FLAGS: Record<string, string> = { '=': 'EQ', '>=': 'GE', '<=': 'LE', '<': 'LT', '>': 'GT' };
+
+/** "name", "name >= 2" (written as flags and ver, as createrepo_c does) or a rich "(a or b)". */
+function entryXml(dep: string): string {
+  const m = /^([^\s(]\S*) (=|>=|<=|<|>) (\S+)$/.exec(dep);
+  if (!m) return `<rpm:entry name="${escXml(dep)}"/>`;
+  return `<rpm:entry name="${escXml(m[1]!)}" flags="${FLAGS[m[2]!]}" epoch="0" ver="${escXml(m[3]!)}"/>`;
+}
+
 /** One <package> element as createrepo_c writes it (the fields the reader uses). */
 export function packageXml(p: HandPkg): string {
-  const entries = (tag: string, list: string[] = []) => (list.length ? `<rpm:${tag}>${list.map((n) => `<rpm:entry name="${escXml(n)}"/>`).join('')}</rpm:${tag}>` : '');
+  const entries = (tag: string, list: string[] = []) => (list.length ? `<rpm:${tag}>${list.map(entryXml).join('')}</rpm:${tag}>` : '');
   return (
     `<package type="rpm"><name>${escXml(p.name)}</name><arch>${p.arch ?? 'noarch'}</arch><version epoch="0" ver="${p.ver ?? '1.0'}" rel="1"/>` +
-    `<size package="1" installed="${p.size ?? 100}" archive="1"/><format>${entries('provides', p.provides)}${entries('requires', p.requires)}</format></package>\n`
+    `<size package="1" installed="${p.size ?? 100}" archive="1"/><format>${entries('provides', p.provides)}${entries('requires', p.requires)}${entries('recommends', p.recommends)}</format></package>\n`
   );
 }
 
