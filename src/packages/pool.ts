@@ -321,6 +321,7 @@ export class Pool {
   private readonly loadFiles: PoolSource['loadFiles'];
   /** Providers per capability object: the resolver asks about the same parsed requirement many times. */
   private providers = new WeakMap<Cap, Package[]>();
+  private providersByText = new Map<string, Package[]>();
   /** Bumped when the file lists are loaded: answers remembered from before may be short. */
   generation = 0;
   /** Per-package marks for de-duplicating provider lists in linear time. */
@@ -510,7 +511,14 @@ export class Pool {
   whatProvides(need: Cap): readonly Package[] {
     let out = this.providers.get(need);
     if (!out) {
-      out = this.findProviders(need);
+      // Equal capabilities required by many packages (libc.so.6, a virtual name) share one list, so
+      // the resolver ranks it once.
+      const key = need.op && need.evr ? `${need.name}\0${need.op}\0${formatEvr(need.evr)}` : need.name;
+      out = this.providersByText.get(key);
+      if (!out) {
+        out = this.findProviders(need);
+        this.providersByText.set(key, out);
+      }
       this.providers.set(need, out);
     }
     return out;
@@ -595,6 +603,7 @@ export class Pool {
     }
     // File providers grew: answers remembered so far may be short.
     this.providers = new WeakMap();
+    this.providersByText = new Map();
     this.generation++;
   }
 }

@@ -72,7 +72,7 @@ interface Pending {
   weak: boolean;
   done: boolean;
   /** Its place in libsolv's rule order, computed when first needed. */
-  key?: number[];
+  key?: RuleKey;
 }
 
 /**
@@ -348,19 +348,27 @@ export function resolve(pool: Pool, requested: string[], options: ResolveOptions
 /**
  * libsolv's place of a rule (solver_unifyrules): its literals in order, the
  * negated ones first (the requiring package among them, a later package
- * before an earlier one), then the candidates in package order.
+ * before an earlier one), then the candidates in package order. The
+ * candidates are read in place: a rule may have thousands.
  */
-function ruleKey(item: Pending): number[] {
-  if (!item.key) {
-    const neg = [item.from, ...item.clause.neg].map((p) => -(p.id + 1)).sort((a, b) => a - b);
-    item.key = [...neg, ...item.clause.met.map((p) => p.id + 1)];
-  }
-  return item.key;
+interface RuleKey {
+  neg: number[];
+  met: readonly Package[];
 }
 
-function keyCmp(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
+function ruleKey(item: Pending): RuleKey {
+  return (item.key ??= { neg: [item.from, ...item.clause.neg].map((p) => -(p.id + 1)).sort((a, b) => a - b), met: item.clause.met });
+}
+
+function keyCmp(a: RuleKey, b: RuleKey): number {
+  const la = a.neg.length + a.met.length;
+  const lb = b.neg.length + b.met.length;
+  for (let i = 0; i < la && i < lb; i++) {
+    const x = i < a.neg.length ? a.neg[i]! : a.met[i - a.neg.length]!.id + 1;
+    const y = i < b.neg.length ? b.neg[i]! : b.met[i - b.neg.length]!.id + 1;
+    if (x !== y) return x - y;
+  }
+  return la - lb;
 }
 
 /**
@@ -371,8 +379,8 @@ function keyCmp(a: readonly number[], b: readonly number[]): number {
  * and from there decides each open rule it meets, choice or not.
  */
 class RuleScan {
-  private cursor: number[] | null = null;
-  private postponed: number[] | null = null;
+  private cursor: RuleKey | null = null;
+  private postponed: RuleKey | null = null;
   private choosing = false;
 
   restart(): void {
@@ -385,7 +393,7 @@ class RuleScan {
   next(rules: Pending[], single: (item: Pending) => boolean): { item: Pending; single: boolean } | null {
     if (!rules.length) return null;
     rules.sort((a, b) => keyCmp(ruleKey(a), ruleKey(b)));
-    const ring = (from: number[] | null, inclusive: boolean): Pending[] => {
+    const ring = (from: RuleKey | null, inclusive: boolean): Pending[] => {
       if (!from) return rules;
       let at = rules.findIndex((r) => (inclusive ? keyCmp(ruleKey(r), from) >= 0 : keyCmp(ruleKey(r), from) > 0));
       if (at < 0) at = 0;
