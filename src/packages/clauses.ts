@@ -28,8 +28,14 @@ export interface Clause {
   text: string;
 }
 
-/** A distributed rich dependency larger than this is refused rather than expanded (real ones have a handful). */
+/**
+ * A rich dependency whose distribution yields more clauses than this, or
+ * combines more pairs of clauses on the way (clauses that cancel out cost
+ * work but leave nothing), is refused rather than expanded: real ones have a
+ * handful, and a crafted one would take time quadratic in its length.
+ */
 const MAX_CLAUSES = 4096;
+const MAX_PAIRS = 1 << 18;
 
 const NONE: readonly Package[] = [];
 
@@ -48,21 +54,30 @@ function conj(parts: Cnf[]): Cnf {
   return parts.flat();
 }
 
+/** One rich dependency being expanded: its text for messages, and the pairs of clauses combined so far. */
+interface Expansion {
+  text: string;
+  pairs: number;
+}
+
+function refuse(x: Expansion, what: string): never {
+  throw new WizardError(`the rich dependency ${x.text.length > 80 ? `${x.text.slice(0, 80)}…` : x.text} ${what}`, 2, 'the repository metadata is not what rpm writes; check where it comes from');
+}
+
 /** Disjunction of CNFs by distribution, dropping clauses that hold whatever is installed (p or not p). */
-function disj(parts: Cnf[], text: string): Cnf {
+function disj(parts: Cnf[], x: Expansion): Cnf {
   let acc: Cnf = FALSE;
   for (const part of parts) {
     const out: Cnf = [];
     for (const a of acc) {
       for (const b of part) {
+        if (++x.pairs > MAX_PAIRS) refuse(x, `takes more than ${MAX_PAIRS} steps to expand`);
         const pos = new Set([...a.pos, ...b.pos]);
         const neg = new Set([...a.neg, ...b.neg]);
         let taut = false;
         for (const p of neg) if (pos.has(p)) taut = true;
         if (!taut) out.push({ pos, neg });
-        if (out.length > MAX_CLAUSES) {
-          throw new WizardError(`the rich dependency ${text} expands to more than ${MAX_CLAUSES} clauses`, 2, 'the repository metadata is not what rpm writes; check where it comes from');
-        }
+        if (out.length > MAX_CLAUSES) refuse(x, `expands to more than ${MAX_CLAUSES} clauses`);
       }
     }
     acc = out;
@@ -86,36 +101,36 @@ function providers(pool: Pool, r: Req): readonly Package[] | null {
 }
 
 /** CNF of `r`, or of its negation. */
-function cnf(pool: Pool, r: Req, negated: boolean, text: string): Cnf {
+function cnf(pool: Pool, r: Req, negated: boolean, x: Expansion): Cnf {
   const atom = providers(pool, r);
   if (atom) {
     if (negated) return atom.map((p) => ({ pos: new Set<Package>(), neg: new Set([p]) }));
     return atom.length ? [{ pos: new Set(atom), neg: new Set() }] : FALSE;
   }
-  const pos = (x: Req) => cnf(pool, x, false, text);
-  const neg = (x: Req) => cnf(pool, x, true, text);
+  const pos = (q: Req) => cnf(pool, q, false, x);
+  const neg = (q: Req) => cnf(pool, q, true, x);
   switch (r.kind) {
     case 'and':
-      return negated ? disj(r.args.map(neg), text) : conj(r.args.map(pos));
+      return negated ? disj(r.args.map(neg), x) : conj(r.args.map(pos));
     case 'or':
-      return negated ? conj(r.args.map(neg)) : disj(r.args.map(pos), text);
+      return negated ? conj(r.args.map(neg)) : disj(r.args.map(pos), x);
     case 'if': {
       // (A or not B) and (C or B); negated: (not A and B) or (not C and not B)
-      if (!negated) return conj([disj([pos(r.then), neg(r.cond)], text), r.else ? disj([pos(r.else), pos(r.cond)], text) : TRUE]);
+      if (!negated) return conj([disj([pos(r.then), neg(r.cond)], x), r.else ? disj([pos(r.else), pos(r.cond)], x) : TRUE]);
       const thenFails = conj([neg(r.then), pos(r.cond)]);
-      return r.else ? disj([thenFails, conj([neg(r.else), neg(r.cond)])], text) : thenFails;
+      return r.else ? disj([thenFails, conj([neg(r.else), neg(r.cond)])], x) : thenFails;
     }
     case 'unless': {
       // (A and not B) or (C and B); negated: (not A or B) and (not C or not B)
       if (!negated) {
         const first = conj([pos(r.then), neg(r.cond)]);
-        return r.else ? disj([first, conj([pos(r.else), pos(r.cond)])], text) : first;
+        return r.else ? disj([first, conj([pos(r.else), pos(r.cond)])], x) : first;
       }
-      return conj([disj([neg(r.then), pos(r.cond)], text), r.else ? disj([neg(r.else), neg(r.cond)], text) : TRUE]);
+      return conj([disj([neg(r.then), pos(r.cond)], x), r.else ? disj([neg(r.else), neg(r.cond)], x) : TRUE]);
     }
     default:
       // with/without over something other than capabilities: rpm refuses to build such a package.
-      throw new WizardError(`"${r.kind}" over a rich term in ${text}`, 2, 'the repository metadata is not what rpm writes; check where it comes from');
+      return refuse(x, `uses "${r.kind}" over a rich term, which rpm does not build`);
   }
 }
 
@@ -125,26 +140,10 @@ function rpmClauses(pool: Pool, req: Req): Clause[] {
     const met = pool.whatProvides(req.cap);
     return [{ met, choices: met, neg: NONE, wanted: req.cap.name, text }];
   }
-  return sortLikeLibsolv(cnf(pool, req, false, text)).map((c) => {
+  return cnf(pool, req, false, { text, pairs: 0 }).map((c) => {
     const met = [...c.pos].sort((a, b) => a.id - b.id);
     return { met, choices: met, neg: c.neg.size ? [...c.neg] : NONE, wanted: null, text };
   });
-}
-
-/**
- * libsolv keeps its rules sorted (solver_unifyrules): by the literals, each
- * list in package order with the negated ones first, compared element by
- * element, a shorter list first. A requirement's clauses are tried in that
- * order, which decides which of them opens a choice first.
- */
-function sortLikeLibsolv(clauses: Cnf): Cnf {
-  const lits = (c: Lits) => [...[...c.neg].map((p) => -(p.id + 1)), ...[...c.pos].map((p) => p.id + 1)].sort((a, b) => a - b);
-  const keyed = clauses.map((c) => ({ c, l: lits(c) }));
-  keyed.sort((a, b) => {
-    for (let i = 0; i < Math.min(a.l.length, b.l.length); i++) if (a.l[i] !== b.l[i]) return a.l[i]! - b.l[i]!;
-    return a.l.length - b.l.length;
-  });
-  return keyed.map((k) => k.c);
 }
 
 /** apt: met by any alternative, chosen from the first alternative with a candidate. */

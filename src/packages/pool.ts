@@ -321,6 +321,7 @@ export class Pool {
   private readonly loadFiles: PoolSource['loadFiles'];
   /** Providers per capability object: the resolver asks about the same parsed requirement many times. */
   private providers = new WeakMap<Cap, Package[]>();
+  /** The same lists by the capability's text: equal requirements of different packages share one. */
   private providersByText = new Map<string, Package[]>();
   /** Bumped when the file lists are loaded: answers remembered from before may be short. */
   generation = 0;

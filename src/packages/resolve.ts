@@ -1,10 +1,12 @@
 /**
  * The closure of a package request, with libsolv's choices where there is a
- * choice: requirements with a single candidate are settled first (unit
- * propagation), then open choices in the order they arose, each pruned like
- * libsolv's policy_filter_unwanted: best architecture, best version per name,
- * drop candidates another candidate obsoletes, prefer what the set already
- * recommends, then the first name in strcmp order.
+ * choice: requirements (as clauses, see clauses.ts) with a single candidate
+ * are settled first (unit propagation), then open choices in libsolv's rule
+ * order (apt: in the order they arose), each pruned like libsolv's
+ * policy_filter_unwanted: best architecture, best version per name, drop
+ * candidates another candidate obsoletes, prefer what the set already
+ * recommends, older versions last, providers of a versioned capability
+ * highest first, then the first name in strcmp order.
  */
 import { WizardError } from '../errors.js';
 import { capToString, reqCaps, reqToString, type Req } from './deps.js';
@@ -457,8 +459,11 @@ function resolveOnce(pool: Pool, requested: string[], options: ResolveOptions, f
     for (const r of pkg.requires) queue(pkg, r, false);
     if (options.weak) for (const r of pkg.recommends) queue(pkg, r, true);
     if (recsWaiting.length) {
-      const still = recsWaiting.filter(waits);
-      for (const c of recsWaiting) if (!still.includes(c)) recommend(c);
+      const still: Clause[] = [];
+      for (const c of recsWaiting) {
+        if (waits(c)) still.push(c);
+        else recommend(c);
+      }
       recsWaiting = still;
     }
     for (const r of pkg.recommends) {

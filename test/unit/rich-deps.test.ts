@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { loadPool } from '../../src/packages/metadata.js';
 import { resolve, UnresolvableError } from '../../src/packages/resolve.js';
+import { WizardError } from '../../src/errors.js';
 import { systemRunner } from '../../src/system/run.js';
 import { primaryXml, writeHandRepo, type HandPkg } from '../support/handmade-repo.js';
 import { tempDir } from '../helpers.js';
@@ -87,4 +88,24 @@ test('of providers that carry the same capability at different versions, the hig
 test('a choice gives way to an alternative the transaction recommends, even with weak dependencies off', async () => {
   const repo: HandPkg[] = [{ name: 'app', requires: ['backend', 'helper'] }, { name: 'helper', recommends: ['zz-backend'] }, { name: 'aa-backend', provides: ['backend'] }, { name: 'zz-backend', provides: ['backend'] }];
   assert.deepEqual(await closure(repo, ['app']), ['app', 'helper', 'zz-backend']);
+});
+
+test('a crafted rich dependency whose expansion would take quadratic time is refused (exit 2), not expanded', async () => {
+  // Every pair of the two sides' 1,000 clauses cancels out (p or …) against (… or not p): a million
+  // combinations that leave nothing. Refused in well under a second, with a bounded message.
+  const n = 1000;
+  const left = `(${Array.from({ length: n }, (_, i) => `(p or a${i})`).join(' and ')})`;
+  const right = `(${Array.from({ length: n }, (_, i) => `(x${i} if p)`).join(' and ')})`;
+  const repo: HandPkg[] = [{ name: 'app', requires: [`(${left} or ${right})`] }, ...plain('p', ...Array.from({ length: n }, (_, i) => `a${i}`), ...Array.from({ length: n }, (_, i) => `x${i}`))];
+  const t = performance.now();
+  await assert.rejects(closure(repo, ['app']), (err: unknown) => {
+    assert.ok(err instanceof WizardError && !(err instanceof UnresolvableError));
+    assert.equal(err.exitCode, 2);
+    assert.match(err.message, /^the rich dependency \(\(\(p or a0\).{0,80}… takes more than \d+ steps to expand$/);
+    return true;
+  });
+  assert.ok(performance.now() - t < 5000, 'refused quickly');
+  // One that distributes into too many clauses: (a1 and b1) or … (a13 and b13) is 2^13 clauses.
+  const wide = Array.from({ length: 13 }, (_, i) => `(a${i} and b${i})`).join(' or ');
+  await assert.rejects(closure([{ name: 'app', requires: [`(${wide})`] }, ...plain(...Array.from({ length: 13 }, (_, i) => [`a${i}`, `b${i}`]).flat())], ['app']), /expands to more than 4096 clauses/);
 });
