@@ -6,7 +6,7 @@
  * soon as it passes the cap, so memory stays near the cap however large the
  * file claims or turns out to be.
  */
-import { gunzipSync } from 'node:zlib';
+import { createGunzip, gunzipSync, type ZlibOptions } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { decompress as zstdOneShot, Decompress as ZstdStream } from 'fzstd';
 import { InputError } from './errors.js';
@@ -62,15 +62,55 @@ class Sink {
   }
 }
 
+/** The InputError for a failure inside a decoder: over the cap, refused, or corrupt. */
+function decodeError(err: unknown, kind: Compression, max: number, what: string, o: DecompressOptions): InputError {
+  if (err instanceof OverLimit) {
+    return new InputError(
+      `${what}: ${kind === 'none' ? 'data is larger than' : `${kind} data expands past`} ${formatBytes(max)}, the most accepted for ${o.purpose ?? 'one decompressed file'}`,
+      'a real file is far smaller: check where it came from (a compression bomb?)',
+    );
+  }
+  if (err instanceof Refused) return new InputError(`${what}: ${err.message}`, err.hint);
+  return new InputError(`${what}: ${kind} data is corrupt or truncated (${err instanceof Error ? err.message : String(err)})`, o.hint ?? CORRUPT_HINT);
+}
+
+/**
+ * The same output as `decompress`, in pieces, for a parser that need not hold
+ * all of it: gzip (every rpm-md repository's default) is inflated on libuv's
+ * thread pool a few MiB ahead of the consumer, so decompression overlaps
+ * parsing and the whole output (70 MB for a 64k-package primary.xml) never
+ * exists at once. The other formats are decoded whole and handed over as one
+ * piece. Corrupt data and the cap fail as `decompress` fails, possibly after
+ * earlier pieces were yielded.
+ */
+export async function* decompressPieces(data: Uint8Array, what: string, o: DecompressOptions = {}): AsyncGenerator<Buffer> {
+  const kind = detectCompression(data);
+  if (kind !== 'gzip') {
+    yield await decompress(data, what, o);
+    return;
+  }
+  const max = o.maxBytes ?? LIMITS.metadataBytes;
+  // zlib passes stream options through to its Transform (the typings do not say so).
+  const gz = createGunzip({ chunkSize: 1 << 20, readableHighWaterMark: 4 << 20 } as ZlibOptions);
+  gz.end(data);
+  let total = 0;
+  try {
+    for await (const piece of gz as AsyncIterable<Buffer>) {
+      total += piece.length;
+      if (total > max) throw new OverLimit();
+      yield piece;
+    }
+  } catch (err) {
+    throw decodeError(err, kind, max, what, o);
+  } finally {
+    gz.destroy();
+  }
+}
+
 /** Decompresses one buffer; `what` names it in errors ("repodata/…-primary.xml.zst"). */
 export async function decompress(data: Uint8Array, what: string, o: DecompressOptions = {}): Promise<Buffer> {
   const kind = detectCompression(data);
   const max = o.maxBytes ?? LIMITS.metadataBytes;
-  const tooLarge = () =>
-    new InputError(
-      `${what}: ${kind === 'none' ? 'data is larger than' : `${kind} data expands past`} ${formatBytes(max)}, the most accepted for ${o.purpose ?? 'one decompressed file'}`,
-      'a real file is far smaller: check where it came from (a compression bomb?)',
-    );
   try {
     switch (kind) {
       case 'gzip':
@@ -84,9 +124,7 @@ export async function decompress(data: Uint8Array, what: string, o: DecompressOp
         return Buffer.from(data);
     }
   } catch (err) {
-    if (err instanceof OverLimit) throw tooLarge();
-    if (err instanceof Refused) throw new InputError(`${what}: ${err.message}`, err.hint);
-    throw new InputError(`${what}: ${kind} data is corrupt or truncated (${err instanceof Error ? err.message : String(err)})`, o.hint ?? CORRUPT_HINT);
+    throw decodeError(err, kind, max, what, o);
   }
 }
 

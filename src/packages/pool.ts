@@ -188,6 +188,15 @@ export interface NewPackage {
   priority?: number;
 }
 
+/**
+ * A string that shares no storage with the one it came from. V8 makes a
+ * slice of 13 or more characters a view of its parent; a view of a flat
+ * string made for the purpose pins only that.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** Parsers append packages and their dependency strings here; `finish` packs them. */
 export class PoolBuilder {
   private readonly ids = new Map<string, number>();
@@ -212,6 +221,9 @@ export class PoolBuilder {
     let id = this.ids.get(s);
     if (id === undefined) {
       id = this.strings.length;
+      // A copy: the parsers' strings are slices of megabyte pieces of the
+      // document, and a kept slice keeps its whole piece alive.
+      s = own(s);
       this.strings.push(s);
       this.ids.set(s, id);
     }

@@ -10,11 +10,12 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { InputError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { readBeneath } from '../system/rooted.js';
 import type { Op } from './deps.js';
-import { decompress } from '../decompress.js';
+import { decompressPieces } from '../decompress.js';
 import { PoolBuilder, type PoolSource } from './pool.js';
 import { rpmInstallable } from './arch.js';
 
@@ -216,11 +217,6 @@ async function readVerified(repo: RepoRef, entry: RepomdEntry): Promise<{ raw: B
   return { raw, file };
 }
 
-async function readMetadataFile(repo: RepoRef, entry: RepomdEntry): Promise<{ xml: string; file: string }> {
-  const { raw, file } = await readVerified(repo, entry);
-  return { xml: (await decompress(raw, file, { maxBytes: LIMITS.metadataBytes, purpose: 'one metadata file', hint: REFRESH_HINT })).toString('utf8'), file };
-}
-
 /** Checks that every repository's primary file still matches repomd.xml (before a cached parse of it is used). */
 export async function verifyPrimaries(metas: RpmRepoMeta[]): Promise<void> {
   for (const meta of metas) await readVerified(meta.repo, meta.primary);
@@ -281,20 +277,111 @@ function tagText(block: string, tag: string): string | null {
   return e < 0 ? null : unescapeXml(block.slice(s + tag.length + 2, e));
 }
 
-/** The <package> elements of a metadata file; a truncated one is an error in primary, the end in file lists. */
-function* packageBlocks(xml: string, what: string, strict: boolean): Generator<string> {
-  let i = 0;
-  for (;;) {
-    const s = xml.indexOf('<package ', i);
-    if (s < 0) return;
-    const e = xml.indexOf('</package>', s);
-    if (e < 0) {
-      if (strict) throw new InputError(`${what}: truncated inside a <package> element`, REFRESH_HINT);
+const OPEN = '<package ';
+const CLOSE = '</package>';
+/** The longest text before the root element that is searched for it; real files have a line or two. */
+const HEAD_MAX = 1 << 20;
+
+/**
+ * Splits a metadata document that arrives in pieces into its <package>
+ * elements, holding only an unfinished element and a few characters of the
+ * text between them: the document itself (70 MB for 64k packages) is never
+ * joined. Each piece is searched once (the pieces of an element that spans
+ * several are joined when its end arrives), so hostile input, one enormous
+ * element or none at all, stays linear. In primary (strict) the root element
+ * must come first, an element cut off is an error and so is a missing
+ * closing </metadata>; in file lists the end of the data is the end.
+ */
+export class PackageSplitter {
+  /** Pieces of an element whose end has not arrived. */
+  private open: string[] | null = null;
+  /** The last characters of the previous piece, which may begin a tag that ends in this one. */
+  private carry = '';
+  /** Text before the first element, until the root element is found in it. */
+  private head: string | null = '';
+  /** The last non-blank characters outside elements, and the blanks after them: the closing tag is read here. */
+  private ending = '';
+  private blanks = '';
+
+  constructor(
+    private readonly what: string,
+    private readonly strict: boolean,
+  ) {}
+
+  feed(piece: string, each: (block: string) => void): void {
+    const t = this.carry + piece;
+    this.carry = '';
+    let i = 0;
+    for (;;) {
+      if (!this.open) {
+        const s = t.indexOf(OPEN, i);
+        // Anything from the last OPEN.length - 1 characters on may be the start of an element.
+        const upto = s < 0 ? Math.max(i, t.length - (OPEN.length - 1)) : s;
+        this.outside(t.slice(i, upto));
+        if (s < 0) {
+          this.carry = t.slice(upto);
+          return;
+        }
+        if (this.strict) this.rootSeen();
+        this.open = [];
+        i = s;
+      }
+      const e = t.indexOf(CLOSE, i);
+      if (e < 0) {
+        const keep = Math.max(i, t.length - (CLOSE.length - 1));
+        this.open.push(t.slice(i, keep));
+        this.carry = t.slice(keep);
+        return;
+      }
+      const block = this.open.length ? this.open.join('') + t.slice(i, e) : t.slice(i, e);
+      this.open = null;
+      i = e + CLOSE.length;
+      each(block);
+    }
+  }
+
+  /** After the last piece: is the document whole? */
+  end(): void {
+    if (!this.strict) return;
+    if (this.open) throw new InputError(`${this.what}: truncated inside a <package> element`, REFRESH_HINT);
+    this.outside(this.carry);
+    this.carry = '';
+    this.rootSeen();
+    if (!this.ending.endsWith('</metadata>')) throw new InputError(`${this.what}: truncated (no closing </metadata>)`, REFRESH_HINT);
+  }
+
+  private rootSeen(): void {
+    if (this.head === null) return;
+    if (!/<metadata[\s>]/.test(this.head)) throw new InputError(`${this.what}: not rpm-md primary metadata (no <metadata> element)`, REFRESH_HINT);
+    this.head = null;
+  }
+
+  private outside(text: string): void {
+    if (!text) return;
+    if (this.head !== null && this.strict) {
+      this.head += text;
+      if (/<metadata[\s>]/.test(this.head)) this.head = '<metadata>';
+      else if (this.head.length > HEAD_MAX) this.rootSeen();
+    }
+    const last = lastNonBlank(text);
+    if (last < 0) {
+      this.blanks = (this.blanks + text).slice(-16);
       return;
     }
-    i = e + 10;
-    yield xml.slice(s, e);
+    this.ending = (this.ending + this.blanks + text.slice(0, last + 1)).slice(-16);
+    this.blanks = text.slice(last + 1).slice(-16);
   }
+}
+
+/** The index of the last character that is not white space (as JavaScript's trim counts it), or -1. */
+function lastNonBlank(s: string): number {
+  let end = s.length;
+  while (end > 0) {
+    const c = s.charCodeAt(end - 1);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0x0b && c !== 0x0c && c !== 0xa0 && c !== 0xfeff && !/\s/.test(s[end - 1]!)) break;
+    end--;
+  }
+  return end - 1;
 }
 
 const PRIMARY_FILE_TAGS = new Set(['<file>', '<file type="dir">', '<file type="ghost">']);
@@ -315,69 +402,68 @@ function installSize(sizeTag: string): number {
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }
 
-/**
- * Does the text end in `close`, trailing whitespace aside? A scan from the end:
- * the regular expression /<\/metadata>\s*$/ tried every position of a 100 MB
- * document (~30 ms).
- */
-function endsWithClose(xml: string, close: string): boolean {
-  let end = xml.length;
-  while (end > 0) {
-    const c = xml.charCodeAt(end - 1);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0x0b && c !== 0x0c && c !== 0xa0 && c !== 0xfeff && !/\s/.test(xml[end - 1]!)) break;
-    end--;
+/** Appends one <package> element of primary.xml to the builder; false when it lacks a name, arch or version. */
+function addPrimaryPackage(block: string, repoName: string, builder: PoolBuilder): boolean {
+  const name = tagText(block, 'name');
+  const arch = tagText(block, 'arch');
+  const vtag = emptyElement(block, 'version');
+  if (!name || !arch || !vtag) return false;
+  // Source packages, and binaries this architecture cannot run (libsolv leaves them uninstallable).
+  if (arch === 'src' || arch === 'nosrc' || !rpmInstallable(builder.arch, arch)) return true;
+  builder.add({ name, arch, evr: entryEvrText(vtag) ?? '0', installSize: installSize(emptyElement(block, 'size') ?? ''), repo: repoName });
+  for (const tag of entries(block, 'provides')) {
+    const pname = attr(tag, 'name');
+    if (!pname) continue;
+    const flags = attr(tag, 'flags');
+    builder.provide(pname, flags && OPS.has(flags) ? (flags as Op) : null, flags && OPS.has(flags) ? entryEvrText(tag) : null);
   }
-  return end >= close.length && xml.startsWith(close, end - close.length);
+  for (const t of depTexts(block, 'requires')) builder.require(t);
+  for (const t of depTexts(block, 'recommends')) builder.recommend(t);
+  for (const t of depTexts(block, 'obsoletes')) builder.obsolete(t);
+  for (const f of fileElements(block, true)) builder.file(f);
+  return true;
 }
 
-/** Appends every binary package of a primary.xml to the builder. */
-export function parsePrimary(xml: string, repoName: string, builder: PoolBuilder, what = 'primary.xml'): { warnings: string[] } {
-  if (!/<metadata[\s>]/.test(xml)) throw new InputError(`${what}: not rpm-md primary metadata (no <metadata> element)`, REFRESH_HINT);
-  if (!endsWithClose(xml, '</metadata>')) throw new InputError(`${what}: truncated (no closing </metadata>)`, REFRESH_HINT);
+/** Appends every binary package of a primary.xml, given in pieces, to the builder. */
+export async function parsePrimaryPieces(pieces: AsyncIterable<string> | Iterable<string>, repoName: string, builder: PoolBuilder, what = 'primary.xml'): Promise<{ warnings: string[] }> {
+  const split = new PackageSplitter(what, true);
   let skipped = 0;
-  naming(what, () => {
-    for (const block of packageBlocks(xml, what, true)) {
-      const name = tagText(block, 'name');
-      const arch = tagText(block, 'arch');
-      const vtag = emptyElement(block, 'version');
-      if (!name || !arch || !vtag) {
-        skipped++;
-        continue;
-      }
-      // Source packages, and binaries this architecture cannot run (libsolv leaves them uninstallable).
-      if (arch === 'src' || arch === 'nosrc' || !rpmInstallable(builder.arch, arch)) continue;
-      builder.add({ name, arch, evr: entryEvrText(vtag) ?? '0', installSize: installSize(emptyElement(block, 'size') ?? ''), repo: repoName });
-      for (const tag of entries(block, 'provides')) {
-        const pname = attr(tag, 'name');
-        if (!pname) continue;
-        const flags = attr(tag, 'flags');
-        builder.provide(pname, flags && OPS.has(flags) ? (flags as Op) : null, flags && OPS.has(flags) ? entryEvrText(tag) : null);
-      }
-      for (const t of depTexts(block, 'requires')) builder.require(t);
-      for (const t of depTexts(block, 'recommends')) builder.recommend(t);
-      for (const t of depTexts(block, 'obsoletes')) builder.obsolete(t);
-      for (const f of fileElements(block, true)) builder.file(f);
-    }
-  });
+  const each = (block: string) => void (addPrimaryPackage(block, repoName, builder) || skipped++);
+  for await (const piece of pieces) naming(what, () => split.feed(piece, each));
+  split.end();
   return { warnings: skipped ? [`${what}: ${skipped === 1 ? 'a package' : `${skipped} packages`} without name, arch or version ${skipped === 1 ? 'was' : 'were'} skipped`] : [] };
 }
 
-/** file → package keys ("name-evr.arch"), for the wanted files only. */
-export function parseFilelists(xml: string, wanted: Set<string>, what = 'filelists.xml'): Map<string, string[]> {
+/** file → package keys ("name-evr.arch"), for the wanted files only, from a filelists.xml given in pieces. */
+export async function parseFilelistsPieces(pieces: AsyncIterable<string> | Iterable<string>, wanted: Set<string>, what = 'filelists.xml'): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
-  naming(what, () => {
-    for (const block of packageBlocks(xml, what, false)) {
-      const head = block.slice(0, block.indexOf('>') + 1);
-      const key = `${attr(head, 'name')}-${entryEvrText(emptyElement(block, 'version') ?? '') ?? ''}.${attr(head, 'arch')}`;
-      for (const f of fileElements(block, false)) {
-        if (!wanted.has(f)) continue;
-        const l = found.get(f);
-        if (l) l.push(key);
-        else found.set(f, [key]);
-      }
+  const split = new PackageSplitter(what, false);
+  const each = (block: string) => {
+    const head = block.slice(0, block.indexOf('>') + 1);
+    const key = `${attr(head, 'name')}-${entryEvrText(emptyElement(block, 'version') ?? '') ?? ''}.${attr(head, 'arch')}`;
+    for (const f of fileElements(block, false)) {
+      if (!wanted.has(f)) continue;
+      const l = found.get(f);
+      if (l) l.push(key);
+      else found.set(f, [key]);
     }
-  });
+  };
+  for await (const piece of pieces) naming(what, () => split.feed(piece, each));
+  split.end();
   return found;
+}
+
+/** Text pieces of at most this many bytes each (a string per piece; the document as a whole is never one). */
+const TEXT_PIECE = 1 << 16;
+
+/** A metadata file's text, checked against repomd.xml and decompressed, in pieces. */
+async function* metadataText(raw: Buffer, file: string): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  for await (const buf of decompressPieces(raw, file, { maxBytes: LIMITS.metadataBytes, purpose: 'one metadata file', hint: REFRESH_HINT })) {
+    for (let at = 0; at < buf.length; at += TEXT_PIECE) yield decoder.write(buf.subarray(at, at + TEXT_PIECE));
+  }
+  const rest = decoder.end();
+  if (rest) yield rest;
 }
 
 /** Every repository's primary metadata as one pool source; file lists stay on disk until needed. */
@@ -390,8 +476,8 @@ export async function loadRpmMetas(metas: RpmRepoMeta[], arch = 'x86_64'): Promi
   const builder = new PoolBuilder('rpm', arch);
   const warnings: string[] = [];
   for (const meta of metas) {
-    const { xml, file } = await readMetadataFile(meta.repo, meta.primary);
-    warnings.push(...parsePrimary(xml, meta.repo.name, builder, file).warnings);
+    const { raw, file } = await readVerified(meta.repo, meta.primary);
+    warnings.push(...(await parsePrimaryPieces(metadataText(raw, file), meta.repo.name, builder, file)).warnings);
   }
   return { source: { data: builder.finish(), loadFiles: rpmFileLoader(metas) }, metas, warnings };
 }
@@ -402,8 +488,8 @@ export function rpmFileLoader(metas: RpmRepoMeta[]): NonNullable<PoolSource['loa
     const all = new Map<string, string[]>();
     for (const meta of metas) {
       if (!meta.filelists) continue;
-      const { xml, file } = await readMetadataFile(meta.repo, meta.filelists);
-      for (const [f, keys] of parseFilelists(xml, wanted, file)) {
+      const { raw, file } = await readVerified(meta.repo, meta.filelists);
+      for (const [f, keys] of await parseFilelistsPieces(metadataText(raw, file), wanted, file)) {
         const l = all.get(f);
         if (l) l.push(...keys);
         else all.set(f, keys);

@@ -248,8 +248,18 @@ test('zstd headers that ask for too much are refused before the decoder allocate
 
 test('a primary that decompresses past LIMITS.metadataBytes is refused through loadPool', { timeout: 60_000 }, async () => {
   const dir = await fresh('gzip-bomb');
-  await writeRepo(dir, { primary: gzipBomb(LIMITS.metadataBytes / MiB + 1) });
+  // A real root element first: the parser reads the data as it is inflated, so only the cap can stop it.
+  const root = gzipSync('<?xml version="1.0" encoding="UTF-8"?>\n<metadata packages="1">\n');
+  await writeRepo(dir, { primary: Buffer.concat([root, gzipBomb(LIMITS.metadataBytes / MiB + 1)]) });
   await assert.rejects(load(dir), refused(/primary\.xml\.gz: gzip data expands past 500\.0 MiB, the most accepted for one metadata file/));
+});
+
+test('a primary with no root element is refused from its first MiB, not after inflating all of it', { timeout: 60_000 }, async () => {
+  const dir = await fresh('headless-bomb');
+  await writeRepo(dir, { primary: gzipBomb(LIMITS.metadataBytes / MiB + 1) });
+  const started = performance.now();
+  await assert.rejects(load(dir), refused(/primary\.xml\.gz: not rpm-md primary metadata \(no <metadata> element\)/));
+  assert.ok(performance.now() - started < 3000, `refused early (${Math.round(performance.now() - started)} ms)`);
 });
 
 test('truncated or garbage compressed data is a clear InputError, and xz keeps working after one', async () => {

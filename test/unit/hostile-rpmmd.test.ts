@@ -193,3 +193,40 @@ test('through the command: a bad repository is exit 2 with the file and a next s
   assert.match(again.stderr, /warning: metadata cache .* rebuilding it/);
   assert.deepEqual(JSON.parse(again.stdout).packages.map((p: { name: string }) => p.name).sort(), answer);
 });
+
+test('a primary read in pieces cut anywhere gives the pool and the refusals of the whole document', async () => {
+  const { parsePrimaryPieces } = await import('../../src/packages/rpmmd.js');
+  const { PoolBuilder } = await import('../../src/packages/pool.js');
+  const whole = primaryXml([...PKGS, { name: 'big', requires: ['lib', 'libc.so.6()(64bit)'], provides: ['big-tool = 1.0'], recommends: ['zlib'], size: 3 }]).replace('</metadata>', '</metadata>\n  \n');
+  const parse = async (pieces: string[]) => {
+    const b = new PoolBuilder('rpm', 'x86_64');
+    try {
+      await parsePrimaryPieces(pieces, 'h', b, 'p.xml');
+      return JSON.stringify(b.finish(), (_k, v) => (ArrayBuffer.isView(v) ? [...(v as Int32Array)] : v));
+    } catch (err) {
+      if (err instanceof InputError) return `refused: ${err.message}`;
+      throw err;
+    }
+  };
+  const cuts = (text: string, seed: number) => {
+    const rand = prng(seed);
+    const out: string[] = [];
+    for (let at = 0; at < text.length; ) {
+      const len = 1 + Math.floor(rand() * (rand() < 0.5 ? 12 : 300));
+      out.push(text.slice(at, at + len));
+      at += len;
+    }
+    return out;
+  };
+  const truncated = whole.slice(0, whole.indexOf('<name>big'));
+  const headless = whole.slice(whole.indexOf('<package'));
+  const unclosed = whole.slice(0, whole.lastIndexOf('</metadata>'));
+  const expected = await Promise.all([whole, truncated, headless, unclosed].map((t) => parse([t])));
+  assert.ok(!expected[0]!.startsWith('refused'), expected[0]);
+  assert.deepEqual(expected.slice(1).map((e) => e.replace(/:.*/, '')), ['refused', 'refused', 'refused']);
+  for (let seed = 1; seed <= 40; seed++) {
+    for (const [i, text] of [whole, truncated, headless, unclosed].entries()) assert.equal(await parse(cuts(text, seed)), expected[i], `seed ${seed}, document ${i}`);
+  }
+  // One character at a time, the worst case for tags that straddle pieces.
+  assert.equal(await parse([...whole]), expected[0]);
+});
