@@ -4,6 +4,22 @@
 import { build } from 'esbuild';
 import { chmod, rm } from 'node:fs/promises';
 
+/**
+ * commander requires child_process at load for executable subcommands, which
+ * this CLI does not have: loading it (with net, dgram, streams) was ~10 ms of
+ * every start. Commander gets a stand-in that loads it on first use.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      contents: "let real; module.exports = new Proxy({}, { get: (_t, key) => (real ??= require('node:child_process'))[key] });",
+      loader: 'js',
+    }));
+  },
+};
+
 await rm('dist/bin', { recursive: true, force: true });
 await build({
   entryPoints: { 'initrd-wizard': 'src/bin.ts', 'pool-worker': 'src/packages/pool-worker.ts' },
@@ -16,6 +32,7 @@ await build({
   minifyWhitespace: false,
   sourcemap: false,
   logLevel: 'warning',
+  plugins: [lazyChildProcess],
   chunkNames: 'chunks/[name]-[hash]',
   // Ink loads react-devtools-core only under DEV=true; React's production build is the one shipped.
   external: ['react-devtools-core'],
