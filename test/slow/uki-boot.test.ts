@@ -115,7 +115,8 @@ async function cliBoot(image: string, loader: string, snapshot = SNAPSHOT): Prom
 }
 
 
-describe('UKI boots under OVMF (trixie: systemd 257 ukify, stub and systemd-boot)', { skip, concurrency: 1 }, () => {
+// Each boot is one QEMU under TCG, one core: two at a time fill this 2-core machine.
+describe('UKI boots under OVMF (trixie: systemd 257 ukify, stub and systemd-boot)', { skip, concurrency: 2 }, () => {
   let uki: Uki;
   const scratch: string[] = [];
   before(async () => {
