@@ -9,7 +9,7 @@
  * files of killed runs are swept on the next load.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, stat, writeFile, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, stat, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,7 @@ import { loadAptMetadata, parseDebPackages } from './apt.js';
 import { decompress } from '../decompress.js';
 import { InputError } from '../errors.js';
 import { loadDnfFileOwners, loadDnfMetadata, type DnfFlavor } from './dnf.js';
-import { deserializePool, indexPacked, Pool, serializePool, type PackedPool, type PoolIndex, type PoolSource } from './pool.js';
+import { deserializePool, indexPacked, Pool, serializePoolPieces, type PackedPool, type PoolIndex, type PoolSource } from './pool.js';
 import { loadRpmMetas, readRepomd, rpmFileLoader, verifyPrimaries, type RepoRef, type RpmRepoMeta } from './rpmmd.js';
 import type { Runner } from '../system/run.js';
 import { debArch, hostMachine, rpmArch } from './arch.js';
@@ -187,12 +187,29 @@ async function sweepTemps(dir: string): Promise<void> {
   }
 }
 
+/** Writes every piece, however the kernel splits the writes (a short writev resumes where it stopped). */
+async function writeAll(fh: FileHandle, pieces: Uint8Array[]): Promise<void> {
+  let rest = pieces.filter((p) => p.length);
+  while (rest.length) {
+    let { bytesWritten } = await fh.writev(rest.slice(0, 512));
+    if (bytesWritten === 0) throw new Error('the disk took no bytes');
+    while (rest.length && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
+    if (bytesWritten) rest[0] = rest[0]!.subarray(bytesWritten);
+  }
+}
+
 async function writeCache(file: string, key: string, data: PackedPool, index: PoolIndex, extra: Record<string, unknown>): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
+    const pieces = serializePoolPieces(data, { ...extra, version: CACHE_VERSION, key }, index);
     // "wx": never through a link or over a file someone placed at that name.
-    await writeFile(tmp, serializePool(data, { ...extra, version: CACHE_VERSION, key }, index), { mode: 0o600, flag: 'wx' });
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await writeAll(fh, pieces);
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);

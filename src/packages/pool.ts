@@ -197,17 +197,65 @@ function own(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
+/**
+ * A list of numbers in fixed typed-array blocks: appending never copies, and
+ * the blocks live outside V8's heap. Plain arrays of a million numbers sat in
+ * its large-object space at twice the size, with every outgrown copy left
+ * for the next full collection (~20 MB of a cold load's peak).
+ */
+class NumList {
+  private static readonly BLOCK = 1 << 14;
+  private readonly blocks: Array<Int32Array | Float64Array> = [];
+  private last: Int32Array | Float64Array;
+  private fill = 0;
+  length = 0;
+
+  constructor(private readonly Block: Int32ArrayConstructor | Float64ArrayConstructor = Int32Array) {
+    this.last = new Block(NumList.BLOCK);
+    this.blocks.push(this.last);
+  }
+
+  push(v: number): void {
+    if (this.fill === NumList.BLOCK) {
+      this.last = new this.Block(NumList.BLOCK);
+      this.blocks.push(this.last);
+      this.fill = 0;
+    }
+    this.last[this.fill++] = v;
+    this.length++;
+  }
+
+  at(i: number): number {
+    return this.blocks[i >>> 14]![i & (NumList.BLOCK - 1)]!;
+  }
+
+  /** The numbers in one array of `C`, with `extra` appended. */
+  to<T extends Int32Array | Float64Array | Uint8Array | Int8Array>(C: { new (n: number): T }, ...extra: number[]): T {
+    const out = new C(this.length + extra.length);
+    let at = 0;
+    for (let b = 0; b < this.blocks.length; b++) {
+      const n = b === this.blocks.length - 1 ? this.fill : NumList.BLOCK;
+      const block = this.blocks[b]!;
+      if (out instanceof Int32Array && block instanceof Int32Array) out.set(block.subarray(0, n), at);
+      else for (let k = 0; k < n; k++) out[at + k] = block[k]!;
+      at += n;
+    }
+    for (const v of extra) out[at++] = v;
+    return out;
+  }
+}
+
 /** Parsers append packages and their dependency strings here; `finish` packs them. */
 export class PoolBuilder {
   private readonly ids = new Map<string, number>();
   private readonly strings: string[] = [];
-  private readonly cols = { name: [] as number[], arch: [] as number[], evr: [] as number[], repo: [] as number[], size: [] as number[], flags: [] as number[] };
+  private readonly cols = { name: new NumList(), arch: new NumList(), evr: new NumList(), repo: new NumList(), size: new NumList(Float64Array), flags: new NumList() };
   private readonly lists = {
-    prov: { off: [] as number[], a: [] as number[], op: [] as number[], evr: [] as number[] },
-    req: { off: [] as number[], a: [] as number[] },
-    rec: { off: [] as number[], a: [] as number[] },
-    obs: { off: [] as number[], a: [] as number[] },
-    file: { off: [] as number[], a: [] as number[] },
+    prov: { off: new NumList(), a: new NumList(), op: new NumList(), evr: new NumList() },
+    req: { off: new NumList(), a: new NumList() },
+    rec: { off: new NumList(), a: new NumList() },
+    obs: { off: new NumList(), a: new NumList() },
+    file: { off: new NumList(), a: new NumList() },
   };
   private hasSelfProvide = true;
   private current = -1;
@@ -237,8 +285,8 @@ export class PoolBuilder {
   private closeSelf() {
     // Every package provides its own name at its own version.
     if (this.current >= 0 && !this.hasSelfProvide) {
-      const n = this.cols.name[this.current]!;
-      this.pushProvide(n, OP_CODE.EQ, this.cols.evr[this.current]!);
+      const n = this.cols.name.at(this.current);
+      this.pushProvide(n, OP_CODE.EQ, this.cols.evr.at(this.current));
     }
   }
 
@@ -269,7 +317,7 @@ export class PoolBuilder {
 
   provide(name: string, op: Op | null, evr: string | null): void {
     const n = this.intern(name);
-    if (n === this.cols.name[this.current]) this.hasSelfProvide = true;
+    if (n === this.cols.name.at(this.current)) this.hasSelfProvide = true;
     this.pushProvide(n, op && evr !== null ? OP_CODE[op] : 0, op && evr !== null ? this.intern(evr) : -1);
   }
 
@@ -292,31 +340,32 @@ export class PoolBuilder {
 
   finish(): PackedPool {
     this.closeSelf();
-    const off = (l: { off: number[]; a: number[] }) => Int32Array.from([...l.off, l.a.length]);
+    const off = (l: { off: NumList; a: NumList }) => l.off.to(Int32Array, l.a.length);
     return {
       scheme: this.scheme,
       arch: this.arch,
       strings: this.strings,
-      name: Int32Array.from(this.cols.name),
-      archId: Int32Array.from(this.cols.arch),
-      evr: Int32Array.from(this.cols.evr),
-      repo: Int32Array.from(this.cols.repo),
-      size: Float64Array.from(this.cols.size),
-      flags: Uint8Array.from(this.cols.flags),
+      name: this.cols.name.to(Int32Array),
+      archId: this.cols.arch.to(Int32Array),
+      evr: this.cols.evr.to(Int32Array),
+      repo: this.cols.repo.to(Int32Array),
+      size: this.cols.size.to(Float64Array),
+      flags: this.cols.flags.to(Uint8Array),
       provOff: off(this.lists.prov),
-      provName: Int32Array.from(this.lists.prov.a),
-      provOp: Int8Array.from(this.lists.prov.op),
-      provEvr: Int32Array.from(this.lists.prov.evr),
+      provName: this.lists.prov.a.to(Int32Array),
+      provOp: this.lists.prov.op.to(Int8Array),
+      provEvr: this.lists.prov.evr.to(Int32Array),
       reqOff: off(this.lists.req),
-      req: Int32Array.from(this.lists.req.a),
+      req: this.lists.req.a.to(Int32Array),
       recOff: off(this.lists.rec),
-      rec: Int32Array.from(this.lists.rec.a),
+      rec: this.lists.rec.a.to(Int32Array),
       obsOff: off(this.lists.obs),
-      obs: Int32Array.from(this.lists.obs.a),
+      obs: this.lists.obs.a.to(Int32Array),
       fileOff: off(this.lists.file),
-      file: Int32Array.from(this.lists.file.a),
+      file: this.lists.file.a.to(Int32Array),
     };
   }
+
 }
 
 export class Pool {
@@ -700,34 +749,47 @@ const crc32 = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32 
  * crashing the resolver. sha256 of the ~12 MB body was ~15–20 ms of a warm
  * start; zlib's CRC-32 is ~4 ms.
  */
-function checksum(head: string, body: Uint8Array): string {
-  const c = crc32(body, crc32(Buffer.from(head, 'utf8')));
+function checksum(head: string, body: Uint8Array | Uint8Array[]): string {
+  let c = crc32(Buffer.from(head, 'utf8'));
+  // Empty pieces skipped: zlib.crc32 of an empty view returns 0, not the value it was given (Node 20.20).
+  for (const piece of Array.isArray(body) ? body : [body]) if (piece.length) c = crc32(piece, c);
   return `crc32:${c.toString(16).padStart(8, '0')}`;
 }
 
-export function serializePool(d: PackedPool, meta: Record<string, unknown>, index: PoolIndex = indexPacked(d)): Buffer {
+/**
+ * The cache file as a list of pieces, the arrays' own bytes among them: a
+ * writev puts them on disk without a 12 MB body and a second 12 MB copy of
+ * it in memory (the peak of a cold load). The checksum runs over the same
+ * pieces in order.
+ */
+export function serializePoolPieces(d: PackedPool, meta: Record<string, unknown>, index: PoolIndex = indexPacked(d)): Uint8Array[] {
   const { bytes, offsets } = encodeStrings(d.strings);
   const all: Record<ArrayKey, ArrayBufferView> = { ...d, strBytes: bytes, strOff: offsets, ...index } as unknown as Record<ArrayKey, ArrayBufferView>;
   const layout: Array<[string, number, number]> = [];
+  const body: Uint8Array[] = [];
+  const zeros = new Uint8Array(8);
   let offset = 0;
   for (const key of ARRAYS) {
     const arr = all[key] as Int32Array;
+    if (pad8(offset)) body.push(zeros.subarray(0, pad8(offset)));
     offset += pad8(offset);
     layout.push([key, offset, arr.length]);
+    body.push(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
     offset += arr.byteLength;
   }
+  if (pad8(offset)) body.push(zeros.subarray(0, pad8(offset)));
   offset += pad8(offset);
-  const body = Buffer.alloc(offset);
-  for (let i = 0; i < ARRAYS.length; i++) {
-    const arr = all[ARRAYS[i]!]!;
-    body.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), layout[i]![1]);
-  }
   const { check: _previous, ...own } = meta;
-  const fields = { ...own, scheme: d.scheme, arch: d.arch, nStrings: d.strings.length, body: body.length, layout };
+  const fields = { ...own, scheme: d.scheme, arch: d.arch, nStrings: d.strings.length, body: offset, layout };
   const header = Buffer.from(JSON.stringify({ ...fields, check: checksum(JSON.stringify(fields), body) }), 'utf8');
   const head = Buffer.alloc(8);
   head.writeUInt32LE(header.length, 0);
-  return Buffer.concat([head, header, Buffer.alloc(pad8(8 + header.length)), body]);
+  return [head, header, zeros.subarray(0, pad8(8 + header.length)), ...body];
+}
+
+/** The cache file in one buffer. */
+export function serializePool(d: PackedPool, meta: Record<string, unknown>, index: PoolIndex = indexPacked(d)): Buffer {
+  return Buffer.concat(serializePoolPieces(d, meta, index));
 }
 
 interface CacheHeader {
