@@ -16,8 +16,6 @@ import path from 'node:path';
 import { describeUnknown } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { kindOf, NotRegularFileError, readRegularFile, TooLargeError } from '../system/rooted.js';
-import { loadAptMetadata, parseDebPackages } from './apt.js';
-import { decompress } from '../decompress.js';
 import { InputError } from '../errors.js';
 import { loadDnfFileOwners, loadDnfMetadata, type DnfFlavor } from './dnf.js';
 import { deserializePool, indexPacked, Pool, serializePoolPieces, type PackedPool, type PoolIndex, type PoolSource } from './pool.js';
@@ -234,10 +232,11 @@ async function loadUncached(spec: MetadataSpec, runner: Runner, metas: RpmRepoMe
     case 'dnf':
       return loadDnfMetadata(runner, spec.flavor, { extraArgs: dnfArgs(spec, arch), command: spec.command, arch: rpmArch(arch) });
     case 'apt':
-      return loadAptMetadata(runner, debArch(arch));
+      return (await import('./apt.js')).loadAptMetadata(runner, debArch(arch));
     case 'deb-file': {
       const raw = await readRegularFile(spec.file, { maxBytes: LIMITS.metadataCompressedBytes, what: 'the Packages file' });
       if (!raw) throw new InputError(`${spec.file} does not exist`, 'reinstall initrd-wizard (the demo carries its Debian package list)');
+      const [{ decompress }, { parseDebPackages }] = await Promise.all([import('../decompress.js'), import('./apt.js')]);
       const text = (await decompress(raw, spec.file, { maxBytes: LIMITS.metadataBytes, purpose: 'a Packages file' })).toString('utf8');
       const { data, warnings } = parseDebPackages(text, debArch(arch), 'demo');
       return { source: { data }, warnings };

@@ -29,7 +29,7 @@ export interface Package {
 }
 
 const OP_CODES: Array<Op | null> = [null, 'LT', 'LE', 'EQ', 'GE', 'GT'];
-const OP_CODE: Record<Op, number> = { LT: 1, LE: 2, EQ: 3, GE: 4, GT: 5 };
+export const OP_CODE: Record<Op, number> = { LT: 1, LE: 2, EQ: 3, GE: 4, GT: 5 };
 const FLAG: Record<Op, number> = { LT: 1, LE: 3, EQ: 2, GE: 6, GT: 4 };
 const MAX_PRIORITY = 5;
 const LESS = 1;
@@ -53,6 +53,18 @@ export class StringTable {
 
   get length(): number {
     return this.offsets.length - 1;
+  }
+
+  /** textHash of string i, from its bytes when they are ASCII (the same code units), without keeping a decoded copy. */
+  hash(i: number): number {
+    const end = this.offsets[i + 1]! - 1;
+    let h = 0x811c9dc5;
+    for (let k = this.offsets[i]!; k < end; k++) {
+      const c = this.bytes[k]!;
+      if (c >= 0x80) return textHash(this.bytes.toString('utf8', this.offsets[i]!, end));
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    return h >>> 0;
   }
 
   at(i: number): string | undefined {
@@ -122,7 +134,6 @@ export function textHash(s: string): number {
   return h >>> 0;
 }
 
-const strAt = (d: PackedPool, i: number): string => stringOf(d, i)!;
 
 /**
  * Builds the index. Ids out of range are skipped rather than trusted: a
@@ -144,7 +155,7 @@ export function indexPacked(d: PackedPool): PoolIndex {
   const lookup = new Int32Array(cap).fill(-1);
   for (let s = 0; s < nStr; s++) {
     if (!nameStart[s + 1] && !provStart[s + 1]) continue;
-    let h = textHash(strAt(d, s)) & (cap - 1);
+    let h = (Array.isArray(d.strings) ? textHash(d.strings[s]!) : d.strings.hash(s)) & (cap - 1);
     while (lookup[h] !== -1) h = (h + 1) & (cap - 1);
     lookup[h] = s;
   }
@@ -245,10 +256,96 @@ class NumList {
   }
 }
 
+/**
+ * The pool's string table as it is built: UTF-8 bytes in one growing arena,
+ * each string followed by a NUL (the cache's StringTable layout), found again
+ * through an open-addressed table of FNV-1a hashes. A byte-level parser hands
+ * its fields over as byte ranges, so no JavaScript string is made for them.
+ */
+class ByteStrings {
+  private arena = Buffer.allocUnsafeSlow(1 << 20);
+  private used = 0;
+  private readonly starts = new NumList();
+  private hashes = new Int32Array(1 << 12);
+  private slots = new Int32Array(1 << 14).fill(-1);
+  private scratch = Buffer.allocUnsafeSlow(1 << 12);
+
+  get length(): number {
+    return this.starts.length;
+  }
+
+  /** The id of bytes [s, e) of `b`, added when new. */
+  intern(b: Uint8Array, s: number, e: number): number {
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    const mask = this.slots.length - 1;
+    const len = e - s;
+    for (let at = h & mask; ; at = (at + 1) & mask) {
+      const id = this.slots[at]!;
+      if (id === -1) return this.add(b, s, e, h, at);
+      if (this.hashes[id] !== h) continue;
+      const start = this.starts.at(id);
+      const end = id + 1 < this.starts.length ? this.starts.at(id + 1) - 1 : this.used - 1;
+      if (end - start !== len) continue;
+      let k = 0;
+      while (k < len && this.arena[start + k] === b[s + k]) k++;
+      if (k === len) return id;
+    }
+  }
+
+  /** The id of a string (encoded into a scratch buffer first). */
+  internText(text: string): number {
+    const need = text.length * 3;
+    if (need > this.scratch.length) this.scratch = Buffer.allocUnsafeSlow(Math.max(need, this.scratch.length * 2));
+    const n = this.scratch.write(text, 0, 'utf8');
+    return this.intern(this.scratch, 0, n);
+  }
+
+  private add(b: Uint8Array, s: number, e: number, h: number, slot: number): number {
+    const id = this.starts.length;
+    const len = e - s;
+    if (this.used + len + 1 > this.arena.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.arena.length * 2, this.used + len + 1));
+      this.arena.copy(bigger, 0, 0, this.used);
+      this.arena = bigger;
+    }
+    // b may be this.scratch or the arena's own old buffer: copy before anything else moves.
+    if (len > 64) this.arena.set(b.subarray(s, e), this.used);
+    else for (let k = 0; k < len; k++) this.arena[this.used + k] = b[s + k]!;
+    this.starts.push(this.used);
+    this.used += len;
+    this.arena[this.used++] = 0;
+    if (id >= this.hashes.length) {
+      const more = new Int32Array(this.hashes.length * 2);
+      more.set(this.hashes);
+      this.hashes = more;
+    }
+    this.hashes[id] = h;
+    this.slots[slot] = id;
+    if ((id + 1) * 2 > this.slots.length) this.grow();
+    return id;
+  }
+
+  private grow(): void {
+    const slots = new Int32Array(this.slots.length * 2).fill(-1);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.starts.length; id++) {
+      let at = this.hashes[id]! & mask;
+      while (slots[at] !== -1) at = (at + 1) & mask;
+      slots[at] = id;
+    }
+    this.slots = slots;
+  }
+
+  finish(): StringTable {
+    return new StringTable(this.arena.subarray(0, this.used), this.starts.to(Int32Array, this.used));
+  }
+}
+
 /** Parsers append packages and their dependency strings here; `finish` packs them. */
 export class PoolBuilder {
   private readonly ids = new Map<string, number>();
-  private readonly strings: string[] = [];
+  private readonly table = new ByteStrings();
   private readonly cols = { name: new NumList(), arch: new NumList(), evr: new NumList(), repo: new NumList(), size: new NumList(Float64Array), flags: new NumList() };
   private readonly lists = {
     prov: { off: new NumList(), a: new NumList(), op: new NumList(), evr: new NumList() },
@@ -265,17 +362,20 @@ export class PoolBuilder {
     readonly arch: string,
   ) {}
 
+  /** The id of a string: parsers that make strings (apt, dnf) come here, and repeat many, so a map answers them first. */
   intern(s: string): number {
     let id = this.ids.get(s);
     if (id === undefined) {
-      id = this.strings.length;
-      // A copy: the parsers' strings are slices of megabyte pieces of the
-      // document, and a kept slice keeps its whole piece alive.
-      s = own(s);
-      this.strings.push(s);
-      this.ids.set(s, id);
+      id = this.table.internText(s);
+      // A copy: the parsers' strings are slices of megabyte pieces of a document, and a kept slice keeps its piece alive.
+      this.ids.set(own(s), id);
     }
     return id;
+  }
+
+  /** The id of bytes [s, e) of `b`, for byte-level parsers. */
+  internBytes(b: Uint8Array, s: number, e: number): number {
+    return this.table.intern(b, s, e);
   }
 
   get count(): number {
@@ -291,13 +391,18 @@ export class PoolBuilder {
   }
 
   add(p: NewPackage): void {
+    this.addIds(this.intern(p.name), this.intern(p.arch), this.intern(p.evr), this.intern(p.repo), p);
+  }
+
+  /** `add` with the strings already interned (byte-level parsers). */
+  addIds(name: number, arch: number, evr: number, repo: number, p: Pick<NewPackage, 'installSize' | 'essential' | 'priority'>): void {
     this.closeSelf();
     this.current = this.cols.name.length;
     this.hasSelfProvide = false;
-    this.cols.name.push(this.intern(p.name));
-    this.cols.arch.push(this.intern(p.arch));
-    this.cols.evr.push(this.intern(p.evr));
-    this.cols.repo.push(this.intern(p.repo));
+    this.cols.name.push(name);
+    this.cols.arch.push(arch);
+    this.cols.evr.push(evr);
+    this.cols.repo.push(repo);
     // Sizes and priorities come from other machines' metadata: anything out of range counts as unknown.
     this.cols.size.push(Number.isFinite(p.installSize) && p.installSize >= 0 && p.installSize <= Number.MAX_SAFE_INTEGER ? p.installSize : 0);
     const priority = p.priority ?? 0;
@@ -316,9 +421,18 @@ export class PoolBuilder {
   }
 
   provide(name: string, op: Op | null, evr: string | null): void {
-    const n = this.intern(name);
-    if (n === this.cols.name.at(this.current)) this.hasSelfProvide = true;
-    this.pushProvide(n, op && evr !== null ? OP_CODE[op] : 0, op && evr !== null ? this.intern(evr) : -1);
+    this.provideIds(this.intern(name), op && evr !== null ? OP_CODE[op] : 0, op && evr !== null ? this.intern(evr) : -1);
+  }
+
+  /** `provide` with interned strings: op 0 and evr -1 for an unversioned provide. */
+  provideIds(name: number, op: number, evr: number): void {
+    if (name === this.cols.name.at(this.current)) this.hasSelfProvide = true;
+    this.pushProvide(name, op, evr);
+  }
+
+  /** Appends an interned dependency to one of the package's lists. */
+  dependId(kind: 'req' | 'rec' | 'obs' | 'file', id: number): void {
+    this.lists[kind].a.push(id);
   }
 
   /** A dependency string as rpm writes it: "name", "name >= 1.0-1" or a rich "(a or b)". */
@@ -344,7 +458,7 @@ export class PoolBuilder {
     return {
       scheme: this.scheme,
       arch: this.arch,
-      strings: this.strings,
+      strings: this.table.finish(),
       name: this.cols.name.to(Int32Array),
       archId: this.cols.arch.to(Int32Array),
       evr: this.cols.evr.to(Int32Array),

@@ -195,7 +195,7 @@ test('through the command: a bad repository is exit 2 with the file and a next s
 });
 
 test('a primary read in pieces cut anywhere gives the pool and the refusals of the whole document', async () => {
-  const { parsePrimaryPieces } = await import('../../src/packages/rpmmd.js');
+  const { parsePrimaryBytes: parsePrimaryPieces } = await import('../../src/packages/primary.js');
   const { PoolBuilder } = await import('../../src/packages/pool.js');
   const whole = primaryXml([...PKGS, { name: 'big', requires: ['lib', 'libc.so.6()(64bit)'], provides: ['big-tool = 1.0'], recommends: ['zlib'], size: 3 }]).replace('</metadata>', '</metadata>\n  \n');
   const parse = async (pieces: string[]) => {
