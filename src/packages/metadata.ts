@@ -8,7 +8,6 @@
  * fatal; a write that fails leaves no temporary file behind, and temporary
  * files of killed runs are swept on the next load.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, stat, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import os from 'node:os';
@@ -43,8 +42,9 @@ export interface LoadedPool {
  * 3: packages the target architecture cannot install are not loaded.
  * 4: used in place (strings as UTF-8 bytes, the name and provide indexes
  * stored), a fast checksum, and the verified primary files' stat stamps.
+ * 5: the header holds the key's whole text; the file is named by its hash.
  */
-const CACHE_VERSION = 4;
+const CACHE_VERSION = 5;
 
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -71,28 +71,47 @@ async function listDeep(dir: string, match: RegExp, depth = 3): Promise<string[]
   return out;
 }
 
-/** A key that changes whenever the repositories' metadata does; null when it cannot be known (no caching). */
+/**
+ * The text a cache entry is for: what changes whenever the repositories'
+ * metadata does. Null when it cannot be known (no caching).
+ */
 async function cacheKey(spec: MetadataSpec, metas: RpmRepoMeta[] | null, arch: string): Promise<string | null> {
-  const h = createHash('sha256').update(`v${CACHE_VERSION}\0${spec.kind}\0${arch}\0`);
+  const parts = [`v${CACHE_VERSION}`, spec.kind, arch];
   if (spec.kind === 'rpm-md') {
     for (const meta of metas ?? []) {
       const sum = (e: RpmRepoMeta['primary'] | null) => (e ? `${e.checksum.type}:${e.checksum.value}` : '');
-      h.update(`${meta.repo.name}\0${path.resolve(meta.repo.dir)}\0${sum(meta.primary)}\0${sum(meta.filelists)}\0`);
+      parts.push(meta.repo.name, path.resolve(meta.repo.dir), sum(meta.primary), sum(meta.filelists));
     }
   } else if (spec.kind === 'deb-file') {
     const stamps = await fileStamps([path.resolve(spec.file)]);
     if (!stamps.length) return null;
-    h.update(stamps.join('\n'));
+    parts.push(...stamps);
   } else if (spec.kind === 'apt') {
     const stamps = await fileStamps(await listDeep('/var/lib/apt/lists', /_Packages(\.\w+)?$/, 0));
     if (!stamps.length) return null;
-    h.update(stamps.join('\n'));
+    parts.push(...stamps);
   } else {
     const stamps = await fileStamps([...(await listDeep('/var/cache/dnf', /^repomd\.xml$/)), ...(await listDeep('/var/cache/libdnf5', /^repomd\.xml$/))]);
     if (!stamps.length || spec.extraArgs?.length) return null;
-    h.update(spec.flavor + '\n' + stamps.join('\n'));
+    parts.push(spec.flavor, ...stamps);
   }
-  return h.digest('hex').slice(0, 32);
+  return parts.join('\0');
+}
+
+/**
+ * The cache file's name for a key: two FNV-1a hashes, 64 bits. Not a
+ * cryptographic hash (loading node:crypto was ~9 ms of every warm start):
+ * the header holds the whole key and a file whose key differs is stale.
+ */
+function cacheName(key: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ key.length;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Removes a cache file that will be rebuilt; a failure here shows up when the new one is written. */
@@ -198,6 +217,7 @@ async function writeAll(fh: FileHandle, pieces: Uint8Array[]): Promise<void> {
 
 async function writeCache(file: string, key: string, data: PackedPool, index: PoolIndex, extra: Record<string, unknown>): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const { randomBytes } = await import('node:crypto');
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const pieces = serializePoolPieces(data, { ...extra, version: CACHE_VERSION, key }, index);
@@ -301,7 +321,7 @@ export async function loadPool(spec: MetadataSpec, options: LoadPoolOptions): Pr
   const metas = spec.kind === 'rpm-md' ? await Promise.all(spec.repos.map(readRepomd)) : null;
   const arch = options.arch ?? hostMachine();
   const key = dir ? await cacheKey(spec, metas, arch) : null;
-  const file = dir && key ? path.join(dir, `${key}.v8`) : null;
+  const file = dir && key ? path.join(dir, `${cacheName(key)}.v8`) : null;
   // File-list loaders are functions: re-attached after a cache hit.
   const attach = (source: PoolSource): PoolSource => {
     if (metas) return { ...source, loadFiles: rpmFileLoader(metas) };

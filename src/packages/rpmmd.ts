@@ -8,7 +8,6 @@
  * with indexOf loops rather than backtracking regular expressions so no
  * input makes parsing slower than linear.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { InputError } from '../errors.js';
@@ -164,6 +163,8 @@ async function readVerified(repo: RepoRef, entry: RepomdEntry): Promise<{ raw: B
   const file = path.join(repo.dir, entry.href);
   const raw = await readBeneath(repo.dir, `/${entry.href}`, { maxBytes: LIMITS.metadataCompressedBytes, what: `the ${entry.type} metadata named in repomd.xml`, follow: 'never' });
   if (!raw) throw new InputError(`${file} (named in repomd.xml) is missing`, REFRESH_HINT);
+  // Loaded on first use: a warm start whose files' stamps still match hashes nothing.
+  const { createHash } = await import('node:crypto');
   const actual = createHash(entry.checksum.type).update(raw).digest('hex');
   if (actual !== entry.checksum.value) {
     throw new InputError(
