@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { convertDebToRpmMd } from '../support/deb2rpmmd.js';
+import { arm64Packages, arm64Unavailable } from '../support/arm64-lists.js';
 import { loadPool } from '../../src/packages/metadata.js';
 import { resolve } from '../../src/packages/resolve.js';
 import { systemRunner } from '../../src/system/run.js';
@@ -73,7 +74,10 @@ interface Contender {
  * between the tools (and rotate who goes first), so the load of a busy machine
  * falls on all of them alike; the ratios are medians of per-round ratios.
  */
-async function wholeProcessBench(repoDir: string, work: string): Promise<void> {
+async function wholeProcessBench(repoDir: string, work: string, arch: string | null): Promise<void> {
+  // Another architecture is asked of each tool as its users ask: --arch here, --forcearch of dnf.
+  const ourArch = arch ? ['--arch', arch] : [];
+  const forceArch = arch ? [`--forcearch=${arch}`] : [];
   const rounds = Number(process.env.IW_BENCH_ROUNDS || 5);
   console.log(`\n## Whole process, ${REQUEST.length} packages requested: cold (no metadata cache) and warm, ${rounds} alternating rounds (goals: warm >= 3x dnf4 and >= 2.5x dnf5; cold >= 1.5x dnf4 and >= 1x dnf5; peak RSS <= 160 MB)`);
   if (!existsSync(CLI_PATH)) {
@@ -85,7 +89,7 @@ async function wholeProcessBench(repoDir: string, work: string): Promise<void> {
     {
       name: 'ours',
       prepare: (cold) => void (cold && rmSync(ourCache, { recursive: true, force: true })),
-      run: () => runProcess([process.execPath, CLI_PATH, 'closure', '--json', '--repo', `g=${repoDir}`, '--packages', REQUEST.join(',')], { ...process.env, XDG_CACHE_HOME: ourCache }),
+      run: () => runProcess([process.execPath, CLI_PATH, 'closure', '--json', ...ourArch, '--repo', `g=${repoDir}`, '--packages', REQUEST.join(',')], { ...process.env, XDG_CACHE_HOME: ourCache }),
       count: (r) => (JSON.parse(r.stdout) as { count: number }).count,
     },
   ];
@@ -95,24 +99,24 @@ async function wholeProcessBench(repoDir: string, work: string): Promise<void> {
       name: 'dnf4',
       prepare: (cold) => void (cold && rmSync(cache, { recursive: true, force: true })),
       run: () =>
-        runProcess(['dnf', '-q', '--disableplugin=*', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${cache}`, `--repofrompath=g,${repoDir}`, '--repo=g', '--setopt=g.gpgcheck=0', 'repoquery', '--requires', '--resolve', '--recursive', ...REQUEST]),
+        runProcess(['dnf', '-q', ...forceArch, '--disableplugin=*', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${cache}`, `--repofrompath=g,${repoDir}`, '--repo=g', '--setopt=g.gpgcheck=0', 'repoquery', '--requires', '--resolve', '--recursive', ...REQUEST]),
       count: (r) => r.stdout.split('\n').filter(Boolean).length,
     });
   } else console.log('dnf4: skipped (dnf not installed)');
   if (existsSync(path.join(SID, 'usr/bin/dnf5')) && process.getuid?.() === 0) {
     // The repository copied into the chroot once (dnf5 there cannot see the host's paths).
-    const inside = '/var/tmp/iw-bench-graph';
+    const inside = `/var/tmp/iw-bench-graph${arch ? `-${arch}` : ''}`;
     const primary = (dir: string) => readdirSync(path.join(dir, 'repodata')).filter((f) => f.endsWith('primary.xml.gz')).join();
     if (!existsSync(path.join(SID, inside, 'repodata')) || primary(path.join(SID, inside)) !== primary(repoDir)) {
       rmSync(path.join(SID, inside), { recursive: true, force: true });
       execFileSync('cp', ['-a', repoDir, path.join(SID, inside)]);
     }
-    const cache = '/var/tmp/iw-bench-dnf5-cache';
+    const cache = `/var/tmp/iw-bench-dnf5-cache${arch ? `-${arch}` : ''}`;
     contenders.push({
       name: 'dnf5',
       prepare: (cold) => void (cold && rmSync(path.join(SID, cache), { recursive: true, force: true })),
       run: () =>
-        runProcess(['chroot', SID, 'dnf5', '-q', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${cache}`, '--setopt=optional_metadata_types=', `--repofrompath=g,${inside}`, '--repo=g', '--setopt=g.gpgcheck=0', 'repoquery', '--providers-of=requires', '--recursive', ...REQUEST]),
+        runProcess(['chroot', SID, 'dnf5', '-q', ...forceArch, '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${cache}`, '--setopt=optional_metadata_types=', `--repofrompath=g,${inside}`, '--repo=g', '--setopt=g.gpgcheck=0', 'repoquery', '--providers-of=requires', '--recursive', ...REQUEST]),
       count: (r) => r.stdout.split('\n').filter(Boolean).length,
     });
   } else console.log(`dnf5: skipped (${existsSync(path.join(SID, 'usr/bin/dnf5')) ? 'chroot needs root' : `no ${SID}/usr/bin/dnf5`})`);
@@ -150,6 +154,29 @@ async function wholeProcessBench(repoDir: string, work: string): Promise<void> {
   }
 }
 
+/** The whole-process comparison, then in-process load, resolve and toggles, on one graph. */
+async function graphBench(repoDir: string, work: string, arch: string | null): Promise<void> {
+  await wholeProcessBench(repoDir, work, arch);
+  const spec = { kind: 'rpm-md' as const, repos: [{ name: 'debgraph', dir: repoDir }] };
+  const target = arch ? { arch } : {};
+  const cacheDir = path.join(work, `cache-${arch ?? 'native'}`);
+  const cold = await timeIt(3, () => loadPool(spec, { runner: systemRunner, cacheDir: null, ...target }));
+  await loadPool(spec, { runner: systemRunner, cacheDir, ...target });
+  const warm = await timeIt(5, () => loadPool(spec, { runner: systemRunner, cacheDir, ...target }));
+  const { pool } = await loadPool(spec, { runner: systemRunner, cacheDir, ...target });
+  const first = resolve(pool, VARIANT);
+  const full = await timeIt(20, () => resolve(pool, VARIANT));
+  const toggles = await timeIt(50, () => {
+    const i = Math.floor(Math.random() * VARIANT.length);
+    resolve(pool, VARIANT.filter((_, j) => j !== i));
+  });
+  const add = await timeIt(20, () => resolve(pool, [...VARIANT, 'nfs-common']));
+  console.log(`in-process cold load (no cache)  median ${ms(median(cold))} ms`);
+  console.log(`in-process warm load (cache)     median ${ms(median(warm))} ms`);
+  console.log(`resolve full variant             median ${ms(median(full))} ms (${first.count} packages, ${(first.installSize / 1048576).toFixed(1)} MiB)`);
+  console.log(`re-resolve after toggle          median ${ms(median(toggles))} ms, p95 ${ms([...toggles].sort((a, b) => a - b)[Math.floor(toggles.length * 0.95)]!)} ms (remove one) / ${ms(median(add))} ms (add one)`);
+}
+
 export async function closureBench(): Promise<void> {
   console.log('\n## Closure on Debian\'s graph as rpm-md (in process: cold <= 2 s, warm <= 300 ms, toggle <= 20 ms)');
   const work = await mkdtemp(path.join(os.tmpdir(), 'iw-bench-'));
@@ -166,25 +193,18 @@ export async function closureBench(): Promise<void> {
       const { packages } = await convertDebToRpmMd(execFileSync('apt-cache', ['-o', 'Dir::State::status=/dev/null', 'dumpavail'], { encoding: 'utf8', maxBuffer: 1 << 30 }), repoDir);
       console.log(`repository: ${packages} packages (converted in ${ms(performance.now() - t0)} ms)`);
     } else console.log(`repository: ${repoDir}`);
-    await wholeProcessBench(repoDir, work);
+    await graphBench(repoDir, work, null);
 
-    const spec = { kind: 'rpm-md' as const, repos: [{ name: 'debgraph', dir: repoDir }] };
-    const cacheDir = path.join(work, 'cache');
-    const cold = await timeIt(3, () => loadPool(spec, { runner: systemRunner, cacheDir: null }));
-    await loadPool(spec, { runner: systemRunner, cacheDir });
-    const warm = await timeIt(5, () => loadPool(spec, { runner: systemRunner, cacheDir }));
-    const { pool } = await loadPool(spec, { runner: systemRunner, cacheDir });
-    const first = resolve(pool, VARIANT);
-    const full = await timeIt(20, () => resolve(pool, VARIANT));
-    const toggles = await timeIt(50, () => {
-      const i = Math.floor(Math.random() * VARIANT.length);
-      resolve(pool, VARIANT.filter((_, j) => j !== i));
-    });
-    const add = await timeIt(20, () => resolve(pool, [...VARIANT, 'nfs-common']));
-    console.log(`in-process cold load (no cache)  median ${ms(median(cold))} ms`);
-    console.log(`in-process warm load (cache)     median ${ms(median(warm))} ms`);
-    console.log(`resolve full variant             median ${ms(median(full))} ms (${first.count} packages, ${(first.installSize / 1048576).toFixed(1)} MiB)`);
-    console.log(`re-resolve after toggle          median ${ms(median(toggles))} ms, p95 ${ms([...toggles].sort((a, b) => a - b)[Math.floor(toggles.length * 0.95)]!)} ms (remove one) / ${ms(median(add))} ms (add one)`);
+    console.log('\n## The same on Debian bookworm\'s arm64 graph as rpm-md, for aarch64 (ours --arch aarch64, dnf --forcearch=aarch64)');
+    const offline = await arm64Unavailable();
+    if (offline) {
+      console.log(`skipped: ${offline}`);
+      return;
+    }
+    const armDir = path.join(work, 'repo-arm64');
+    const { packages } = await convertDebToRpmMd(await arm64Packages(), armDir, 'arm64');
+    console.log(`repository: ${packages} packages`);
+    await graphBench(armDir, work, 'aarch64');
   } finally {
     await rm(work, { recursive: true, force: true });
   }
