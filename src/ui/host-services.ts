@@ -6,6 +6,7 @@ import { buildCommand } from '../commands/build.js';
 import { hostMetadataSpec } from '../commands/closure.js';
 import { hostConfig } from '../commands/variant-config.js';
 import { snapshotCommand } from '../commands/snapshot.js';
+import { loadSnapshot, writeSnapshot } from '../host/snapshot.js';
 import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../commands/pipeline.js';
 import { regenerate as regenerateInitrd, ukiInstallFacts } from '../commands/install.js';
 import { WizardError } from '../errors.js';
@@ -36,6 +37,8 @@ export interface HostOptions {
   env?: Record<string, string>;
   ignorePreflight?: string[];
   imageDir?: string;
+  /** Where `s` saves a snapshot (default: the working directory, as `initrd-wizard snapshot` does). */
+  snapshotDir?: string;
 }
 
 export function hostServices(options: HostOptions = {}): WizardServices {
@@ -81,7 +84,14 @@ export function hostServices(options: HostOptions = {}): WizardServices {
       };
     },
     async saveSnapshot() {
-      const r = await snapshotCommand({});
+      const name = `initrd-wizard-snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      const output = path.join(options.snapshotDir ?? process.cwd(), name);
+      // The machine on screen: with --snapshot that is the capture being shown (read again, as validated as at start), never this one.
+      if (options.snapshot) {
+        await writeSnapshot(await loadSnapshot(options.snapshot), output);
+        return output;
+      }
+      const r = await snapshotCommand({ output });
       return String((r.json as { output?: string }).output ?? r.text);
     },
     async loadPackages(host) {

@@ -12,6 +12,7 @@ import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startSession } from '../support/tmux.js';
+import { loadSnapshot } from '../../src/host/snapshot.js';
 import { CLI, ROOT, runCli } from '../helpers.js';
 
 let work: string;
@@ -129,6 +130,30 @@ test('tmux: --snapshot opens the wizard on another machine\'s capture; an unsupp
     assert.match(screen, /\[multipath\]/);
     await s.keys('Enter');
     await s.waitFor('installing is not offered');
+    await s.type('q');
+    assert.equal(await s.waitForExit(10_000), 0);
+  } finally {
+    await s.kill();
+  }
+});
+
+test('tmux: s with --snapshot saves a copy of the capture on screen, not of the machine running the wizard', async () => {
+  const fixture = path.join(ROOT, 'test/fixtures/snapshots/raid1');
+  const here = await mkdtemp(path.join(work, 'save-'));
+  const s = await startSession({ argv: [process.execPath, CLI, '--snapshot', fixture, '--root', work], cols: 120, rows: 40, env, cwd: here });
+  try {
+    await s.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    await s.type('s');
+    const screen = await s.waitFor(/Snapshot saved to (\S+)/, { timeoutMs: 30_000 });
+    const saved = /Snapshot saved to (\S+)/.exec(screen)![1]!;
+    assert.ok(saved.startsWith(here), `saved in the working directory: ${saved}`);
+    const [copy, original] = await Promise.all([loadSnapshot(saved), loadSnapshot(fixture)]);
+    assert.deepEqual(copy.meta, original.meta);
+    assert.deepEqual([...copy.files.keys()].sort(), [...original.files.keys()].sort());
+    for (const [name, text] of original.files) assert.equal(copy.files.get(name), text, name);
+    // Not this machine: its own command line is nowhere in the copy.
+    const mine = (await readFile('/proc/cmdline', 'utf8')).trim();
+    assert.notEqual(copy.files.get('/proc/cmdline')?.trim(), mine);
     await s.type('q');
     assert.equal(await s.waitForExit(10_000), 0);
   } finally {
