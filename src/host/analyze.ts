@@ -26,7 +26,7 @@ import { parseLuks2Json, parseLuksDumpText, type LuksHeader } from './parse/luks
 import { parseKeyValue } from './parse/keyvalue.js';
 import { parseOsRelease, type OsRelease } from './parse/osrelease.js';
 import { quoteForMessage } from './parse/text.js';
-import { unsupportedFinding } from './unsupported.js';
+import { detachedHeaderAdvice, unsupportedFinding } from './unsupported.js';
 import {
   FEATURES,
   type CrypttabNeed,
@@ -108,6 +108,8 @@ interface Facts {
   lvm: LvmReport | null;
   dmUuid: Map<string, string | null>;
   dmTargets: Map<string, string[]>;
+  /** dm-crypt devices by name: the sector their data starts at on the device below (dmsetup table). */
+  cryptOffsets: Map<string, number>;
   luks: Map<string, LuksHeader>;
   sysBlock: Map<string, Map<string, string>>;
   osRelease: OsRelease;
@@ -212,7 +214,13 @@ function gather(snapshot: Snapshot): Facts {
   const info = file('dmsetup-info');
   if (info !== undefined) for (const [name, d] of take('dmsetup-info', parseDmsetupInfo(info), new Map())) dmUuid.set(name, d.uuid);
   const table = file('dmsetup-table');
-  if (table !== undefined) for (const [name, t] of take('dmsetup-table', parseDmsetupTable(table), new Map())) dmTargets.set(name, t);
+  const cryptOffsets = new Map<string, number>();
+  if (table !== undefined) {
+    for (const [name, t] of take('dmsetup-table', parseDmsetupTable(table), new Map())) {
+      dmTargets.set(name, t.targets);
+      if (t.cryptOffset !== null) cryptOffsets.set(name, t.cryptOffset);
+    }
+  }
 
   const sysBlock = new Map<string, Map<string, string>>();
   const luks = new Map<string, LuksHeader>();
@@ -259,6 +267,7 @@ function gather(snapshot: Snapshot): Facts {
     lvm,
     dmUuid,
     dmTargets,
+    cryptOffsets,
     luks,
     sysBlock,
     osRelease: take('os-release', parseOsRelease(text('os-release')), emptyOs),
@@ -289,10 +298,10 @@ class Findings {
     set.add(reason);
     this.features.get(f)!.push(reason);
   }
-  unsupportedAt(id: UnsupportedId, device: string, detail?: string) {
+  unsupportedAt(id: UnsupportedId, device: string, detail?: string, advice?: string) {
     const key = `${id}\0${device}`;
     if (this.unsupported.has(key)) return;
-    this.unsupported.set(key, unsupportedFinding(id, device, detail));
+    this.unsupported.set(key, unsupportedFinding(id, device, detail, advice));
     this.flagged.add(device);
   }
   warn(w: string) {
@@ -500,7 +509,14 @@ function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], s
     if (!headerHere && (detachedByCrypttab || (lower && facts.lookups.fstypesKnown))) {
       // Still LUKS, and still needing cryptsetup and dm-crypt: the header's location is what cannot be carried.
       findings.feature('luks', `${label}: LUKS with a detached header over ${headerDev?.name ?? '?'}`);
-      findings.unsupportedAt('luks-detached-header', label, detachedByCrypttab ? `crypttab header=${String(entry!.options.get('header'))}` : `${headerDev?.name ?? 'the lower device'} has no LUKS header`);
+      const headerFile = detachedByCrypttab ? String(entry!.options.get('header')) : null;
+      const dataDevice = headerDev ? `/dev/${headerDev.kname}` : 'the device below it';
+      findings.unsupportedAt(
+        'luks-detached-header',
+        label,
+        headerFile ? `crypttab header=${headerFile}` : `${headerDev?.name ?? 'the lower device'} has no LUKS header`,
+        detachedHeaderAdvice(dataDevice, facts.cryptOffsets.get(dev.name) ?? null, headerFile, dev.name),
+      );
       return 'LUKS (detached header)';
     }
     const header = headerDev ? facts.luks.get(headerDev.kname) : undefined;

@@ -1,7 +1,8 @@
 /**
  * Why a systemd-only initrd built from packages cannot bring each unsupported
  * setup up, and what to do instead. The advice always keeps dracut: it stays
- * installed and keeps building working initrds for these hosts.
+ * installed and keeps building working initrds for these hosts. Nothing it
+ * suggests writes where data could be.
  */
 import type { UnsupportedFinding, UnsupportedId } from './report.js';
 
@@ -61,7 +62,8 @@ const TEXT: Record<UnsupportedId, { what: string; why: string; advice: string }>
   'luks-detached-header': {
     what: 'the LUKS volume uses a detached header (the header is not on the encrypted device)',
     why: 'the initrd must read the header from another file or device; mkosi-initrd copies crypttab lines but not header files, and nothing orders the header device before the unlock',
-    advice: `${KEEP_DRACUT}, or move the header back onto the device (cryptsetup luksHeaderRestore) before switching.`,
+    // The safe course depends on where the data starts: detachedHeaderAdvice says it for the device at hand.
+    advice: `${KEEP_DRACUT}.`,
   },
   'plain-dm-crypt': {
     what: 'the device is plain dm-crypt (no LUKS header)',
@@ -75,12 +77,38 @@ const TEXT: Record<UnsupportedId, { what: string; why: string; advice: string }>
   },
 };
 
-export function unsupportedFinding(id: UnsupportedId, device: string, detail?: string): UnsupportedFinding {
+export function unsupportedFinding(id: UnsupportedId, device: string, detail?: string, advice?: string): UnsupportedFinding {
   const t = TEXT[id];
   return {
     id,
     device,
     reason: `${device}: ${t.what}${detail ? ` (${detail})` : ''}. A systemd-only initrd built from packages cannot bring it up: ${t.why}.`,
-    advice: t.advice,
+    advice: advice ?? t.advice,
   };
+}
+
+const MiB_SECTORS = 2048;
+
+/**
+ * What to do about a detached LUKS header, for where the encrypted data
+ * starts on its device (the crypt table's offset, in 512-byte sectors; null
+ * when the snapshot has no table). Putting the header back onto the device
+ * (luksHeaderRestore) writes it over the device's first sectors: at offset 0
+ * those are the start of the encrypted data, so it is never suggested there
+ * or when the offset is unknown.
+ */
+export function detachedHeaderAdvice(dataDevice: string, offsetSectors: number | null, header: string | null, mapping: string): string {
+  const hdr = header ?? 'HEADER-FILE';
+  if (offsetSectors === 0) {
+    return `${KEEP_DRACUT}. The encrypted data on ${dataDevice} starts at its first sector, so there is no room for the header on it: do not run cryptsetup luksHeaderRestore on ${dataDevice}, which would overwrite the start of the data.`;
+  }
+  if (offsetSectors === null) {
+    return `${KEEP_DRACUT}. Whether the header could go back onto ${dataDevice} depends on where its data starts (the offset field of \`dmsetup table ${mapping}\`): at 0 there is no room, and cryptsetup luksHeaderRestore there would overwrite the start of the data.`;
+  }
+  const room = offsetSectors >= MiB_SECTORS ? `${(offsetSectors / MiB_SECTORS).toFixed(offsetSectors % MiB_SECTORS ? 1 : 0)} MiB` : `${offsetSectors * 512} bytes`;
+  return (
+    `${KEEP_DRACUT}. The data on ${dataDevice} starts ${offsetSectors} sectors (${room}) in, so the header may fit in front of it: ` +
+    `only if \`cryptsetup luksDump ${hdr}\` shows a data offset of ${offsetSectors} sectors and a header no larger than that, ` +
+    `back up those first sectors (dd if=${dataDevice} of=FIRST-SECTORS bs=512 count=${offsetSectors}), then cryptsetup luksHeaderRestore ${dataDevice} --header-backup-file ${hdr}.`
+  );
 }
