@@ -1,5 +1,5 @@
 /** Files shipped with the package (profiles/, the demo snapshot), found from the running module. */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from './errors.js';
@@ -22,4 +22,35 @@ export const DEMO_SNAPSHOT = 'btrfs-luks-tpm2-hibernate';
 
 export function fixtureSnapshot(name: string): string {
   return path.join(packageRoot(), 'test', 'fixtures', 'snapshots', name);
+}
+
+const real = (p: string): string | null => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
+};
+
+/** The first file named `name` on PATH that is `target` (after links), or null. */
+function onPath(name: string, target: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && real(path.join(dir, name)) === target);
+}
+
+let invoked: string | null = null;
+
+/**
+ * How the user runs this program, for the commands it prints: "initrd-wizard"
+ * when that name on PATH is this very program, else node and the script's
+ * path (`npm run demo` runs dist/bin/initrd-wizard.js with no initrd-wizard
+ * installed anywhere).
+ */
+export function invocation(): string {
+  if (invoked) return invoked;
+  const script = process.argv[1] ? real(process.argv[1]) : null;
+  // Not started as the CLI (a test runner, an embedding program): the installed name is the best guess.
+  if (!script || !/initrd-wizard(\.js)?$/.test(script)) return (invoked = 'initrd-wizard');
+  if (onPath('initrd-wizard', script)) return (invoked = 'initrd-wizard');
+  const node = onPath('node', real(process.execPath) ?? process.execPath) ? 'node' : process.execPath;
+  return (invoked = `${node} ${script}`);
 }

@@ -214,10 +214,14 @@ export class WizardController {
     if (this.outcome) return;
     this.abort?.abort();
     const i = this.state.install;
-    const summary =
-      i.status === 'done' && i.result
-        ? `${i.result.changed.length ? `Installed into ${i.result.root}: ${i.result.changed.join(', ')}.` : `Nothing needed changing under ${i.result.root}.`} Undo with: ${i.result.revertCommand}`
-        : 'Nothing was installed; the boot configuration is unchanged.';
+    const done = i.status === 'done' && i.result ? i.result : null;
+    const changed = done ? (done.changed.length ? `Installed into ${done.root}: ${done.changed.join(', ')}.` : `Nothing needed changing under ${done.root}.`) : '';
+    // The demo's root is gone once it ends (dispose): there is nothing left to undo.
+    const summary = !done
+      ? 'Nothing was installed; the boot configuration is unchanged.'
+      : this.services.dispose
+        ? changed
+        : `${changed} Undo with: ${done.revertCommand}`;
     this.outcome = { code, summary: this.services.exitNote ? `${summary}\n${this.services.exitNote}` : summary };
     this.dispatch({ type: 'quit' });
     this.onExit?.(this.outcome);

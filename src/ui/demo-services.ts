@@ -5,7 +5,7 @@
  * and a throwaway install root. Nothing on the machine is read or changed
  * outside that temporary directory.
  */
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -52,6 +52,8 @@ dracut -f "$KERNEL_INSTALL_STAGING_AREA/initrd" "$KERNEL_VERSION"
 export interface DemoOptions {
   /** Directory for the demo root and saved snapshots (default: a new temporary directory). */
   workDir?: string;
+  /** Where `s` saves the demo's snapshot (default: the working directory). */
+  snapshotDir?: string;
   prefs?: Prefs;
   cacheDir?: string | null;
   /** How much faster than recorded the build replays (default 8). */
@@ -123,7 +125,8 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
       };
     },
     async saveSnapshot() {
-      const out = path.join(workDir, `snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      // Beside the user, as `initrd-wizard snapshot` writes it: the demo's own directory goes when it ends.
+      const out = path.join(options.snapshotDir ?? process.cwd(), `initrd-wizard-snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       await writeSnapshot(snapshot, out);
       return out;
     },
@@ -160,7 +163,9 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
     apply: async (review, variant, host) => applyReviewed(review, await planArgs(variant, host)),
     regenerate: null,
     regenerateUnavailable: 'the demo root has no kernel to regenerate an initrd for',
-    exitNote: `Demo files: ${workDir}`,
+    // Nothing of the demo outlives it, unless the caller gave the directory (tests read it afterwards).
+    exitNote: options.workDir ? `Demo files: ${workDir}` : `The demo worked in a temporary directory, now removed: nothing on this machine was changed.`,
+    dispose: options.workDir ? undefined : () => rm(workDir, { recursive: true, force: true }),
     prefs: options.prefs ?? confPrefs(),
   };
 }

@@ -35,6 +35,7 @@ export async function runTui(services: WizardServices): Promise<Outcome> {
   } finally {
     app.unmount();
     stopBackgroundLoads();
+    await services.dispose?.().catch(() => undefined);
     restore();
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);

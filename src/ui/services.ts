@@ -131,8 +131,10 @@ export interface WizardServices {
   regenerate: ((host: HostData, installed: AppliedInstall) => Promise<string[]>) | null;
   /** Why regenerate is not offered, when it is not. */
   regenerateUnavailable?: string;
-  /** A line to print after the wizard ends (the demo says where its files are). */
+  /** A line to print after the wizard ends. */
   exitNote?: string;
+  /** Removes what these services made for this run (the demo's temporary root); called once, as the wizard ends. */
+  dispose?(): Promise<void>;
   prefs: Prefs;
 }
 
