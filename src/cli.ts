@@ -285,6 +285,16 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
 
   program.action(
     run(async (o) => {
+      // No subcommand takes a word before it: a word here is a command that does not exist.
+      if (program.args.length) {
+        throw new InputError(`unknown command "${program.args[0]}"`, `the commands are ${program.commands.map((c) => c.name()).join(', ')}; run ${TOOL_NAME} --help`);
+      }
+      // The demo brings its own host and its own temporary root: these would be silently ignored.
+      for (const flag of ['snapshot', 'root'] as const) {
+        if (o.demo && o[flag] !== undefined) throw new InputError(`--${flag} does not apply to --demo: it runs on a bundled capture and installs into a temporary root`, `leave out --demo to open the wizard with --${flag}, or leave out --${flag}`);
+      }
+      // A snapshot that cannot be read is said now, with exit 2, not on a screen the user then quits with 0.
+      if (o.snapshot !== undefined) await (await import('./host/snapshot.js')).loadSnapshot(o.snapshot as string);
       if (o.arch !== undefined) {
         // Checked before any screen opens; the demo's host and package list are a bundled x86_64 machine's.
         (await import('./commands/context.js')).resolveArch(null, o.arch as string);
@@ -304,6 +314,9 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
       return { json: { commands: program.commands.map((c) => c.name()) }, text: ui.PLAIN_HINT, exitCode: 0 };
     }),
   );
+  // Words that are no command reach the wizard's action, which names them (commander would say "too many
+  // arguments"). Set last: subcommands copy their parent's settings when made, and theirs stay strict.
+  program.allowExcessArguments();
   return program;
 }
 

@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { InputError, WizardError } from '../errors.js';
+import { ExitCode, InputError, WizardError } from '../errors.js';
+import { cannotTellLines, exitCodeFor } from '../host/verdict.js';
 import { loadPool, type MetadataSpec } from '../packages/metadata.js';
 import { detectDnf, dnfCommand } from '../packages/dnf.js';
-import { resolveClosure, withFileLists, type Closure } from '../packages/resolve.js';
+import { resolveClosure, UnresolvableError, withFileLists, type Closure } from '../packages/resolve.js';
 import type { VerifyResult } from '../packages/verify.js';
 import { PACKAGE_NAME } from '../variant/profiles.js';
 import type { InstallSet, Origin } from '../mkosi/installset.js';
@@ -120,7 +121,11 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
       arch = resolveArch(report, flags.arch);
     }
     const { pool, warnings } = await loadPool(spec, { runner, cacheDir: flags.cacheDir, arch });
-    const closure = await resolveClosure(pool, packages, { weak: flags.weak });
+    const closure = await resolveClosure(pool, packages, { weak: flags.weak }).catch((err: unknown) => {
+      // A name the user typed that no package has or provides is bad input; a dependency nobody provides is not.
+      if (err instanceof UnresolvableError && !err.chain.length && packages.includes(err.requirement)) throw new InputError(err.message, err.hint ?? 'check the spelling');
+      throw err;
+    });
     const verify = flags.verify ? await verifyWith(runner, spec, packages, closure, arch, flags.weak) : null;
     return result(closure, arch, null, verify, warnings, [], [archLine(arch, pool), ...sourceLine(spec)]);
   }
@@ -136,7 +141,20 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
     ? [`What mkosi-initrd ${model.mkosiVersion} installs for ${model.distribution} ${model.release || '(no release)'}: the bootstrap set, mkosi's built-in configuration, then the variant (${state.variant.profiles.join(', ')}).`]
     : [`mkosi >= 24 is not installed here: this is the variant's own closure; mkosi-initrd adds the bootstrap set and its built-in packages.`];
   const verify = flags.verify ? await verifyWith(runner, spec, set.closure.requested, set.closure, state.arch, flags.weak) : null;
-  return result(set.closure, state.arch, set, verify, [...warnings, ...(model?.warnings ?? [])], removalLines(set), [...header, archLine(state.arch, pool), ...sourceLine(spec)]);
+  const answer = result(set.closure, state.arch, set, verify, [...warnings, ...(model?.warnings ?? [])], removalLines(set), [...header, archLine(state.arch, pool), ...sourceLine(spec)]);
+  // As detect and suggest answer for such a host: the verdict first, the closure for reference, exit 3 (or 2 with facts missing).
+  const { report } = state;
+  const exitCode = exitCodeFor(report);
+  if (exitCode === ExitCode.ok) return answer;
+  const verdict = report.unsupported.length
+    ? ['NOT SUPPORTED by a package-built initrd:', ...report.unsupported.flatMap((u) => [`  [${u.id}] ${u.reason}`, `    → ${u.advice}`])]
+    : cannotTellLines(report.incomplete);
+  return {
+    ...answer,
+    json: { ...(answer.json as object), unsupported: report.unsupported, incomplete: report.incomplete },
+    text: [...verdict, '', 'The closure below is what the variant would pull in, for reference only: do not build or install it for this host.', '', answer.text].join('\n'),
+    exitCode,
+  };
 }
 
 /** The target the metadata was read for, and the package manager's names of what it may install. */

@@ -103,7 +103,11 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   try {
     await accessAsync(rootDir, fsc.W_OK);
     await accessAsync(root.at('/etc'), fsc.W_OK);
-  } catch {
+  } catch (err) {
+    // A root without /etc is not a system at all: bad input, said as such rather than as a read-only /etc.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await root.state('/etc')).type === 'absent') {
+      throw new InputError(`${rootDir} has no /etc: it is not the root of an installed system`, 'pass the directory that holds the system\'s /etc, /usr and /boot, or leave out --root');
+    }
     problems.push(`${root.at('/etc')} is not writable (read-only file system or missing permissions): nothing was changed`);
   }
   const mk = await mkosiInfo({ runner, fs: hostFs('/') });

@@ -144,3 +144,56 @@ test('snapshot refuses to overwrite a non-empty directory', async () => {
     await cleanup();
   }
 });
+
+test('bad input at the top level is exit 2 naming the problem: an unknown command, --demo with host flags, a missing snapshot', async () => {
+  const unknown = await runCli(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /error: unknown command "frobnicate"/);
+  assert.match(unknown.stderr, /next step: the commands are snapshot, detect, suggest, closure, build, boot-test, install, revert, doctor; run initrd-wizard --help/);
+  // Subcommands stay strict about stray words.
+  assert.match((await runCli(['detect', 'extra'])).stderr, /too many arguments for 'detect'/);
+  for (const flag of ['--snapshot', '--root']) {
+    const r = await runCli(['--demo', flag, 'test/fixtures/snapshots/raid1'], { CI: '1' });
+    assert.equal(r.code, 2, `--demo ${flag}`);
+    assert.match(r.stderr, new RegExp(`error: ${flag} does not apply to --demo`));
+  }
+  // Before any screen: a snapshot that cannot be read is never a wizard the user then quits with 0.
+  const missing = await runCli(['--snapshot', '/nonexistent'], { CI: '1' });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /error: snapshot directory \/nonexistent does not exist/);
+});
+
+test('closure: a requested package nobody has is exit 2; a host no package-built initrd supports is exit 3 with the verdict first', async () => {
+  const { dir, cleanup } = await tempDir('iw-cli-closure-');
+  try {
+    const { writeHandRepo, primaryXml } = await import('../support/handmade-repo.js');
+    await writeHandRepo(dir, primaryXml([{ name: 'a', requires: ['b'] }, { name: 'b' }]));
+    const typo = await runCli(['closure', '--repo', `h=${dir}`, '--packages', 'a,nosuchpkg'], { XDG_CACHE_HOME: path.join(dir, 'cache') });
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, /error: no package named or providing "nosuchpkg"/);
+    // A dependency nobody provides is the repository's state, not a typo: still 1.
+    await writeHandRepo(dir, primaryXml([{ name: 'a', requires: ['gone'] }]));
+    const broken = await runCli(['closure', '--repo', `h=${dir}`, '--packages', 'a'], { XDG_CACHE_HOME: path.join(dir, 'cache') });
+    assert.equal(broken.code, 1, broken.stderr);
+    assert.match(broken.stderr, /nothing provides gone needed by a/);
+  } finally {
+    await cleanup();
+  }
+  const multipath = await runCli(['closure', '--snapshot', 'test/fixtures/snapshots/multipath']);
+  if (/apt|metadata|Packages/.test(multipath.stderr) && multipath.code !== 3) return; // no apt lists on this machine
+  assert.equal(multipath.code, 3, multipath.stderr);
+  assert.match(multipath.stdout, /^NOT SUPPORTED by a package-built initrd:\n {2}\[multipath\]/);
+  assert.match(multipath.stdout, /The closure below is what the variant would pull in, for reference only/);
+});
+
+test('install into a root with no /etc is exit 2 saying so, not a read-only /etc', async () => {
+  const { dir, cleanup } = await tempDir('iw-cli-noetc-');
+  try {
+    const r = await runCli(['install', '--dry-run', '--root', dir, '--snapshot', 'test/fixtures/snapshots/raid1']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`error: ${dir} has no /etc: it is not the root of an installed system`));
+    assert.doesNotMatch(r.stderr, /not writable/);
+  } finally {
+    await cleanup();
+  }
+});
