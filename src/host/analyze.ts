@@ -353,6 +353,7 @@ interface WalkState {
   walks: Map<string, Walk>;
   crypttab: Map<string, CrypttabNeed>;
   diskDrivers: Set<string>;
+  targetModules: Set<string>;
 }
 
 /** Recognises one device, records what it needs, and returns its role description. */
@@ -424,7 +425,11 @@ function classify(dev: BlockDevice, st: WalkState): string {
     findings.feature('lvm', `${label}: LVM logical volume ${pretty}`);
     if (thin) findings.feature('lvm-thin', `${label}: part of an LVM thin pool (needs thin_check from the thin-provisioning tools)`);
     if (targets.includes('cache') || /cache/.test(lv?.layout ?? '')) findings.warn(`${label}: LVM cache volume: the initrd needs dm-cache modules and cache_check`);
-    if (targets.includes('raid') || /^raid/.test(lv?.layout ?? '')) findings.warn(`${label}: LVM RAID volume: the initrd needs the dm-raid module`);
+    if (targets.includes('raid') || /^raid/.test(lv?.layout ?? '')) {
+      // The variant carries the module (suggest adds targetModules), so this is a fact about the stack, not a warning.
+      st.targetModules.add('dm_raid');
+      findings.feature('lvm', `${label}: LVM RAID volume ${pretty}${lv?.layout ? ` (${lv.layout})` : ''}: the dm-raid target, whose module the variant adds`);
+    }
     return thin ? `LVM thin (${pretty})` : `LVM (${pretty})`;
   }
   if (/^part\d+-mpath-/.test(uuid ?? '') || (type === 'part' && parents.some((p) => findings.unsupported.has(`multipath\0${p.name}`)))) {
@@ -784,7 +789,7 @@ function randomKeyUnder(dev: BlockDevice, facts: Facts): CrypttabEntry | undefin
 export function analyzeSnapshot(snapshot: Snapshot): HostReport {
   const facts = gather(snapshot);
   const findings = new Findings();
-  const st: WalkState = { findings, facts, devices: new Map(), walks: new Map(), crypttab: new Map(), diskDrivers: new Set() };
+  const st: WalkState = { findings, facts, devices: new Map(), walks: new Map(), crypttab: new Map(), diskDrivers: new Set(), targetModules: new Set() };
   const mounts: MountReport[] = [];
 
   const walkMount = (m: NeededMount): MountReport => {
@@ -877,11 +882,8 @@ export function analyzeSnapshot(snapshot: Snapshot): HostReport {
   if (cmdlineHas(facts.cmdline, 'ip') || cmdlineValue(facts.cmdline, 'rd.neednet') === '1') {
     findings.feature('network', 'ip=/rd.neednet=1 on the kernel command line');
   }
-  for (const need of st.crypttab.values()) {
-    if (!need.initrdAttach) {
-      findings.warn(`crypttab ${need.name}: the initrd needs this device but the line has no x-initrd.attach, so mkosi-initrd will not copy it; add x-initrd.attach to keep its options (or rely on rd.luks.uuid=)`);
-    }
-  }
+  // Whether a crypttab line without x-initrd.attach reaches the initrd depends on the mkosi version (24 gets
+  // the lines carried in by us, 25 and later copy only attached ones): the build's notes say it, for that mkosi.
   const dmOnChains = [...st.devices.values()].some((d) => /^dm-/.test(d.kname));
   for (const e of snapshot.errors) {
     if ((e.probe === 'dmsetup-info' || e.probe === 'lvm-fullreport.json') && dmOnChains) {
@@ -904,6 +906,7 @@ export function analyzeSnapshot(snapshot: Snapshot): HostReport {
     crypttab: [...st.crypttab.values()],
     resume,
     diskDrivers: [...st.diskDrivers].sort(),
+    targetModules: [...st.targetModules].sort(),
     keymap: facts.vconsole.get('KEYMAP') ?? null,
   };
 }

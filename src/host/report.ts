@@ -93,6 +93,8 @@ export interface HostReport {
   resume: { device: string; source: string; usable: boolean } | null;
   /** Kernel drivers the root disks' controllers need (virtio_blk, nvme, ahci …) when they can be inferred. */
   diskDrivers: string[];
+  /** Kernel modules of device-mapper targets in the stack that no profile implies (dm_raid for LVM RAID). */
+  targetModules: string[];
   /** Keymap from vconsole when known (LUKS passphrases are typed in it). */
   keymap: string | null;
 }

@@ -145,7 +145,10 @@ export function renderVariant(variant: Variant, report: HostReport, options: Ren
   } else if (carriesCrypttab) {
     // 25 and later copy the x-initrd.attach lines themselves; a second copy would replace theirs.
     const missing = unattachedRootLines(options.crypttab!, report);
-    if (missing.length) notes.push(`mkosi ${major} copies only /etc/crypttab lines marked x-initrd.attach: add x-initrd.attach to the options of ${missing.join(', ')} (the root needs ${missing.length === 1 ? 'it' : 'them'} in the initrd), or pass rd.luks.name= on the kernel command line.`);
+    // rd.luks.name= opens a LUKS device by the UUID in its header: no help for plain dm-crypt or a detached header.
+    const headerless = new Set(report.unsupported.filter((u) => u.id === 'plain-dm-crypt' || u.id === 'luks-detached-header').map((u) => u.device));
+    const byName = missing.some((n) => headerless.has(n)) ? '' : ', or pass rd.luks.name= on the kernel command line';
+    if (missing.length) notes.push(`mkosi ${major} copies only /etc/crypttab lines marked x-initrd.attach: add x-initrd.attach to the options of ${missing.join(', ')} (the root needs ${missing.length === 1 ? 'it' : 'them'} in the initrd)${byName}.`);
   }
   if (carriesCrypttab && major < 26) {
     const keys = keyFiles(options.crypttab!);

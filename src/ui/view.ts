@@ -199,13 +199,15 @@ export function hostLines(report: HostReport, width = 120): Line[] {
       out.push([{ t: `  ${f.padEnd(10)}`, tone: 'good', bold: true }, { t: reasons[0] ?? '' }]);
       for (const r of reasons.slice(1)) out.push([{ t: `  ${''.padEnd(10)}` }, { t: r, tone: 'dim' }]);
     }
-  } else out.push(L('No storage features detected: a plain disk.', 'dim'));
+  } else if (report.unsupported.length) out.push(L('No storage feature a package-built initrd handles was detected (see NOT SUPPORTED below).', 'dim'));
+  else out.push(L('No storage features detected: a plain disk.', 'dim'));
   out.push([]);
   if (report.unsupported.length) {
     out.push(L('NOT SUPPORTED by a package-built initrd — keep dracut on this host', 'bad', true));
     for (const u of report.unsupported) {
       const tag = `  [${u.id}] `;
-      wrapWords(`${u.device}: ${u.reason}`, width - tag.length).forEach((l, i) => out.push([{ t: i ? ' '.repeat(tag.length) : tag, tone: 'bad', bold: true }, { t: l }]));
+      // The reason starts with the device already.
+      wrapWords(u.reason, width - tag.length).forEach((l, i) => out.push([{ t: i ? ' '.repeat(tag.length) : tag, tone: 'bad', bold: true }, { t: l }]));
       wrapWords(u.advice, width - 7).forEach((l, i) => out.push([{ t: i ? '       ' : '     → ', tone: 'accent' }, { t: l }]));
     }
     out.push([]);

@@ -78,6 +78,7 @@ export function suggest(report: HostReport, profiles: Map<string, Profile>, opti
     if (fsModule && m.role !== 'resume') push(modules, [fsModule]);
   }
   push(modules, report.diskDrivers);
+  push(modules, report.targetModules);
   for (const d of report.devices) {
     const level = RAID_LEVEL_MODULES[d.type];
     if (level) push(modules, [level]);

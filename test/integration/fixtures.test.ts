@@ -25,6 +25,7 @@ const TABLE: Record<string, Expect> = {
   raid1: { features: ['raid'], unsupported: [] },
   'raid1-luks-lvm': { features: ['luks', 'lvm', 'raid'], unsupported: [] },
   'lvm-two-pvs': { features: ['lvm'], unsupported: [] },
+  'lvm-raid1': { features: ['lvm'], unsupported: [] },
   'lvm-thin-root': { features: ['lvm', 'lvm-thin'], unsupported: [] },
   'btrfs-luks-tpm2': { features: ['luks', 'btrfs', 'tpm2'], unsupported: [] },
   'btrfs-luks-tpm2-hibernate': { features: ['luks', 'btrfs', 'tpm2', 'hibernate'], unsupported: [], mounts: ['/', 'swap'] },
@@ -100,3 +101,18 @@ for (const [name, want] of Object.entries(TABLE)) {
     }
   });
 }
+
+test('LVM RAID (lvmraid): the variant carries dm_raid, so nothing warns that it is missing', async () => {
+  const r = await runCli(['suggest', '--json', '--snapshot', fixture('lvm-raid1')]);
+  assert.equal(r.code, 0, r.stderr);
+  const variant = JSON.parse(r.stdout) as { kernelModules: string[] };
+  assert.ok(variant.kernelModules.includes('dm_raid'), variant.kernelModules.join(' '));
+  const d = await runCli(['detect', '--json', '--snapshot', fixture('lvm-raid1')]);
+  const report = JSON.parse(d.stdout) as { warnings: string[]; targetModules: string[]; featureReasons: Record<string, string[]> };
+  assert.deepEqual(report.targetModules, ['dm_raid']);
+  assert.ok(report.featureReasons.lvm!.some((x) => /LVM RAID volume vg0\/root .*dm-raid target, whose module the variant adds/.test(x)), report.featureReasons.lvm!.join('\n'));
+  assert.deepEqual(report.warnings.filter((w) => /dm-raid|dm_raid/.test(w)), []);
+  // A stack without LVM RAID adds no such module.
+  const plain = JSON.parse((await runCli(['suggest', '--json', '--snapshot', fixture('lvm-two-pvs')])).stdout) as { kernelModules: string[] };
+  assert.ok(!plain.kernelModules.includes('dm_raid'));
+});

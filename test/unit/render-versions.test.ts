@@ -167,3 +167,20 @@ test('reproducible builds: every version pins SourceDateEpoch= to one fixed valu
   // Not 0 or 1: the epoch's day count becomes the last password change in /etc/shadow, and day 0 forces a change.
   assert.ok(SOURCE_DATE_EPOCH >= 86400 * 365, 'an epoch well after 1970');
 });
+
+test('crypttab lines without x-initrd.attach: the host report does not guess what mkosi copies; mkosi 25 is told, and rd.luks.name= is offered only for a LUKS header on the device', async () => {
+  // mkosi 24 (the demo's) gets the lines carried in, so the report must not say they are lost.
+  for (const name of ['btrfs-luks-tpm2-hibernate', 'luks2-lvm-hibernate', 'plain-dm-crypt', 'luks-detached-header']) {
+    const { report } = await host(name);
+    assert.deepEqual(report.warnings.filter((w) => /x-initrd\.attach|will not copy/.test(w)), [], name);
+  }
+  const luks = await host('luks2-lvm-hibernate');
+  const r = renderVariant(luks.variant, luks.report, { mkosiMajor: 25, existing: new Set(luks.variant.hostFiles), crypttab: luks.snap.files.get('crypttab') ?? null });
+  assert.ok(r.notes.some((n) => /x-initrd\.attach.*or pass rd\.luks\.name=/.test(n)), r.notes.join('\n'));
+  for (const name of ['plain-dm-crypt', 'luks-detached-header']) {
+    const h = await host(name);
+    const crypttab = h.snap.files.get('crypttab') ?? null;
+    const notes = renderVariant(h.variant, h.report, { mkosiMajor: 25, existing: new Set([...h.variant.hostFiles, '/etc/crypttab']), crypttab }).notes;
+    assert.ok(!notes.some((n) => /rd\.luks\.name=|rd\.luks\.uuid=/.test(n)), `${name}: ${notes.join('\n')}`);
+  }
+});

@@ -133,3 +133,20 @@ test('the Build screen reads build --json and build --check-reproducible --json 
   const twice = outcomeFromJson({ ...doc, identical: false, differences: [diff], extraBuildMs: 4000 }, 'uki');
   assert.deepEqual(twice.reproducible, { identical: false, differences: [diff], extraMs: 4000 });
 });
+
+test('Host on an unsupported capture: no "plain disk", and each finding names its device once', async () => {
+  const { hostLines } = await import('../../src/ui/view.js');
+  const { analyze } = await import('../../src/host/analyze.js');
+  const { loadSnapshot } = await import('../../src/host/snapshot.js');
+  const { fixture } = await import('../helpers.js');
+  for (const name of ['multipath', 'bcache', 'plain-dm-crypt', 'iscsi']) {
+    const text = hostLines(analyze(await loadSnapshot(fixture(name))), 200).map((l) => l.map((s) => s.t).join('')).join('\n');
+    assert.doesNotMatch(text, /a plain disk/, name);
+    assert.match(text, /No storage feature a package-built initrd handles was detected \(see NOT SUPPORTED below\)/, name);
+    assert.doesNotMatch(text, /\] (\S+): \1:/, `${name}: a device name doubled`);
+    assert.match(text, /NOT SUPPORTED/, name);
+  }
+  // A plain disk is still called one.
+  const plain = hostLines(analyze(await loadSnapshot(fixture('plain-swap-resume'))), 200).map((l) => l.map((s) => s.t).join('')).join('\n');
+  assert.doesNotMatch(plain, /NOT SUPPORTED/);
+});

@@ -42,7 +42,7 @@ PACKAGES=(
 # Kernel modules loaded by the scenarios (plus everything they depend on).
 MODULES=(
   virtio_pci virtio_blk
-  dm_mod dm_crypt dm_snapshot dm_mirror dm_thin_pool dm_multipath dm_round_robin dm_integrity dm_verity dm_zero
+  dm_mod dm_crypt dm_snapshot dm_mirror dm_raid dm_thin_pool dm_multipath dm_round_robin dm_integrity dm_verity dm_zero
   md_mod raid0 raid1 raid10 raid456 linear
   ext4 xfs btrfs vfat nls_ascii nls_cp437 nls_utf8 nls_iso8859_1
   loop nbd bcache
