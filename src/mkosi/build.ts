@@ -111,7 +111,7 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
     out.push(
       newest && now - newest < 7 * 86400_000
         ? { id: 'metadata', ok: true, detail: `apt metadata refreshed ${Math.round((now - newest) / 3600_000)} h ago` }
-        : { id: 'metadata', ok: false, detail: newest ? `apt metadata is ${Math.round((now - newest) / 86400_000)} days old: builds use it as is ("cache only") and fail on removed versions` : 'no apt metadata: the build cannot find any package', fix: 'apt-get update (or pass --refresh)' },
+        : { id: 'metadata', ok: false, detail: newest ? `apt metadata is ${Math.round((now - newest) / 86400_000)} days old: builds use it as is ("cache only") and fail on removed versions` : 'no apt metadata: the build cannot find any package', fix: 'apt-get update' },
     );
   } else if (input.family === 'fedora') {
     const caches = [...((await fs.list('/var/cache/dnf').catch(() => null)) ?? []).map((d) => `/var/cache/dnf/${d}/repodata/repomd.xml`), ...((await fs.list('/var/cache/libdnf5').catch(() => null)) ?? []).map((d) => `/var/cache/libdnf5/${d}/repodata/repomd.xml`)];
@@ -119,7 +119,7 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
     out.push(
       newest && now - newest < 7 * 86400_000
         ? { id: 'metadata', ok: true, detail: `dnf metadata refreshed ${Math.round((now - newest) / 3600_000)} h ago` }
-        : { id: 'metadata', ok: false, detail: newest ? `dnf metadata is ${Math.round((now - newest) / 86400_000)} days old: builds run "cache only" and fail with "No match for argument"` : 'no dnf metadata cache: the build cannot find any package', fix: 'dnf makecache (or pass --refresh)' },
+        : { id: 'metadata', ok: false, detail: newest ? `dnf metadata is ${Math.round((now - newest) / 86400_000)} days old: builds run "cache only" and fail with "No match for argument"` : 'no dnf metadata cache: the build cannot find any package', fix: 'dnf makecache' },
     );
   }
   const free = await statfs(fs.resolve('/var/tmp')).then((s) => s.bavail * s.bsize).catch(() => null);

@@ -80,7 +80,7 @@ export async function loadProfiles(dir = defaultProfilesDir()): Promise<Map<stri
     const name = entry.slice(0, -'.ini'.length);
     profiles.set(name, parseProfile(name, await readFile(path.join(dir, entry), 'utf8'), path.join(dir, entry)));
   }
-  if (!profiles.has('base')) throw new InputError(`${dir} has no base.ini profile`, 'reinstall initrd-wizard or pass a complete --profiles directory');
+  if (!profiles.has('base')) throw new InputError(`${dir} has no base.ini profile`, 'reinstall initrd-wizard: its profiles/ folder is incomplete');
   for (const p of profiles.values()) {
     for (const r of p.requires) if (!profiles.has(r)) throw new InputError(`${p.name}.ini requires unknown profile "${r}"`);
   }
