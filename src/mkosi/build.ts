@@ -65,7 +65,7 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
   out.push(
     hasDep
       ? { id: 'kernel-modules', ok: true, detail: `${modDir} with modules.dep` }
-      : { id: 'kernel-modules', ok: false, detail: `${modDir}/modules.dep is missing: mkosi-initrd needs the kernel's modules`, fix: `install the modules package of kernel ${k}, or build for a kernel that is installed: initrd-wizard build --kernel-version KVER (the wizard builds for the running kernel)` },
+      : { id: 'kernel-modules', ok: false, detail: `${modDir}/modules.dep is missing: mkosi-initrd needs the kernel's modules`, fix: `install the modules package of kernel ${k}, or build for a kernel that is installed: initrd-wizard build --kernel-version KVER (the wizard builds for the running kernel, or for the snapshot's)` },
   );
   const vmlinuz = (await fs.stat(`${modDir}/vmlinuz`).catch(() => null)) !== null;
   const bootImage = (await fs.stat(`/boot/vmlinuz-${k}`).catch(() => null)) !== null;
