@@ -126,7 +126,8 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
     },
     async saveSnapshot() {
       // Beside the user, as `initrd-wizard snapshot` writes it: the demo's own directory goes when it ends.
-      const out = path.join(options.snapshotDir ?? process.cwd(), `initrd-wizard-snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      // (A caller that gave the work directory keeps it, and gets the snapshot there too.)
+      const out = path.join(options.snapshotDir ?? options.workDir ?? process.cwd(), `initrd-wizard-snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       await writeSnapshot(snapshot, out);
       return out;
     },
