@@ -12,7 +12,7 @@ import { systemRunner, type Runner } from '../system/run.js';
 import type { CommandResult } from './context.js';
 import { debArch, hostMachine, resolveArch, rpmArch } from '../packages/arch.js';
 import type { Pool } from '../packages/pool.js';
-import { formatBytes } from './format.js';
+import { formatBytes, unsupportedLines } from './format.js';
 
 export interface ClosureFlags {
   distro?: string;
@@ -147,7 +147,7 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
   const exitCode = exitCodeFor(report);
   if (exitCode === ExitCode.ok) return answer;
   const verdict = report.unsupported.length
-    ? ['NOT SUPPORTED by a package-built initrd:', ...report.unsupported.flatMap((u) => [`  [${u.id}] ${u.reason}`, `    → ${u.advice}`])]
+    ? unsupportedLines(report)
     : cannotTellLines(report.incomplete);
   return {
     ...answer,

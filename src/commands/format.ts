@@ -38,13 +38,7 @@ export function formatReport(report: HostReport): string {
     out.push('Features: none detected');
   }
   out.push('');
-  if (report.unsupported.length) {
-    out.push('NOT SUPPORTED by a package-built initrd:');
-    for (const u of report.unsupported) {
-      out.push(`  [${u.id}] ${u.reason}`);
-      out.push(`    → ${u.advice}`);
-    }
-  }
+  if (report.unsupported.length) out.push(...unsupportedLines(report));
   // Missing facts are never "Supported": the verdict is that there is none yet.
   if (report.incomplete.length) {
     if (report.unsupported.length) out.push('');
@@ -76,4 +70,9 @@ export function formatVariant(v: Variant): string {
     out.push(...indent(v.notes.map((n) => `- ${n}`)));
   }
   return out.join('\n');
+}
+
+/** The unsupported verdict as text: each finding with its reason and what to do instead. */
+export function unsupportedLines(report: Pick<HostReport, 'unsupported'>): string[] {
+  return ['NOT SUPPORTED by a package-built initrd:', ...report.unsupported.flatMap((u) => [`  [${u.id}] ${u.reason}`, `    → ${u.advice}`])];
 }

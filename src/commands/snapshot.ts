@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { captureHost } from '../host/capture.js';
-import { writeSnapshot } from '../host/snapshot.js';
+import { snapshotDirName, writeSnapshot } from '../host/snapshot.js';
 import { systemRunner, type Runner } from '../system/run.js';
 import type { CommandResult } from './context.js';
 
@@ -10,7 +10,7 @@ export interface SnapshotFlags {
 }
 
 export async function snapshotCommand(flags: SnapshotFlags): Promise<CommandResult> {
-  const dir = path.resolve(flags.output ?? `initrd-wizard-snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const dir = path.resolve(flags.output ?? snapshotDirName());
   const { snapshot, missed } = await captureHost({ runner: flags.runner ?? systemRunner });
   await writeSnapshot(snapshot, dir);
   const files = [...snapshot.files.keys()].length + 2;

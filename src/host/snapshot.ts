@@ -385,6 +385,11 @@ async function fill(tmp: string, snapshot: Snapshot): Promise<void> {
  * leaves a half snapshot under the requested name, and a failed one leaves
  * nothing at all.
  */
+/** The directory name `snapshot` (and the wizard's s) uses when none is given. */
+export function snapshotDirName(now = new Date()): string {
+  return `initrd-wizard-snapshot-${now.toISOString().replace(/[:.]/g, '-')}`;
+}
+
 export async function writeSnapshot(snapshot: Snapshot, dir: string): Promise<void> {
   const target = path.resolve(dir);
   const parent = path.dirname(target);

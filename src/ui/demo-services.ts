@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { analyze } from '../host/analyze.js';
-import { loadSnapshot, writeSnapshot } from '../host/snapshot.js';
+import { loadSnapshot, snapshotDirName, writeSnapshot } from '../host/snapshot.js';
 import { loadPoolInBackground } from '../packages/background.js';
 import { DEMO_SNAPSHOT, fixtureSnapshot, packageRoot } from '../paths.js';
 import { systemRunner } from '../system/run.js';
@@ -127,7 +127,7 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
     async saveSnapshot() {
       // Beside the user, as `initrd-wizard snapshot` writes it: the demo's own directory goes when it ends.
       // (A caller that gave the work directory keeps it, and gets the snapshot there too.)
-      const out = path.join(options.snapshotDir ?? options.workDir ?? process.cwd(), `initrd-wizard-snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      const out = path.join(options.snapshotDir ?? options.workDir ?? process.cwd(), snapshotDirName());
       await writeSnapshot(snapshot, out);
       return out;
     },

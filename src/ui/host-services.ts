@@ -6,7 +6,7 @@ import { buildCommand } from '../commands/build.js';
 import { hostMetadataSpec } from '../commands/closure.js';
 import { hostConfig } from '../commands/variant-config.js';
 import { snapshotCommand } from '../commands/snapshot.js';
-import { loadSnapshot, writeSnapshot } from '../host/snapshot.js';
+import { loadSnapshot, snapshotDirName, writeSnapshot } from '../host/snapshot.js';
 import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../commands/pipeline.js';
 import { regenerate as regenerateInitrd, ukiInstallFacts } from '../commands/install.js';
 import { WizardError } from '../errors.js';
@@ -84,8 +84,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
       };
     },
     async saveSnapshot() {
-      const name = `initrd-wizard-snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      const output = path.join(options.snapshotDir ?? process.cwd(), name);
+      const output = path.join(options.snapshotDir ?? process.cwd(), snapshotDirName());
       // The machine on screen: with --snapshot that is the capture being shown (read again, as validated as at start), never this one.
       if (options.snapshot) {
         await writeSnapshot(await loadSnapshot(options.snapshot), output);
