@@ -1,6 +1,7 @@
 /** Plain-text rendering shared by the headless commands. */
 import { cannotTellLines } from '../host/verdict.js';
 import type { HostReport } from '../host/report.js';
+import { treeRows } from '../text/tree.js';
 import type { Variant } from '../variant/suggest.js';
 
 export function formatBytes(n: number | null | undefined): string {
@@ -27,8 +28,8 @@ export function formatReport(report: HostReport): string {
   out.push('What the initrd must bring up:');
   for (const m of report.mounts) {
     const what = m.role === 'resume' ? 'resume swap' : m.target;
-    const chain = m.chain.length ? [...m.disks.filter((d) => !m.chain.includes(d)), ...m.chain].join(' → ') : m.source;
-    out.push(`  ${what.padEnd(12)} ${(m.fstype || '?').padEnd(6)} ${chain}${m.subvolume ? `  (subvolume ${m.subvolume})` : ''}`);
+    out.push(`  ${what.padEnd(12)} ${(m.fstype || '?').padEnd(6)}${m.stack ? '' : ` ${m.source}`}${m.subvolume ? `  (subvolume ${m.subvolume})` : ''}`.trimEnd());
+    if (m.stack) for (const row of treeRows(m.stack, (n) => n.children)) out.push(`    ${row.prefix}${row.node.name}  ${row.node.type}${row.node.repeat ? '  (as above)' : ''}`);
   }
   out.push('');
   if (report.features.length) {

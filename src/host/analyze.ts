@@ -35,6 +35,7 @@ import {
   type IncompleteFact,
   type MountReport,
   type MountRole,
+  type StackNode,
   type StorageDevice,
   type UnsupportedFinding,
   type UnsupportedId,
@@ -584,6 +585,8 @@ interface Walk {
   gap: string | null;
   /** Nothing but partitions, disks and loop devices, none of them device-mapper. */
   onlyDisks: boolean;
+  /** The same devices as a tree, `top` at the root. */
+  stack: StackNode;
 }
 
 /** Devices from the physical layer up to `top`, each once, lowest first (computed once per top). */
@@ -612,6 +615,7 @@ function walkFrom(top: BlockDevice, st: WalkState): Walk {
     order.push(d);
   };
   visit(top, 0);
+  const stack = stackUnder(top, graph);
   for (const d of order) {
     if (st.devices.has(d.kname)) continue;
     st.devices.set(d.kname, {
@@ -634,12 +638,29 @@ function walkFrom(top: BlockDevice, st: WalkState): Walk {
   const disks = order.filter(wholeDisk).map((d) => d.name);
   const chain = order.filter((d) => !(wholeDisk(d) && carryingPartitions.has(d.kname)));
   const onlyDisks = chain.every((d) => !isDm(d, st.facts) && (d.type === 'part' || d.type === 'disk' || d.type === 'loop'));
-  const walk: Walk = { chain: chain.map((d) => d.name), disks, order, truncated, gap: null, onlyDisks };
+  const walk: Walk = { chain: chain.map((d) => d.name), disks, order, truncated, gap: null, onlyDisks, stack };
   // After classify above: the devices of this walk carry their findings now, and keep them.
   walk.gap = chainGap(top, walk, st);
   // Record crypttab lines the initrd needs, and whether mkosi-initrd will carry them.
   recordCrypttab(walk.chain, st);
   return walk;
+}
+
+/** `top` and everything below it as a tree, as deep as the walk goes; each device expanded once, so the tree stays as small as lsblk.json. */
+function stackUnder(top: BlockDevice, graph: BlockGraph): StackNode {
+  const expanded = new Set<string>();
+  const node = (d: BlockDevice, depth: number): StackNode => {
+    const n: StackNode = { name: d.name, type: d.type ?? 'unknown', children: [] };
+    if (expanded.has(d.kname)) return { ...n, repeat: true };
+    if (depth >= MAX_LAYERS) return n;
+    expanded.add(d.kname);
+    for (const p of d.parents) {
+      const parent = graph.devices.get(p);
+      if (parent) n.children.push(node(parent, depth + 1));
+    }
+    return n;
+  };
+  return node(top, 0);
 }
 
 /** Appends the names not yet in `list` (a Set only when merging several walks). */
@@ -793,7 +814,7 @@ export function analyzeSnapshot(snapshot: Snapshot): HostReport {
   const mounts: MountReport[] = [];
 
   const walkMount = (m: NeededMount): MountReport => {
-    const report: MountReport = { target: m.target, role: m.role, source: m.source, fstype: m.fstype, chain: [], disks: [], subvolume: m.subvolume };
+    const report: MountReport = { target: m.target, role: m.role, source: m.source, fstype: m.fstype, chain: [], disks: [], stack: null, subvolume: m.subvolume };
     const what = m.role === 'resume' ? 'the resume swap' : m.target;
     if (NETWORK_FS.has(m.fstype)) {
       findings.feature('nfs', `${m.target}: NFS mount of ${m.source}`);
@@ -827,8 +848,10 @@ export function analyzeSnapshot(snapshot: Snapshot): HostReport {
       findings.feature('btrfs', `${m.target}: btrfs on ${tops.map((d) => d.name).join(', ')}${m.subvolume ? ` (subvolume ${m.subvolume})` : ''}`);
       if (tops.length > 1) findings.warn(`${m.target}: multi-device btrfs over ${tops.map((d) => d.name).join(', ')}: every member must be unlocked/assembled in the initrd`);
     }
+    const stacks: StackNode[] = [];
     for (const top of tops) {
       const walk = walkDown(top, st);
+      stacks.push(walk.stack);
       mergeNames(report.chain, walk.chain);
       mergeNames(report.disks, walk.disks);
       if (walk.gap) findings.missing(what, walk.gap);
@@ -839,6 +862,7 @@ export function analyzeSnapshot(snapshot: Snapshot): HostReport {
         findings.feature('plain', `${m.target}: ${m.fstype || top.fstype || 'filesystem'} directly on ${top.name}`);
       }
     }
+    report.stack = stacks.length === 1 ? stacks[0]! : { name: dev.uuid ?? dev.name, type: m.fstype, children: stacks };
     return report;
   };
 

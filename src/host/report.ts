@@ -23,8 +23,26 @@ export interface MountReport {
   chain: string[];
   /** Whole disks underneath. */
   disks: string[];
+  /**
+   * The storage under the mount as a tree: the mounted device at the root, the
+   * devices it is built from as children, down to the disks. A filesystem over
+   * several devices (multi-device btrfs) has itself at the root, named by its
+   * UUID. null when no block device is underneath (NFS, tmpfs, not in lsblk).
+   */
+  stack: StackNode | null;
   /** btrfs subvolume or bind root, when not the top. */
   subvolume?: string | null;
+}
+
+/** One device in a mount's storage tree. */
+export interface StackNode {
+  name: string;
+  /** As lsblk says: disk, part, crypt, lvm, raid1, mpath, dm … */
+  type: string;
+  /** The devices this one is built from (lsblk's parents). */
+  children: StackNode[];
+  /** Present (true) when this device is already drawn, with its children, earlier in the tree: a device under two others is expanded once. */
+  repeat?: true;
 }
 
 export interface UnsupportedFinding {

@@ -1,5 +1,5 @@
 /**
- * A snapshot is a directory of raw probe outputs (see shared/docs/snapshot-format.md).
+ * A snapshot is a directory of raw probe outputs (docs/snapshot-format.md).
  * In memory it is a map from file name to content, so a live capture and a
  * recorded directory look the same to the analyzer.
  *

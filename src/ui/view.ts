@@ -3,7 +3,8 @@
  * Pure: the App renders these lines with Ink, tests and benchmarks call them
  * directly. Lists are windowed here, so 64,000 rows cost the same as 30.
  */
-import type { HostReport, StorageDevice } from '../host/report.js';
+import type { HostReport, StackNode, StorageDevice } from '../host/report.js';
+import { treeRows } from '../text/tree.js';
 import type { ClosurePackage } from '../packages/resolve.js';
 import { formatBytes } from '../commands/format.js';
 import type { Variant } from '../variant/suggest.js';
@@ -154,8 +155,8 @@ function quitLines(s: WizardState): Line[] {
 
 // ─── Host ────────────────────────────────────────────────────────────────────
 
-function deviceLabel(d: StorageDevice | undefined, name: string): Line {
-  if (!d) return [{ t: name }];
+function deviceLabel(d: StorageDevice | undefined, node: StackNode): Line {
+  if (!d) return [{ t: node.name, bold: true }, { t: `  ${node.type}`, tone: 'accent' }];
   return [{ t: d.name, bold: true }, { t: `  ${d.type}`, tone: 'accent' }, { t: `  ${[d.role, d.fstype, d.size ? formatBytes(d.size) : '', d.transport ?? ''].filter(Boolean).join(' · ')}`, tone: 'dim' }];
 }
 
@@ -180,16 +181,16 @@ export function hostLines(report: HostReport, width = 120): Line[] {
   const flagged = new Set(report.unsupported.map((u) => u.device));
   out.push(L(`${report.host.prettyName}${report.host.kernel ? ` · kernel ${report.host.kernel}` : ''}`, 'title', true));
   out.push([]);
-  out.push(L('Storage the initrd must bring up (mount → … → disk)', 'title'));
+  out.push(L('Storage the initrd must bring up (mount, then the devices under it down to the disks)', 'title'));
   for (const m of report.mounts) {
     const what = m.role === 'resume' ? 'resume (hibernation)' : m.target;
     out.push([{ t: '  ' }, { t: what, tone: 'good', bold: true }, { t: `  ${m.fstype || '?'}${m.subvolume ? ` subvolume ${m.subvolume}` : ''}`, tone: 'dim' }]);
-    const chain = [...m.chain].reverse();
-    for (const d of m.disks) if (!chain.includes(d)) chain.push(d);
-    chain.forEach((name, i) => {
-      const bad = flagged.has(name);
-      out.push([{ t: `  ${'   '.repeat(i)}└─ `, tone: 'dim' }, ...deviceLabel(byName.get(name), name).map((s) => (bad ? { ...s, tone: 'bad' as Tone } : s))]);
-    });
+    if (!m.stack) continue;
+    for (const { prefix, node } of treeRows(m.stack, (n) => n.children)) {
+      const bad = flagged.has(node.name);
+      const label = node.repeat ? [{ t: node.name, bold: true }, { t: `  ${node.type}`, tone: 'accent' as Tone }, { t: '  (as above)', tone: 'dim' as Tone }] : deviceLabel(byName.get(node.name), node);
+      out.push([{ t: `  ${prefix}`, tone: 'dim' }, ...label.map((s) => (bad ? { ...s, tone: 'bad' as Tone } : s))]);
+    }
   }
   out.push([]);
   if (report.features.length) {

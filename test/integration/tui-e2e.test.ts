@@ -148,7 +148,9 @@ test('tmux: s with --snapshot saves a copy of the capture on screen, not of the 
   const here = await mkdtemp(path.join(work, 'save-'));
   const s = await startSession({ argv: [process.execPath, CLI, '--snapshot', fixture, '--root', work], cols: 120, rows: 40, env, cwd: here });
   try {
-    await s.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    const host = await s.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    // The storage tree: both RAID members under md0, not a chain through one of them.
+    assert.match(host, /└─ md0 {2}raid1.*\n +├─ vda2 {2}part.*\n +│ {2}└─ vda {2}disk.*\n +└─ vdb2 {2}part.*\n +└─ vdb {2}disk/);
     await s.type('s');
     const screen = await s.waitFor(/Snapshot saved to (\S+)/, { timeoutMs: 30_000 });
     const saved = /Snapshot saved to (\S+)/.exec(screen)![1]!;

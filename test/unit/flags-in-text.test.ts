@@ -29,11 +29,11 @@ async function files(dir: string, match: RegExp): Promise<string[]> {
   return out;
 }
 
-/** The lines a user can read: sources without their comments, the profiles, the README. */
+/** The lines a user can read: sources without their comments, the profiles, the README and docs/. */
 async function userText(): Promise<Array<{ where: string; line: string }>> {
   const out: Array<{ where: string; line: string }> = [];
   const sources = await files(path.join(ROOT, 'src'), /\.tsx?$/);
-  const rest = [...(await files(path.join(ROOT, 'profiles'), /\.ini$/)), path.join(ROOT, 'README.md')];
+  const rest = [...(await files(path.join(ROOT, 'profiles'), /\.ini$/)), path.join(ROOT, 'README.md'), ...(await files(path.join(ROOT, 'docs'), /\.md$/))];
   for (const f of [...sources, ...rest]) {
     const code = f.endsWith('.ts') || f.endsWith('.tsx');
     (await readFile(f, 'utf8')).split('\n').forEach((line, i) => {

@@ -227,6 +227,36 @@ test('20,000 partitions each mounted by UUID= are looked up by index, not by sca
   );
 });
 
+test('a lattice of devices each under both of the layer below draws a tree as small as lsblk.json, not 2^depth', { timeout: 60_000 }, async () => {
+  const DEPTH = 40;
+  await withVariant(
+    'plain-swap-resume',
+    async (d) => {
+      await editJson(path.join(d, 'lsblk.json'), (j) => {
+        // lsblk nests each device under every parent; a repeated one may leave its children to its first listing.
+        const layer = (i: number): Json[] => (i > DEPTH ? [] : ['a', 'b'].map((x) => ({ name: `${x}${i}`, kname: `${x}${i}`, type: 'dm', ...(i === DEPTH && x === 'a' ? { fstype: 'ext4', uuid: 'lattice-top' } : {}) })));
+        const nest = (i: number): Json[] => {
+          const [a, b] = layer(i);
+          if (!a) return [];
+          return [{ ...a, children: nest(i + 1) }, { ...b!, children: layer(i + 1) }];
+        };
+        (j.blockdevices as Json[]).push({ name: 'vdz', kname: 'vdz', type: 'disk', tran: 'virtio', children: nest(1) });
+      });
+      const base = await readFile(path.join(d, 'fstab'), 'utf8');
+      await writeFile(path.join(d, 'fstab'), `${base}UUID=lattice-top /data ext4 x-initrd.mount 0 2\n`);
+    },
+    async (d) => {
+      const r = await timed(['detect', '--snapshot', d, '--json']);
+      const report = JSON.parse(r.stdout) as { mounts: Array<{ target: string; stack: unknown }> };
+      const stack = report.mounts.find((m) => m.target === '/data')?.stack;
+      assert.ok(stack, 'the mount has a tree');
+      const size = JSON.stringify(stack).length;
+      assert.ok(size < 50_000, `the tree is ${size} bytes`);
+      assert.ok(r.ms < 5000, `took ${Math.round(r.ms)} ms`);
+    },
+  );
+});
+
 // --- os-release -------------------------------------------------------------
 
 test('os-release values that could start a new configuration line are dropped with a warning', async () => {
