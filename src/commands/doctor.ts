@@ -104,18 +104,18 @@ export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult
   const usrConf = await fs.read('/usr/lib/kernel/install.conf').catch(() => null);
   const conf = readInstallConf(etcConf ?? usrConf ?? '');
   const layout = conf.get('layout') ?? 'bls (default)';
-  const generator = conf.get('initrd_generator') ?? 'unset (dracut or the distribution default)';
+  const generator = conf.get('initrd_generator') ?? 'unset (kernel-install runs whichever initrd plugins are installed)';
   items.push({ id: 'install-conf', ok: true, detail: `${etcConf !== null ? '/etc/kernel/install.conf' : usrConf !== null ? '/usr/lib/kernel/install.conf' : 'no install.conf'}: layout=${layout}, initrd_generator=${generator}` });
   for (const name of ['50-dracut.install', '51-dracut-rescue.install', '55-initrd.install']) {
     const text = await fs.read(`/usr/lib/kernel/install.d/${name}`).catch(() => null);
     if (text === null) continue;
     const masked = await fs.readlink(`/etc/kernel/install.d/${name}`).catch(() => null);
     if (masked === '/dev/null') {
-      items.push({ id: `dracut-${name}`, ok: true, detail: `${name} is masked (/etc/kernel/install.d/${name} → /dev/null)` });
+      items.push({ id: `plugin-${name}`, ok: true, detail: `${name} is masked (/etc/kernel/install.d/${name} → /dev/null)` });
       continue;
     }
     const a = analyzeDracutPlugin(`/usr/lib/kernel/install.d/${name}`, text);
-    items.push({ id: `dracut-${name}`, ok: true, detail: `${name}: ${a.reason}` });
+    items.push({ id: `plugin-${name}`, ok: true, detail: `${name}: ${a.reason}` });
   }
   if (conf.get('layout') === 'uki') items.push(...(await ukiItems(state, mk, conf)));
   items.push(...(await upgradeTrap(state, mk, generator)));

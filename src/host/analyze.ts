@@ -27,6 +27,7 @@ import { parseKeyValue } from './parse/keyvalue.js';
 import { parseOsRelease, type OsRelease } from './parse/osrelease.js';
 import { quoteForMessage } from './parse/text.js';
 import { detachedHeaderAdvice, unsupportedFinding } from './unsupported.js';
+import { initrdGeneratorOf, type InitrdGenerator } from './generator.js';
 import {
   FEATURES,
   type CrypttabNeed,
@@ -281,6 +282,7 @@ function gather(snapshot: Snapshot): Facts {
 
 /** Collects features with reasons and unsupported findings, de-duplicated (Sets: a reason per mount adds up). */
 class Findings {
+  constructor(readonly generator: InitrdGenerator | null) {}
   features = new Map<Feature, string[]>();
   private reasonSets = new Map<Feature, Set<string>>();
   unsupported = new Map<string, UnsupportedFinding>();
@@ -302,7 +304,7 @@ class Findings {
   unsupportedAt(id: UnsupportedId, device: string, detail?: string, advice?: string) {
     const key = `${id}\0${device}`;
     if (this.unsupported.has(key)) return;
-    this.unsupported.set(key, unsupportedFinding(id, device, detail, advice));
+    this.unsupported.set(key, unsupportedFinding(id, device, this.generator, detail, advice));
     this.flagged.add(device);
   }
   warn(w: string) {
@@ -521,7 +523,7 @@ function classifyCrypt(dev: BlockDevice, uuid: string, parents: BlockDevice[], s
         'luks-detached-header',
         label,
         headerFile ? `crypttab header=${headerFile}` : `${headerDev?.name ?? 'the lower device'} has no LUKS header`,
-        detachedHeaderAdvice(dataDevice, facts.cryptOffsets.get(dev.name) ?? null, headerFile, dev.name),
+        detachedHeaderAdvice(st.findings.generator, dataDevice, facts.cryptOffsets.get(dev.name) ?? null, headerFile, dev.name),
       );
       return 'LUKS (detached header)';
     }
@@ -763,6 +765,7 @@ function osInfo(snapshot: Snapshot, facts: Facts): HostReport['host'] {
     idLike: os.idLike,
     kernel: snapshot.meta.kernel,
     arch: snapshot.meta.arch,
+    initrdGenerator: initrdGeneratorOf(os, snapshot.files.get('install.conf')),
   };
 }
 
@@ -809,7 +812,7 @@ function randomKeyUnder(dev: BlockDevice, facts: Facts): CrypttabEntry | undefin
  */
 export function analyzeSnapshot(snapshot: Snapshot): HostReport {
   const facts = gather(snapshot);
-  const findings = new Findings();
+  const findings = new Findings(initrdGeneratorOf(facts.osRelease, snapshot.files.get('install.conf')));
   const st: WalkState = { findings, facts, devices: new Map(), walks: new Map(), crypttab: new Map(), diskDrivers: new Set(), targetModules: new Set() };
   const mounts: MountReport[] = [];
 

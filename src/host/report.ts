@@ -1,4 +1,5 @@
 /** The HostReport: what the initrd must bring up, and what it cannot. Plain data; `detect --json` prints it. */
+import type { InitrdGenerator } from './generator.js';
 
 export const FEATURES = [
   'plain', 'luks', 'lvm', 'lvm-thin', 'raid', 'btrfs', 'nfs', 'hibernate',
@@ -97,6 +98,8 @@ export interface HostReport {
     idLike: string[];
     kernel: string;
     arch: string;
+    /** The generator building this host's initrds now, by install.conf or the distribution's default; null when unknown. */
+    initrdGenerator: InitrdGenerator | null;
   };
   mounts: MountReport[];
   features: Feature[];

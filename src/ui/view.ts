@@ -5,6 +5,7 @@
  */
 import type { HostReport, StackNode, StorageDevice } from '../host/report.js';
 import { treeRows } from '../text/tree.js';
+import { generatorName } from '../host/generator.js';
 import type { ClosurePackage } from '../packages/resolve.js';
 import { formatBytes } from '../commands/format.js';
 import type { Variant } from '../variant/suggest.js';
@@ -204,7 +205,7 @@ export function hostLines(report: HostReport, width = 120): Line[] {
   else out.push(L('No storage features detected: a plain disk.', 'dim'));
   out.push([]);
   if (report.unsupported.length) {
-    out.push(L('NOT SUPPORTED by a package-built initrd — keep dracut on this host', 'bad', true));
+    out.push(L(`NOT SUPPORTED by a package-built initrd — keep ${generatorName(report.host.initrdGenerator)} on this host`, 'bad', true));
     for (const u of report.unsupported) {
       const tag = `  [${u.id}] `;
       // The reason starts with the device already.

@@ -1,5 +1,6 @@
 /** HostReport + profiles → Variant: which profiles, and the merged packages, modules and host files. */
 import type { Feature, HostReport } from '../host/report.js';
+import { generatorName } from '../host/generator.js';
 import type { Distro } from './distro.js';
 import { PACKAGE_NAME, pick, type Profile } from './profiles.js';
 import { InputError } from '../errors.js';
@@ -92,7 +93,7 @@ export function suggest(report: HostReport, profiles: Map<string, Profile>, opti
   const finalPackages = packages.filter((p) => !tweaks.remove.includes(p));
   if (report.unsupported.length) {
     notes.unshift(
-      `This host uses storage a package-built initrd cannot bring up (${[...new Set(report.unsupported.map((u) => u.id))].join(', ')}): keep dracut. The variant below is for reference only.`,
+      `This host uses storage a package-built initrd cannot bring up (${[...new Set(report.unsupported.map((u) => u.id))].join(', ')}): keep ${generatorName(report.host.initrdGenerator)}. The variant below is for reference only.`,
     );
   }
   return {

@@ -23,9 +23,9 @@ async function advice(table: (t: string) => string | undefined): Promise<string>
 /** Does the advice tell the user to run luksHeaderRestore (rather than not to)? */
 const suggestsRestore = (a: string) => /(?<!do not run )cryptsetup luksHeaderRestore \/dev\/\S+ --header-backup-file/.test(a);
 
-test('data at sector 0 (the capture): keep dracut, and restoring the header is named as what would destroy data', async () => {
+test('data at sector 0 (the capture, a Debian host): keep initramfs-tools, and restoring the header is named as what would destroy data', async () => {
   const a = await advice((t) => t);
-  assert.match(a, /^Keep dracut/);
+  assert.match(a, /^Keep initramfs-tools/);
   assert.match(a, /starts at its first sector, so there is no room for the header/);
   assert.match(a, /do not run cryptsetup luksHeaderRestore on \/dev\/\S+, which would overwrite the start of the data/);
   assert.equal(suggestsRestore(a), false, a);
