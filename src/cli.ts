@@ -311,7 +311,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
         return { json: {}, text: outcome.summary, exitCode: outcome.code };
       }
       if (o.demo) return (await import('./commands/demo.js')).demoCommand();
-      return { json: { commands: program.commands.map((c) => c.name()) }, text: ui.PLAIN_HINT, exitCode: 0 };
+      return { json: { commands: program.commands.map((c) => c.name()) }, text: ui.plainHint(), exitCode: 0 };
     }),
   );
   // Words that are no command reach the wizard's action, which names them (commander would say "too many

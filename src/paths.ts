@@ -54,3 +54,13 @@ export function invocation(): string {
   const node = onPath('node', real(process.execPath) ?? process.execPath) ? 'node' : process.execPath;
   return (invoked = `${node} ${script}`);
 }
+
+/** A word as a POSIX shell reads it back: bare when it is safe, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A command of this program the user can paste into their shell: `initrd-wizard revert --root '/my root'`. */
+export function commandLine(...args: string[]): string {
+  return [invocation(), ...args.map(shellWord)].join(' ');
+}

@@ -15,7 +15,7 @@ import { CommandFailedError, CommandNotFoundError } from '../system/run.js';
 import { hostFs } from '../system/files.js';
 import type { CommandResult } from './context.js';
 import { hostCrypttab, kernelImage, mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
-import { packageRoot } from '../paths.js';
+import { commandLine, packageRoot } from '../paths.js';
 import type { UkiGenerator } from '../uki/generator.js';
 import { ukiFacts, ukiSpace, type UkiFacts } from '../install/uki.js';
 import { detectUkiToolchain } from '../uki/detect.js';
@@ -163,7 +163,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
       if (!(await flags.confirm(`Apply these ${plan.changes.length} change(s)?`))) return { json: { ...jsonBase, applied: false }, text: 'Nothing was changed.', exitCode: 1 };
     }
     await tx.apply(plan);
-    const lines = [...header, ...(flags.yes ? [diff] : []), `Installed: ${plan.changes.map((c) => c.path).join(', ')}.`, fallbackLine(plan.generators), `Undo everything with: initrd-wizard revert${rootDir !== '/' ? ` --root ${rootDir}` : ''}`];
+    const lines = [...header, ...(flags.yes ? [diff] : []), `Installed: ${plan.changes.map((c) => c.path).join(', ')}.`, fallbackLine(plan.generators), `Undo everything with: ${commandLine('revert', ...(rootDir !== '/' ? ['--root', rootDir] : []))}`];
     let regenerated: unknown = null;
     if (flags.regenerate) regenerated = await regenerate(root, tx, state.kernelVersion, runner, lines, flags.env, layout, uki?.boot.dir);
     return { json: { ...jsonBase, applied: true, regenerated }, text: lines.join('\n'), exitCode: 0 };

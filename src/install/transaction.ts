@@ -8,7 +8,7 @@
  * back (install) or completed (revert) by the next start, which also sweeps
  * every temp file a killed run could have left.
  */
-import { invocation } from '../paths.js';
+import { commandLine } from '../paths.js';
 import { constants as fsc } from 'node:fs';
 import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -419,7 +419,7 @@ export class Transaction {
     return new WizardError(
       `${first}; putting things back failed too: ${e.undoErrors.join('; ')}`,
       1,
-      `fix the cause above, then run \`initrd-wizard revert${this.root.dir !== '/' ? ` --root ${this.root.dir}` : ''}\`: the journal in ${this.root.show(STATE_DIR)} keeps what is needed to finish`,
+      `fix the cause above, then run \`${commandLine('revert', ...(this.root.dir !== '/' ? ['--root', this.root.dir] : []))}\`: the journal in ${this.root.show(STATE_DIR)} keeps what is needed to finish`,
     );
   }
 
@@ -445,7 +445,7 @@ export class Transaction {
     if (!force) {
       const mods = await this.modifications();
       if (mods.length) {
-        throw new WizardError(`files changed since the install; not reverting over them:\n${mods.join('\n')}`, 1, `keep your changes somewhere, then run \`${invocation()} revert --force${this.root.dir !== '/' ? ` --root ${this.root.dir}` : ''}\` to restore every file as it was before the install`);
+        throw new WizardError(`files changed since the install; not reverting over them:\n${mods.join('\n')}`, 1, `keep your changes somewhere, then run \`${commandLine('revert', '--force', ...(this.root.dir !== '/' ? ['--root', this.root.dir] : []))}\` to restore every file as it was before the install`);
       }
     }
     const steps = { n: 0 };

@@ -10,8 +10,8 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { WizardError } from '../errors.js';
 import { CommandCancelledError, CommandFailedError, type Runner } from '../system/run.js';
-import type { HostFs } from '../system/files.js';
-import { packageRoot } from '../paths.js';
+import { isFile, type HostFs } from '../system/files.js';
+import { invocation, packageRoot } from '../paths.js';
 import type { RenderedConfig } from './render.js';
 import { DROP_IN_PATH } from './render.js';
 
@@ -46,6 +46,25 @@ async function age(fs: HostFs, paths: string[]): Promise<number | null> {
   return newest ? newest : null;
 }
 
+/** Kernels whose modules and image are both installed, newest name last (at most a screenful). */
+async function installedKernels(fs: HostFs): Promise<string[]> {
+  const names = ((await fs.list('/usr/lib/modules').catch(() => null)) ?? []).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).slice(-50);
+  const out: string[] = [];
+  for (const n of names) {
+    const dir = `/usr/lib/modules/${n}`;
+    if (!(await isFile(fs, `${dir}/modules.dep`))) continue;
+    if ((await isFile(fs, `${dir}/vmlinuz`)) || (await isFile(fs, `/boot/vmlinuz-${n}`))) out.push(n);
+  }
+  return out.slice(-8);
+}
+
+/** ", or build for one that is installed: …" naming a real kernel, or nothing when there is none. */
+function otherKernels(installed: string[], k: string): string {
+  const others = installed.filter((n) => n !== k);
+  if (!others.length) return '';
+  return `, or build for an installed kernel: ${invocation()} build --kernel-version ${others[others.length - 1]}${others.length > 1 ? ` (installed: ${others.join(', ')})` : ''}`;
+}
+
 /** Everything a build needs, each with the fix when it is missing. */
 export async function buildPreflight(input: PreflightInput): Promise<Preflight[]> {
   const { fs, kernelVersion: k } = input;
@@ -61,11 +80,12 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
       : { id: 'mkosi', ok: false, detail: input.mkosiVersion ? `mkosi ${input.mkosiVersion} has no mkosi-initrd (needs >= 24)` : 'mkosi is not installed', fix: input.family === 'debian' ? 'apt-get install -t bookworm-backports mkosi (Debian 12) or apt-get install mkosi' : 'install mkosi >= 24 from your distribution' },
   );
   const modDir = `/usr/lib/modules/${k}`;
+  const installed = await installedKernels(fs);
   const hasDep = (await fs.read(`${modDir}/modules.dep`).catch(() => null)) !== null;
   out.push(
     hasDep
       ? { id: 'kernel-modules', ok: true, detail: `${modDir} with modules.dep` }
-      : { id: 'kernel-modules', ok: false, detail: `${modDir}/modules.dep is missing: mkosi-initrd needs the kernel's modules`, fix: `install the modules package of kernel ${k}, or build for a kernel that is installed: initrd-wizard build --kernel-version KVER (the wizard builds for the running kernel, or for the snapshot's)` },
+      : { id: 'kernel-modules', ok: false, detail: `${modDir}/modules.dep is missing: mkosi-initrd needs the kernel's modules`, fix: `install the modules package of kernel ${k}${otherKernels(installed, k)}` },
   );
   const vmlinuz = (await fs.stat(`${modDir}/vmlinuz`).catch(() => null)) !== null;
   const bootImage = (await fs.stat(`/boot/vmlinuz-${k}`).catch(() => null)) !== null;
@@ -74,7 +94,7 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
     out.push(
       vmlinuz || bootImage
         ? { id: 'vmlinuz', ok: true, detail: `${vmlinuz ? `${modDir}/vmlinuz` : `/boot/vmlinuz-${k}`} is passed as --kernel-image: modules are filtered to what the host needs` }
-        : { id: 'vmlinuz', ok: false, detail: `no kernel image for ${k} (${modDir}/vmlinuz or /boot/vmlinuz-${k}): mkosi filters modules only with it`, fix: `install the kernel package of ${k}` },
+        : { id: 'vmlinuz', ok: false, detail: `no kernel image for ${k} (${modDir}/vmlinuz or /boot/vmlinuz-${k}): mkosi filters modules only with it`, fix: `install the kernel package of ${k}${otherKernels(installed, k)}` },
     );
   } else
     out.push(
@@ -84,7 +104,8 @@ export async function buildPreflight(input: PreflightInput): Promise<Preflight[]
             id: 'vmlinuz',
             ok: false,
             detail: `${modDir}/vmlinuz is missing: mkosi ${input.mkosiVersion ?? ''} filters modules and runs depmod only when it is there, so every module (~4,000, over 100 MB) would go into the image`,
-            fix: `cp /boot/vmlinuz-${k} ${modDir}/vmlinuz`,
+            // Only a file that is there can be copied: otherwise the kernel package is what is missing.
+            fix: bootImage ? `cp /boot/vmlinuz-${k} ${modDir}/vmlinuz` : `install the kernel package of ${k}${otherKernels(installed, k)}`,
           },
     );
   const firmware = (await fs.stat('/usr/lib/firmware').catch(() => null))?.isDirectory() ?? false;

@@ -1,5 +1,5 @@
 /** Review and apply for the TUI: the install command's steps, with the reviewed diff as the contract. */
-import { invocation } from '../paths.js';
+import { commandLine } from '../paths.js';
 import { WizardError } from '../errors.js';
 import { Root } from '../install/fsops.js';
 import { fallbackLine, planDiff, planInstall, type PlanInput } from '../install/plan.js';
@@ -30,7 +30,7 @@ export async function applyReviewed(review: ReviewPlan, args: PlanArgs): Promise
       changed: plan.changes.map((c) => c.path),
       notes: [...(recovered ? [recovered] : []), ...plan.notes],
       root: review.root,
-      revertCommand: `${invocation()} revert${review.root !== '/' ? ` --root ${review.root}` : ''}`,
+      revertCommand: commandLine('revert', ...(review.root !== '/' ? ['--root', review.root] : [])),
       fallback: fallbackLine(plan.generators),
       layout: args.layout,
       ...(args.uki?.boot ? { bootDir: args.uki.boot.dir } : {}),

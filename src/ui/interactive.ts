@@ -2,6 +2,8 @@
  * TUI or plain output? Decided once, before anything renders: Ink needs a
  * terminal on both ends, and CI or --json always get plain text.
  */
+import { invocation } from '../paths.js';
+
 export interface TerminalFacts {
   stdinTTY: boolean;
   stdoutTTY: boolean;
@@ -17,12 +19,16 @@ export function wantsTui(t: TerminalFacts): boolean {
   return !(ci && ci !== '0' && ci.toLowerCase() !== 'false');
 }
 
-export const PLAIN_HINT = [
-  'Choose a subcommand (the interactive screens run only on a capable terminal, never with TERM=dumb, under CI or with --json):',
-  '  initrd-wizard detect      what the initrd must bring up, and anything unsupported',
-  '  initrd-wizard suggest     the profiles and packages for this host',
-  '  initrd-wizard closure     every package the variant pulls in, with sizes and why',
-  '  initrd-wizard build       build and check the image without touching /etc',
-  '  initrd-wizard install     switch kernel-install to mkosi-initrd (revert undoes it)',
-  'Add --json for scripts; --help lists every option.',
-].join('\n');
+/** What to run instead of the screens, naming this program as the shell can run it. */
+export function plainHint(): string {
+  const cmd = (name: string) => `${invocation()} ${name}`.padEnd(invocation().length + 11);
+  return [
+    'Choose a subcommand (the interactive screens run only on a capable terminal, never with TERM=dumb, under CI or with --json):',
+    `  ${cmd('detect')}what the initrd must bring up, and anything unsupported`,
+    `  ${cmd('suggest')}the profiles and packages for this host`,
+    `  ${cmd('closure')}every package the variant pulls in, with sizes and why`,
+    `  ${cmd('build')}build and check the image without touching /etc`,
+    `  ${cmd('install')}switch kernel-install to mkosi-initrd (revert undoes it)`,
+    'Add --json for scripts; --help lists every option.',
+  ].join('\n');
+}

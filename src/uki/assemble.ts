@@ -18,6 +18,7 @@ import { readBeneath } from '../system/rooted.js';
 import { LIMITS } from '../limits.js';
 import { ukifyPackage, ukiPrerequisites, type UkiGenerator } from './generator.js';
 import { archOf, brokenUkifyFix, type DetectedUkiToolchain } from './detect.js';
+import { commandLine } from '../paths.js';
 
 
 /** One preflight line per prerequisite, the failing ones with ukiPrerequisites' reason and fix. */
@@ -127,7 +128,7 @@ export async function runUkify(runner: Runner, input: UkifyInput, opts: { signal
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof CommandCancelledError) throw new WizardError('the build was cancelled; temporary files were removed', 1);
-    if (err instanceof CommandNotFoundError) throw new WizardError(`${input.ukify} could not be run`, 1, 'run `initrd-wizard build --format uki` again: its preflight names what ukify lacks');
+    if (err instanceof CommandNotFoundError) throw new WizardError(`${input.ukify} could not be run`, 1, `run \`${commandLine('build', '--format', 'uki')}\` again: its preflight names what ukify lacks`);
     if (err instanceof CommandFailedError) {
       const tail = err.stderr.trim().split('\n').slice(-5).join('\n');
       throw new WizardError(`ukify failed (exit ${err.exitCode_}):\n${tail}`, 1, `the initrd was built (log: ${opts.logFile}); check ${input.config ? `${input.config} and ` : ''}the kernel image ${input.kernel}`);

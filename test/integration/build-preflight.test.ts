@@ -50,12 +50,39 @@ test('each missing piece fails with its own fix', async () => {
     assert.match(byId.mkosi!.fix!, /bookworm-backports/);
     assert.match(byId['kernel-modules']!.detail, /modules\.dep is missing/);
     assert.match(byId.vmlinuz!.detail, /every module/);
-    assert.equal(byId.vmlinuz!.fix, 'cp /boot/vmlinuz-6.1.0-99-amd64 /usr/lib/modules/6.1.0-99-amd64/vmlinuz');
+    // No /boot/vmlinuz-KVER here either: nothing to copy, so the kernel package is what is missing.
+    assert.equal(byId.vmlinuz!.fix, 'install the kernel package of 6.1.0-99-amd64');
+    assert.equal(byId['kernel-modules']!.fix, 'install the modules package of kernel 6.1.0-99-amd64');
     assert.match(byId['proc-modules']!.detail, /no loadable modules/);
     assert.match(byId['proc-modules']!.fix!, /--snapshot|--generic/);
     assert.match(byId['firmware-dir']!.fix!, /mkdir -p \/usr\/lib\/firmware/);
     assert.match(byId.metadata!.detail, /30 days old/);
     assert.match(byId.metadata!.fix!, /apt-get update/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a missing kernel image is copied only from where it is, and another installed kernel is named by its version', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const k = base.kernelVersion;
+    await mkdir(path.join(dir, `usr/lib/modules/${k}`), { recursive: true });
+    await writeFile(path.join(dir, `usr/lib/modules/${k}/modules.dep`), '');
+    await mkdir(path.join(dir, 'boot'));
+    await writeFile(path.join(dir, `boot/vmlinuz-${k}`), '');
+    let byId = Object.fromEntries((await buildPreflight({ ...base, fs: hostFs(dir) })).map((i) => [i.id, i]));
+    assert.equal(byId.vmlinuz!.fix, `cp /boot/vmlinuz-${k} /usr/lib/modules/${k}/vmlinuz`);
+
+    // Asked for a kernel that is not installed: the fix names the one that is, never a placeholder.
+    const other = '6.1.0-42-amd64';
+    await mkdir(path.join(dir, `usr/lib/modules/${other}`), { recursive: true });
+    await writeFile(path.join(dir, `usr/lib/modules/${other}/modules.dep`), '');
+    await writeFile(path.join(dir, `usr/lib/modules/${other}/vmlinuz`), '');
+    byId = Object.fromEntries((await buildPreflight({ ...base, kernelVersion: '6.9.9-missing', fs: hostFs(dir) })).map((i) => [i.id, i]));
+    assert.match(byId['kernel-modules']!.fix!, /^install the modules package of kernel 6\.9\.9-missing, or build for an installed kernel: \S*initrd-wizard\S* build --kernel-version 6\.1\.0-99-amd64 \(installed: 6\.1\.0-42-amd64, 6\.1\.0-99-amd64\)$/);
+    assert.match(byId.vmlinuz!.fix!, /^install the kernel package of 6\.9\.9-missing, or build for an installed kernel/);
+    assert.doesNotMatch(byId.vmlinuz!.fix!, /cp |KVER/);
   } finally {
     await cleanup();
   }
