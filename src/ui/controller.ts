@@ -23,7 +23,8 @@ import {
   type PackageRow,
   type ProfileRow,
 } from './derive.js';
-import { isBack, isForward, motion, type KeyName } from './keys.js';
+import type { KeyName } from './keys.js';
+import { commandFor, type CommandId, type KeyContext } from './keymap.js';
 import { NO_CHOICES, sameChoices, toUiError, type Choices, type HostData, type UiError, type WizardServices } from './services.js';
 import { SCREENS, hasUnapplied, initialState, reducer, type Action, type ScreenId, type WizardState } from './state.js';
 import {
@@ -249,9 +250,19 @@ export class WizardController {
 
   // ── actions ──
   private setChoices(choices: Choices, notice?: string): void {
-    this.dispatch({ type: 'choices', choices, notice });
+    // While the saved choices are offered, a change must not quietly overwrite them: they are saved once the offer is answered.
+    const offered = this.state.restored !== null;
+    this.dispatch({ type: 'choices', choices, notice: offered && notice ? `${notice} Not saved: your earlier choices are still offered (r restores, x discards).` : notice });
     const host = this.host();
-    if (host) this.services.prefs.save(host.prefsKey, choices);
+    if (host && !offered) this.services.prefs.save(host.prefsKey, choices);
+  }
+
+  /** Answers the saved-choices offer: restore them, or keep what is on screen (saved from now on). */
+  private answerSaved(restore: boolean): void {
+    const host = this.host();
+    this.dispatch({ type: 'restore', accept: restore });
+    if (host) this.services.prefs.save(host.prefsKey, this.state.choices);
+    this.dispatch({ type: 'notice', text: restore ? 'Restored your saved choices.' : 'Discarded the saved choices; what is on screen is saved from now on.' });
   }
 
   private go(screen: ScreenId): void {
@@ -276,7 +287,8 @@ export class WizardController {
     if (s.screen === 'build') {
       const b = s.build;
       if (b.status === 'running') return void this.dispatch({ type: 'notice', text: 'The build is still running (ctrl-c cancels it).' });
-      if (b.status !== 'done') return this.startBuild();
+      if (b.status === 'failed') return void this.dispatch({ type: 'notice', text: 'The build failed (see above): nothing to review. Fix what it says, then b builds again.' });
+      if (b.status !== 'done') return void this.dispatch({ type: 'notice', text: `Nothing built yet${b.status === 'cancelled' ? ' (the build was cancelled)' : ''}: b builds the variant, then → reviews the install.` });
       if (!b.result?.ok) return void this.dispatch({ type: 'notice', text: 'The image failed its checks: it is not installed. Change the variant and build again.' });
       if (this.isStale()) return void this.dispatch({ type: 'notice', text: 'Your choices or the image format changed since this build: press b to build the current variant.' });
     }
@@ -425,6 +437,20 @@ export class WizardController {
     }
   }
 
+  /** What the key map needs to know about now. */
+  keyContext(): KeyContext {
+    const s = this.state;
+    const i = s.install;
+    return {
+      screen: s.screen,
+      unsupported: (this.host()?.report.unsupported.length ?? 0) > 0,
+      savedOffered: s.restored !== null,
+      build: s.build.status,
+      review: s.review.status === 'ready' ? (s.review.value.plan.changes.length ? 'changes' : 'empty') : 'none',
+      canRegenerate: this.services.regenerate !== null && i.status === 'done' && (i.regenerate === 'idle' || i.regenerate === 'failed'),
+    };
+  }
+
   private handleKey(k: KeyName): void {
     const s = this.state;
     if (s.quitting) return;
@@ -433,21 +459,87 @@ export class WizardController {
       return this.finish(130);
     }
     if (s.overlay === 'help') return void this.dispatch({ type: 'overlay', overlay: 'none' });
-    if (s.overlay === 'quit') {
-      if (k === 'char:y' || k === 'char:q') return this.finish(0);
-      if (k === 'char:n' || k === 'esc') this.dispatch({ type: 'overlay', overlay: 'none' });
+    if (s.overlay === 'quit' || s.overlay === 'discard') {
+      const yes = k === 'char:y' || (s.overlay === 'quit' && k === 'char:q');
+      if (yes && s.overlay === 'quit') return this.finish(0);
+      if (yes) this.answerSaved(false);
+      if (yes || k === 'char:n' || k === 'esc') this.dispatch({ type: 'overlay', overlay: 'none' });
       return;
     }
     if (s.screen === 'packages' && s.search.open) return this.searchKey(k);
-    if (k === 'char:?') return void this.dispatch({ type: 'overlay', overlay: 'help' });
-    if (k === 'char:q') return hasUnapplied(s) ? void this.dispatch({ type: 'overlay', overlay: 'quit' }) : this.finish(0);
     if (s.error && k === 'esc') return void this.dispatch({ type: 'error', error: null });
     if (s.notice && k === 'esc') this.dispatch({ type: 'notice', text: null });
-    if (this.screenKey(k)) return;
-    const m = motion(k);
-    if (m) return this.moveIn(s.screen, m);
-    if (isForward(k)) return this.forward();
-    if (isBack(k)) return this.back();
+    const id = commandFor(k, this.keyContext());
+    if (id) this.run(id);
+  }
+
+  private run(id: CommandId): void {
+    const s = this.state;
+    switch (id) {
+      case 'up': case 'down': case 'pageup': case 'pagedown': case 'home': case 'end':
+        return this.moveIn(s.screen, id);
+      case 'next':
+        return this.forward();
+      case 'back':
+        if (s.screen === 'build' && s.build.status === 'running') return void this.dispatch({ type: 'notice', text: 'The build is running: ctrl-c cancels it first.' });
+        return this.back();
+      case 'help':
+        return void this.dispatch({ type: 'overlay', overlay: 'help' });
+      case 'quit':
+        return hasUnapplied(s) ? void this.dispatch({ type: 'overlay', overlay: 'quit' }) : this.finish(0);
+      case 'save-snapshot':
+        return this.saveSnapshot();
+      case 'toggle-profile':
+        return this.toggleProfileAt();
+      case 'search':
+        return void this.dispatch({ type: 'search', open: true, query: '' });
+      case 'restore-saved':
+        return this.answerSaved(true);
+      case 'discard-saved':
+        return void this.dispatch({ type: 'overlay', overlay: 'discard' });
+      case 'toggle-package': {
+        const rows = this.packageRows();
+        const row = rows[clamp(s.cursor.packages, rows.length)];
+        if (row) this.setChoices(togglePackage(s.choices, row), `${row.origin === 'you' ? 'Dropped your addition' : row.removed ? 'Restored' : 'Removed'} ${row.name}.`);
+        return;
+      }
+      case 'toggle-removal':
+        return this.toggleRemovalAt();
+      case 'build':
+        return this.startBuild();
+      case 'cancel-build':
+        return this.cancelBuild();
+      case 'format':
+        return this.toggleFormat();
+      case 'reproducible':
+        return this.startBuild(true);
+      case 'apply':
+        return this.applyInstall();
+      case 'regenerate':
+        return this.regenerate();
+    }
+  }
+
+  private toggleProfileAt(): void {
+    const s = this.state;
+    const row = this.profileRows()[clamp(s.cursor.variant, this.profileRows().length)];
+    if (!row) return;
+    if (row.name === 'base') return void this.dispatch({ type: 'notice', text: 'base is what every initrd needs: it cannot be turned off.' });
+    const host = this.host()!;
+    const needs = row.selected ? (this.variant().variant?.profiles ?? []).filter((p) => host.profiles.get(p)?.requires.includes(row.name)) : [];
+    if (needs.length) return void this.dispatch({ type: 'notice', text: `${needs.join(', ')} ${needs.length > 1 ? 'need' : 'needs'} ${row.name}: turn ${needs.length > 1 ? 'them' : 'it'} off first.` });
+    this.setChoices(toggleProfile(s.choices, row), `${row.selected ? 'Dropped' : 'Added'} profile ${row.name}.`);
+  }
+
+  /** Closure: any package may be asked to go (the preview says whether the build can remove it); asked again, the request is taken back. */
+  private toggleRemovalAt(): void {
+    const s = this.state;
+    const c = this.closure();
+    if (!c?.ok || !this.variant().variant) return;
+    const sel = c.rows[clamp(s.cursor.closure, c.rows.length)];
+    if (!sel) return;
+    if (s.choices.remove.includes(sel.name)) return this.setChoices(addPackage(s.choices, sel.name), `Took back the removal of ${sel.name}: re-resolved.`);
+    this.setChoices(removePackage(s.choices, sel.name), `Asked to remove ${sel.name}: re-resolved (the Packages screen shows whether the build can).`);
   }
 
   private listCount(screen: ScreenId): number {
@@ -471,7 +563,7 @@ export class WizardController {
     }
   }
 
-  private moveIn(screen: ScreenId, m: NonNullable<ReturnType<typeof motion>>): void {
+  private moveIn(screen: ScreenId, m: 'up' | 'down' | 'pageup' | 'pagedown' | 'home' | 'end'): void {
     const count = this.listCount(screen);
     const page = this.bodyHeight() - 4;
     let cur = this.state.cursor[screen];
@@ -483,77 +575,6 @@ export class WizardController {
     this.dispatch({ type: 'cursor', screen, value: cur });
   }
 
-  private screenKey(k: KeyName): boolean {
-    const s = this.state;
-    switch (s.screen) {
-      case 'host':
-        if (k === 'char:s') return this.saveSnapshot(), true;
-        return false;
-      case 'variant':
-        if (k === 'space' || k === 'char:x') {
-          const row = this.profileRows()[clamp(s.cursor.variant, this.profileRows().length)];
-          if (!row) return true;
-          if (row.name === 'base') return this.dispatch({ type: 'notice', text: 'base is what every initrd needs: it cannot be turned off.' }), true;
-          const host = this.host()!;
-          const needs = row.selected ? (this.variant().variant?.profiles ?? []).filter((p) => host.profiles.get(p)?.requires.includes(row.name)) : [];
-          if (needs.length) return this.dispatch({ type: 'notice', text: `${needs.join(', ')} ${needs.length > 1 ? 'need' : 'needs'} ${row.name}: turn ${needs.length > 1 ? 'them' : 'it'} off first.` }), true;
-          this.setChoices(toggleProfile(s.choices, row), `${row.selected ? 'Dropped' : 'Added'} profile ${row.name}.`);
-          return true;
-        }
-        return false;
-      case 'packages': {
-        if (k === 'char:/' || k === 'char:a') return this.dispatch({ type: 'search', open: true, query: '' }), true;
-        if (k === 'char:r' && s.restored) {
-          const host = this.host();
-          this.dispatch({ type: 'restore', accept: true });
-          if (host) this.services.prefs.save(host.prefsKey, this.state.choices);
-          this.dispatch({ type: 'notice', text: 'Restored your saved choices.' });
-          return true;
-        }
-        if (k === 'char:x' && s.restored) {
-          const host = this.host();
-          this.dispatch({ type: 'restore', accept: false });
-          if (host) this.services.prefs.save(host.prefsKey, this.state.choices);
-          return true;
-        }
-        if (k === 'space' || k === 'char:x' || k === 'char:d') {
-          const rows = this.packageRows();
-          const row = rows[clamp(s.cursor.packages, rows.length)];
-          if (row) this.setChoices(togglePackage(s.choices, row), `${row.origin === 'you' ? 'Dropped your addition' : row.removed ? 'Restored' : 'Removed'} ${row.name}.`);
-          return true;
-        }
-        return false;
-      }
-      case 'closure': {
-        if (k === 'space' || k === 'char:x') {
-          const c = this.closure();
-          const v = this.variant().variant;
-          if (!c?.ok || !v) return true;
-          const sel = c.rows[clamp(s.cursor.closure, c.rows.length)];
-          if (!sel) return true;
-          // Any package may be asked to go; the preview says whether the build can remove it, and why not.
-          this.setChoices(removePackage(s.choices, sel.name), `Asked to remove ${sel.name}: re-resolved (the Packages screen shows whether the build can).`);
-          return true;
-        }
-        return false;
-      }
-      case 'build':
-        if (k === 'char:b' || (k === 'enter' && s.build.status !== 'done')) return this.startBuild(), true;
-        if (k === 'char:c' && s.build.status === 'running') return this.cancelBuild(), true;
-        if (k === 'char:u') return this.toggleFormat(), true;
-        if (k === 'char:r') return this.startBuild(true), true;
-        if (s.build.status === 'running' && isBack(k)) return this.dispatch({ type: 'notice', text: 'The build is running: ctrl-c cancels it first.' }), true;
-        return false;
-      case 'review':
-        if (k === 'char:y') return this.applyInstall(), true;
-        return false;
-      case 'install':
-        if (k === 'char:r') return this.regenerate(), true;
-        if (s.install.status === 'applying') return true;
-        return false;
-    }
-  }
-
   private searchKey(k: KeyName): void {
     const s = this.state.search;
     if (k === 'esc') return void this.dispatch({ type: 'search', open: false });
@@ -563,12 +584,16 @@ export class WizardController {
     if (k === 'enter') {
       const name = results[clamp(s.cursor, results.length)];
       if (!name) return;
-      this.setChoices(addPackage(this.state.choices, name), `Added ${name}.`);
+      const row = this.packageRows().find((r) => r.name === name);
+      // Already requested: nothing to add, and nothing to count as yours.
+      if (row && !row.removed) this.dispatch({ type: 'notice', text: `${name} is already in the list (${row.origin === 'you' ? 'added by you' : row.origin}).` });
+      else this.setChoices(addPackage(this.state.choices, name), `${row ? 'Restored' : 'Added'} ${name}.`);
       this.dispatch({ type: 'search', open: false, query: '' });
       const idx = this.packageRows().findIndex((r) => r.name === name);
       if (idx >= 0) this.dispatch({ type: 'cursor', screen: 'packages', value: idx });
       return;
     }
+    if (k === 'ctrl-d') k = 'pagedown';
     if (k === 'up' || k === 'down' || k === 'pageup' || k === 'pagedown' || k === 'home' || k === 'end') {
       return void this.dispatch({ type: 'search', cursor: moveCursor(s.cursor, k, results.length, this.bodyHeight() - 3) });
     }
@@ -590,7 +615,7 @@ export class WizardController {
     const width = this.cols;
     const height = this.bodyHeight();
     const host = this.host();
-    const f = { state: s, width, height, mode: this.services.mode, host };
+    const f = { state: s, width, height, mode: this.services.mode, host, keys: this.keyContext() };
     let body: Line[];
     const overlay = overlayLines(s);
     if (overlay) body = overlay;

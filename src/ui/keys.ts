@@ -5,7 +5,7 @@
  */
 export type KeyName =
   | 'up' | 'down' | 'left' | 'right' | 'pageup' | 'pagedown' | 'home' | 'end'
-  | 'enter' | 'esc' | 'space' | 'tab' | 'backspace' | 'ctrl-c' | 'ctrl-u'
+  | 'enter' | 'esc' | 'space' | 'tab' | 'backspace' | 'ctrl-c' | 'ctrl-u' | 'ctrl-d'
   | `char:${string}`;
 
 export interface InkKey {
@@ -18,6 +18,7 @@ export interface InkKey {
 export function keyName(input: string, key: InkKey): KeyName | null {
   if (key.ctrl && input === 'c') return 'ctrl-c';
   if (key.ctrl && input === 'u') return 'ctrl-u';
+  if (key.ctrl && input === 'd') return 'ctrl-d';
   if (key.upArrow) return 'up';
   if (key.downArrow) return 'down';
   if (key.leftArrow) return 'left';
@@ -46,19 +47,3 @@ export function keyNames(input: string, key: InkKey): KeyName[] {
   if (input.length > 1 && !key.ctrl && !key.meta) return [...input].map((ch) => (ch === ' ' ? 'space' : ch === '\r' ? 'enter' : (`char:${ch}` as KeyName)));
   return [];
 }
-
-/** Movement keys with their vi aliases; null for anything else. */
-export function motion(k: KeyName): 'up' | 'down' | 'pageup' | 'pagedown' | 'home' | 'end' | null {
-  switch (k) {
-    case 'up': case 'char:k': return 'up';
-    case 'down': case 'char:j': return 'down';
-    case 'pageup': case 'ctrl-u': return 'pageup';
-    case 'pagedown': return 'pagedown';
-    case 'home': case 'char:g': return 'home';
-    case 'end': case 'char:G': return 'end';
-    default: return null;
-  }
-}
-
-export const isBack = (k: KeyName) => k === 'esc' || k === 'left' || k === 'char:h';
-export const isForward = (k: KeyName) => k === 'enter' || k === 'right' || k === 'char:l' || k === 'char:n';

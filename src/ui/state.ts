@@ -56,7 +56,7 @@ export interface WizardState {
   build: BuildState;
   review: Load<ReviewPlan>;
   install: InstallState;
-  overlay: 'none' | 'help' | 'quit';
+  overlay: 'none' | 'help' | 'quit' | 'discard';
   notice: string | null;
   error: UiError | null;
   quitting: boolean;

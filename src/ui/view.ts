@@ -6,6 +6,7 @@
 import type { HostReport, StackNode, StorageDevice } from '../host/report.js';
 import { treeRows } from '../text/tree.js';
 import { generatorName } from '../host/generator.js';
+import { DIALOG_FOOTER, footerEntries, helpRows, type KeyContext } from './keymap.js';
 import type { ClosurePackage } from '../packages/resolve.js';
 import { formatBytes } from '../commands/format.js';
 import type { Variant } from '../variant/suggest.js';
@@ -79,6 +80,8 @@ export interface FrameInput {
   height: number;
   mode: 'demo' | 'host';
   host: HostData | null;
+  /** What the keys mean now: the footer lists exactly that. */
+  keys: KeyContext;
 }
 
 export function headerLines(f: FrameInput): Line[] {
@@ -91,25 +94,21 @@ export function headerLines(f: FrameInput): Line[] {
   return [[{ t: 'initrd-wizard', tone: 'title', bold: true }, { t: f.mode === 'demo' ? '  DEMO  ' : '  ', tone: 'warn', bold: true }, { t: src, tone: 'dim' }], crumbs, rule(f.width)];
 }
 
-const FOOTER_KEYS: Record<ScreenId, string> = {
-  host: '↑↓ scroll · s save snapshot · ⏎/→ next',
-  variant: '↑↓ move · space toggle profile · ⏎/→ next · ←/esc back',
-  packages: '↑↓ move · space remove/restore · / search & add · ⏎/→ next · ←/esc back',
-  closure: '↑↓ move · space drop/restore a requested package · ⏎/→ build · ←/esc back',
-  build: 'b build · u cpio/UKI · r build twice & compare · ctrl-c cancel · ⏎/→ review · ←/esc back',
-  review: '↑↓ scroll · y apply these changes · ←/esc back',
-  install: 'r regenerate the initrd · q quit',
-};
-
-export function footerLines(f: FrameInput, screenKeys?: string): Line[] {
+export function footerLines(f: FrameInput): Line[] {
   const s = f.state;
   const status: Line = s.error
     ? [{ t: `✗ ${s.error.title}`, tone: 'bad', bold: true }, { t: ' (details above · esc to dismiss)', tone: 'dim' }]
     : s.notice
       ? [{ t: s.notice, tone: 'accent' }]
       : [];
-  const keys = s.search.open && s.screen === 'packages' ? 'type to search · ↑↓ choose · ⏎ add · esc close search' : (screenKeys ?? FOOTER_KEYS[s.screen]);
-  return [rule(f.width), status, [{ t: keys, tone: 'key' }, { t: ' · ? help · q quit', tone: 'dim' }]];
+  const dialog = s.overlay !== 'none' ? DIALOG_FOOTER[s.overlay] : s.search.open && s.screen === 'packages' ? DIALOG_FOOTER.search : null;
+  if (dialog) return [rule(f.width), status, L(dialog, 'key')];
+  const keys: Line = [];
+  footerEntries(f.keys).forEach((e, i) => {
+    const last = e.what === 'help' || e.what === 'quit';
+    keys.push({ t: `${i ? ' · ' : ''}${e.keys} ${e.what}`, tone: last ? 'dim' : 'key' });
+  });
+  return [rule(f.width), status, keys];
 }
 
 export function errorLines(e: UiError): Line[] {
@@ -121,26 +120,22 @@ export function errorLines(e: UiError): Line[] {
   return out;
 }
 
-export const HELP: Array<[string, string]> = [
-  ['↑ ↓ / k j', 'move the selection or scroll'],
-  ['PgUp PgDn / ctrl-u', 'move a page'],
-  ['g G / Home End', 'first / last row'],
-  ['⏎ → / l n', 'next step'],
-  ['esc ← / h', 'back (or close search, dismiss an error)'],
-  ['space', 'toggle the selected profile or package'],
-  ['/ a', 'Packages: search all packages by name, ⏎ adds'],
-  ['r', 'Packages: restore your saved choices · Build: build twice and compare · Install: regenerate'],
-  ['s', 'Host: save a snapshot for a bug report'],
-  ['b', 'Build: start the build'],
-  ['u', 'Build: switch between a cpio initrd and a UKI'],
-  ['ctrl-c', 'cancel a running build (anywhere else: quit)'],
-  ['y', 'Review: apply the changes'],
-  ['?', 'this help'],
-  ['q', 'quit (asks when a build or reviewed plan is not installed)'],
-];
-
 function helpLines(): Line[] {
-  return [L('Keys', 'title', true), [], ...HELP.map(([k, d]): Line => [{ t: `  ${k.padEnd(22)}`, tone: 'key', bold: true }, { t: d }]), [], L('  any key closes this help', 'dim')];
+  const rows = helpRows();
+  const w = Math.max(...rows.map((r) => r.keys.length)) + 2;
+  return [L('Keys', 'title', true), [], ...rows.map((r): Line => [{ t: `  ${r.keys.padEnd(w)}`, tone: 'key', bold: true }, { t: r.what }]), [], L('  any key closes this help', 'dim')];
+}
+
+function discardLines(s: WizardState): Line[] {
+  const c = s.restored?.choices;
+  return [
+    L('Discard the saved choices?', 'title', true),
+    [],
+    L(c ? `  They add ${c.add.length} and remove ${c.remove.length} package(s), add ${c.addProfiles.length} and drop ${c.dropProfiles.length} profile(s). Discarded, they are gone for good.` : '  They are gone for good.'),
+    L('  What is on screen now is kept, and saved from then on.', 'dim'),
+    [],
+    [{ t: '  y', tone: 'key', bold: true }, { t: ' discard   ' }, { t: 'n/esc', tone: 'key', bold: true }, { t: ' keep them (r on Packages restores them)' }],
+  ];
 }
 
 function quitLines(s: WizardState): Line[] {
@@ -467,6 +462,7 @@ export function installLines(s: WizardState, regenerateNote: string | null, heig
 export function overlayLines(s: WizardState): Line[] | null {
   if (s.overlay === 'help') return helpLines();
   if (s.overlay === 'quit') return quitLines(s);
+  if (s.overlay === 'discard') return discardLines(s);
   return null;
 }
 

@@ -45,6 +45,22 @@ test('tmux: the demo from Host to Installed with the real binary, then the termi
     await s.waitFor(/> plymouth\s+⏎ adds/, { timeoutMs: 30_000 });
     await s.keys('Enter');
     await s.waitFor(/> \+ plymouth\s+added by you/);
+    // Asked again for a package already in the list: nothing changes, and it says so.
+    await s.type('/');
+    await s.waitFor('search:');
+    await s.type('plymouth');
+    await s.waitFor(/> plymouth\s+in the list \(you\)/, { timeoutMs: 30_000 });
+    await s.keys('Enter');
+    screen = await s.waitFor('plymouth is already in the list (added by you)');
+    assert.match(screen, /you: \+1 −0/);
+    // The keys that work are the keys ? lists.
+    await s.type('?');
+    screen = await s.waitFor('any key closes this help');
+    assert.match(screen, /space x d\s+Packages: remove or restore the selected package/);
+    assert.match(screen, /^\s+c\s+Build: cancel the running build/m);
+    assert.match(screen, /PgDn ctrl-d\s+a page up or down/);
+    await s.type('z');
+    await s.waitFor(/Packages: \d+ requested/);
 
     await s.keys('Right');
     screen = await s.waitFor(/Closure: \d+ packages · [\d.]+ MiB installed/, { timeoutMs: 30_000 });
@@ -63,6 +79,10 @@ test('tmux: the demo from Host to Installed with the real binary, then the termi
     assert.ok(root.startsWith(work), `the demo root is a temporary directory: ${root}`);
     await s.type('y');
     screen = await s.waitFor(/Undo everything: .* revert --root/);
+    // One way to quit in the footer, and no regenerate key where the demo cannot regenerate.
+    const keys = screen.trimEnd().split('\n').at(-1)!;
+    assert.equal(keys.match(/q quit/g)?.length, 1, keys);
+    assert.doesNotMatch(keys, /\br regenerate/);
     // The command shown is one this shell can run: no initrd-wizard is installed here, so node and the script's path.
     const undo = /Undo everything: (.*) revert --root/.exec(screen)![1]!;
     assert.equal(undo, `node ${CLI}`);
@@ -134,6 +154,8 @@ test('tmux: --snapshot opens the wizard on another machine\'s capture; an unsupp
     const screen = await s.waitFor('NOT SUPPORTED', { timeoutMs: 15_000 });
     assert.match(screen, /snapshot .*multipath/);
     assert.match(screen, /\[multipath\]/);
+    assert.match(screen, /keep initramfs-tools on this host/);
+    assert.match(screen, /^↑↓ scroll · s save snapshot · \? help · q quit\s*$/m, 'no "next" offered where the wizard goes no further');
     await s.keys('Enter');
     await s.waitFor('installing is not offered');
     await s.type('q');

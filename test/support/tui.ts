@@ -16,6 +16,7 @@ export const KEY = {
   left: '\u001B[D',
   space: ' ',
   ctrlC: '\u0003',
+  ctrlD: '\u0004',
   backspace: '\u007F',
 };
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keyName, keyNames, motion } from '../../src/ui/keys.js';
+import { keyName, keyNames } from '../../src/ui/keys.js';
+import { commandFor, type KeyContext } from '../../src/ui/keymap.js';
 import { clamp, fit, moveCursor, windowStart } from '../../src/ui/window.js';
 import { addPackage, NameSearch, toggleProfile, togglePackage } from '../../src/ui/derive.js';
 import { fitLine, lineText } from '../../src/ui/view.js';
@@ -9,9 +10,12 @@ import { hasUnapplied, initialState, reducer } from '../../src/ui/state.js';
 
 test('keys: arrows and vi keys move the same way; bursts split into single keys', () => {
   assert.equal(keyName('', { downArrow: true }), 'down');
-  assert.equal(motion(keyName('j', {})!), 'down');
-  assert.equal(motion(keyName('k', {})!), 'up');
-  assert.equal(motion(keyName('G', {})!), 'end');
+  const onList: KeyContext = { screen: 'packages', unsupported: false, savedOffered: false, build: 'idle', review: 'none', canRegenerate: false };
+  assert.equal(commandFor(keyName('j', {})!, onList), 'down');
+  assert.equal(commandFor(keyName('k', {})!, onList), 'up');
+  assert.equal(commandFor(keyName('G', {})!, onList), 'end');
+  assert.equal(commandFor(keyName('d', { ctrl: true })!, onList), 'pagedown');
+  assert.equal(commandFor(keyName('u', { ctrl: true })!, onList), 'pageup');
   assert.equal(keyName('c', { ctrl: true }), 'ctrl-c');
   assert.equal(keyName('', { return: true }), 'enter');
   assert.deepEqual(keyNames('/lvm', {}), ['char:/', 'char:l', 'char:v', 'char:m']);
