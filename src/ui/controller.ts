@@ -619,10 +619,10 @@ export class WizardController {
     let body: Line[];
     const overlay = overlayLines(s);
     if (overlay) body = overlay;
-    else if (s.host.status === 'error') body = errorLines(s.host.error);
+    else if (s.host.status === 'error') body = errorLines(s.host.error, width);
     else if (!host) body = [[{ t: 'Reading the host…', tone: 'dim' }]];
     else body = this.screenBody(host, height);
-    if (s.error && !overlay) body = [...errorLines(s.error), [], ...body];
+    if (s.error && !overlay) body = [...errorLines(s.error, width), [], ...body];
     const out = [...headerLines(f), ...body.slice(0, height), ...Array.from({ length: Math.max(0, height - body.length) }, (): Line => []), ...footerLines(f)];
     return out.map((l) => fitLine(l, width));
   }
@@ -633,7 +633,12 @@ export class WizardController {
     switch (s.screen) {
       case 'host': {
         const lines = this.hostLines(host);
-        return lines.slice(Math.min(s.cursor.host, Math.max(0, lines.length - height)), Math.min(s.cursor.host, Math.max(0, lines.length - height)) + height);
+        const start = Math.min(s.cursor.host, Math.max(0, lines.length - height));
+        const shown = lines.slice(start, start + height);
+        const below = lines.length - (start + height);
+        // Said on the last line, so nothing is under the fold without the user knowing.
+        if (below > 0) shown[height - 1] = [{ t: `↓ ${below + 1} more line${below ? 's' : ''} below: ↓, PgDn or ctrl-d scrolls`, tone: 'accent' }];
+        return shown;
       }
       case 'variant':
         return variantLines(this.profileRows(), this.variant().variant, s.cursor.variant, height, width);
@@ -644,7 +649,7 @@ export class WizardController {
       case 'closure': {
         const v = this.variant().variant;
         const loading = s.pool.status === 'error' ? null : 'Loading package metadata… (the first time reads the whole repository; later runs use a cache)';
-        if (s.pool.status === 'error') return errorLines(s.pool.error);
+        if (s.pool.status === 'error') return errorLines(s.pool.error, width);
         return closureLines(this.closure(), new Set(v?.packages ?? []), s.cursor.closure, { without: this.drops() }, loading, height, width);
       }
       case 'build':

@@ -15,7 +15,7 @@ import type { Origin } from '../mkosi/installset.js';
 import { sizeShares } from './derive.js';
 import { SCREENS, SCREEN_TITLES, hasUnapplied, type ScreenId, type WizardState } from './state.js';
 import type { HostData, UiError } from './services.js';
-import { clamp, fit, windowStart } from './window.js';
+import { clamp, column, fit, windowStart } from './window.js';
 import { printableLine } from '../text/printable.js';
 
 export type Tone = 'title' | 'dim' | 'bad' | 'good' | 'warn' | 'accent' | 'key';
@@ -43,6 +43,35 @@ export function fitLine(line: Line, width: number): Line {
     out.push({ ...s, t });
     left -= t.length;
   }
+  return out;
+}
+
+/**
+ * Breaks a line of segments at spaces into lines of at most `width` columns,
+ * later lines indented by `indent`, so a long note, why-chain or error is read
+ * whole instead of ending in "…". A word longer than a line is cut by fitLine.
+ */
+export function wrapLine(line: Line, width: number, indent = 4): Line[] {
+  if (width <= indent + 10 || lineText(line).length <= width) return [line];
+  const out: Line[] = [];
+  let cur: Line = [];
+  let used = 0;
+  const pad = ' '.repeat(indent);
+  for (const seg of line) {
+    for (const word of seg.t.split(/(?<= )/)) {
+      if (used + word.trimEnd().length > width && used > indent) {
+        out.push(cur);
+        cur = [{ t: pad }];
+        used = indent;
+        if (!word.trim()) continue;
+      }
+      const last = cur[cur.length - 1];
+      if (last && last.tone === seg.tone && last.bold === seg.bold && last.inverse === seg.inverse && last !== cur[0]) last.t += word;
+      else cur.push({ ...seg, t: word });
+      used += word.length;
+    }
+  }
+  if (cur.length) out.push(cur);
   return out;
 }
 
@@ -111,12 +140,12 @@ export function footerLines(f: FrameInput): Line[] {
   return [rule(f.width), status, keys];
 }
 
-export function errorLines(e: UiError): Line[] {
+export function errorLines(e: UiError, width = 120): Line[] {
   const out: Line[] = [[{ t: `✗ ${e.title}`, tone: 'bad', bold: true }]];
-  for (const l of e.message.split('\n')) out.push(L(`  ${l}`, 'bad'));
-  if (e.command) out.push([{ t: '  command: ', tone: 'dim' }, { t: e.command }]);
+  for (const l of e.message.split('\n')) out.push(...wrapLine(L(`  ${l}`, 'bad'), width));
+  if (e.command) out.push(...wrapLine([{ t: '  command: ', tone: 'dim' }, { t: e.command }], width));
   for (const l of e.stderrTail ?? []) out.push(L(`  │ ${l}`, 'dim'));
-  if (e.hint) out.push([{ t: '  next step: ', tone: 'accent', bold: true }, { t: e.hint }]);
+  if (e.hint) out.push(...wrapLine([{ t: '  next step: ', tone: 'accent', bold: true }, { t: e.hint }], width));
   return out;
 }
 
@@ -176,8 +205,11 @@ export function hostLines(report: HostReport, width = 120): Line[] {
   const byName = new Map(report.devices.map((d) => [d.name, d]));
   const flagged = new Set(report.unsupported.map((u) => u.device));
   out.push(L(`${report.host.prettyName}${report.host.kernel ? ` · kernel ${report.host.kernel}` : ''}`, 'title', true));
+  // The verdict first: on a small terminal the details below may start under the fold.
+  if (report.unsupported.length) out.push(L(`NOT SUPPORTED by a package-built initrd (${[...new Set(report.unsupported.map((u) => u.id))].join(', ')}): why and what to do below.`, 'bad', true));
+  else out.push(L('Supported: mkosi-initrd can build an initrd for this host.', 'good', true));
   out.push([]);
-  out.push(L('Storage the initrd must bring up (mount, then the devices under it down to the disks)', 'title'));
+  out.push(L('Storage the initrd must bring up, from each mount down to the disks', 'title'));
   for (const m of report.mounts) {
     const what = m.role === 'resume' ? 'resume (hibernation)' : m.target;
     out.push([{ t: '  ' }, { t: what, tone: 'good', bold: true }, { t: `  ${m.fstype || '?'}${m.subvolume ? ` subvolume ${m.subvolume}` : ''}`, tone: 'dim' }]);
@@ -209,13 +241,14 @@ export function hostLines(report: HostReport, width = 120): Line[] {
     }
     out.push([]);
     out.push(L('Press s to save a snapshot and attach it to a bug report; installing is not offered.', 'warn'));
-  } else out.push(L('Supported: mkosi-initrd can build an initrd for this host.', 'good', true));
+  }
   if (report.warnings.length) {
     out.push([]);
     out.push(L('Warnings', 'warn'));
     for (const w of report.warnings) wrapWords(w, width - 4).forEach((l, i) => out.push(L(`  ${i ? ' ' : '-'} ${l}`, 'warn')));
   }
-  return out;
+  // Whatever is still wider than the terminal (a long device label, a feature's reason) wraps rather than ending in "…".
+  return out.flatMap((l) => wrapLine(l, width, 4));
 }
 
 // ─── Variant ─────────────────────────────────────────────────────────────────
@@ -227,7 +260,7 @@ export function variantLines(rows: ProfileRow[], variant: Variant | null, cursor
       : L('Variant: —', 'title'),
     L(`${'profile'.padEnd(18)}${'pkgs'.padStart(5)}  why / what`, 'dim'),
   ];
-  const notes = (variant?.notes ?? []).slice(0, 2).map((n) => L(`note: ${n}`, 'warn'));
+  const notes = (variant?.notes ?? []).flatMap((n) => wrapLine(L(`note: ${n}`, 'warn'), width, 6)).slice(0, Math.max(2, Math.floor(height / 3)));
   const listH = Math.max(1, height - head.length - notes.length - 1);
   const list = windowed(rows, cursor, listH, (r, sel) =>
     selectable(sel, [
@@ -254,10 +287,12 @@ export function packageLines(s: WizardState, rows: PackageRow[], results: string
   }
   if (s.search.open) {
     out.push([{ t: 'search: ', tone: 'accent', bold: true }, { t: s.search.query, bold: true }, { t: '█', tone: 'accent' }, { t: searchReady ? (results ? `  ${results.length}${results.length >= 200 ? '+' : ''} matches${searchMs !== null ? ` · ${searchMs.toFixed(0)} ms` : ''}` : '  type a name') : '  loading package metadata…', tone: 'dim' }]);
+    const picked = results?.[clamp(s.search.cursor, results.length)];
+    if (picked && picked.length > 33) out.push([{ t: 'selected: ', tone: 'dim' }, { t: picked, bold: true }]);
     const listH = Math.max(1, height - out.length);
     const list = windowed(results ?? [], s.search.cursor, listH, (name, sel) => {
       const inList = rows.find((r) => r.name === name);
-      return selectable(sel, [{ t: name.padEnd(34) }, { t: inList ? (inList.removed ? 'removed — ⏎ restores' : `in the list (${inList.origin})`) : '⏎ adds', tone: 'dim' }]);
+      return selectable(sel, [{ t: column(name, 34) }, { t: inList ? (inList.removed ? 'removed — ⏎ restores' : `in the list (${inList.origin})`) : '⏎ adds', tone: 'dim' }]);
     });
     return [...out, ...exactly(list, listH)].map((l) => fitLine(l, width));
   }
@@ -266,7 +301,7 @@ export function packageLines(s: WizardState, rows: PackageRow[], results: string
   const list = windowed(rows, s.cursor.packages, listH, (r, sel) =>
     selectable(sel, [
       { t: r.removed ? '− ' : r.origin === 'you' ? '+ ' : '  ', tone: r.removed ? 'bad' : 'good', bold: true },
-      { t: r.name.padEnd(34), tone: r.removed ? 'dim' : undefined },
+      { t: column(r.name, 34), tone: r.removed ? 'dim' : undefined },
       { t: r.removed ? removalText(r) : r.origin === 'you' ? 'added by you' : r.origin, tone: r.removal?.outcome === 'refused' ? 'warn' : r.removed ? 'bad' : 'dim' },
     ]),
   );
@@ -308,7 +343,7 @@ function withoutText(w: WithoutIt): string {
 
 export function closureLines(view: ClosureView | null, requested: Set<string>, cursor: number, detail: ClosureDetail | null, loading: string | null, height: number, width: number): Line[] {
   if (!view) return exactly([L(loading ?? 'Loading package metadata…', 'dim')], height);
-  if (!view.ok) return exactly(errorLines(view.error), height).map((l) => fitLine(l, width));
+  if (!view.ok) return exactly(errorLines(view.error, width), height).map((l) => fitLine(l, width));
   const { closure, rows } = view;
   const out: Line[] = [];
   out.push([{ t: 'Closure: ', tone: 'title' }, { t: `${closure.count} packages · ${formatBytes(closure.installSize)} installed`, bold: true }, { t: `  (resolved in ${view.ms.toFixed(1)} ms)`, tone: 'dim' }]);
@@ -330,21 +365,21 @@ export function closureLines(view: ClosureView | null, requested: Set<string>, c
     const chain: Line = [{ t: `why ${sel.name}: `, tone: 'title' }];
     const why = sel.why;
     for (let i = 0; i < why.length; i++) chain.push(i % 2 ? { t: ` —${why[i]}→ `, tone: 'dim' } : { t: why[i]!, bold: true });
-    details.push(chain);
+    details.push(...wrapLine(chain, width));
     const w = detail?.without ?? null;
     const origin = view.set.origin.get(sel.name);
     details.push(
-      requested.has(sel.name)
+      ...wrapLine(requested.has(sel.name)
         ? [{ t: 'without it: ', tone: 'title' }, { t: w ? withoutText(w) : 'the variant without it cannot be resolved', tone: w && w.drops.length > 1 ? 'warn' : 'dim' }]
         : origin === 'bootstrap' || origin === 'mkosi' || origin === 'system'
           ? [{ t: 'without it: ', tone: 'title' }, { t: `${ORIGIN_LABEL[origin]}: mkosi installs it whatever the profiles say; x asks the build to remove it afterwards (refused when something needs it)`, tone: 'dim' }]
-          : [{ t: 'without it: ', tone: 'title' }, { t: w ? `a dependency of ${w.of} — without ${w.of}: ${w.drops.includes(sel.name) ? '' : `${sel.name} stays; `}${withoutText(w)}` : `a dependency — remove ${sel.why[0]} (or what needs it) to drop it`, tone: 'dim' }],
+          : [{ t: 'without it: ', tone: 'title' }, { t: w ? `a dependency of ${w.of} — without ${w.of}: ${w.drops.includes(sel.name) ? '' : `${sel.name} stays; `}${withoutText(w)}` : `a dependency — remove ${sel.why[0]} (or what needs it) to drop it`, tone: 'dim' }], width),
     );
   }
   const listH = Math.max(1, height - out.length - details.length);
   const list = windowed(rows, cursor, listH, (p, isSel) =>
     selectable(isSel, [
-      { t: p.name.padEnd(28), tone: requested.has(p.name) ? 'good' : undefined },
+      { t: column(p.name, 28), tone: requested.has(p.name) ? 'good' : undefined },
       { t: formatBytes(p.installSize).padStart(10) + '  ', tone: 'accent' },
       { t: fit(p.evr, 22).padEnd(23), tone: 'dim' },
       { t: whyText(p, view.set.origin.get(p.name)), tone: 'dim' },
@@ -376,7 +411,7 @@ export function buildLines(s: WizardState, stale: boolean, unsupported: boolean,
   } else if (b.status === 'cancelled') {
     out.push(L('Build cancelled: mkosi-initrd was stopped and its temporary files removed. Press b to build again.', 'warn', true));
   } else if (b.status === 'failed' && b.error) {
-    out.push(...errorLines(b.error));
+    out.push(...errorLines(b.error, width));
   } else if (b.status === 'done' && b.result) {
     const r = b.result;
     out.push([{ t: r.ok ? '✓ Built and verified' : '✗ Built, but checks FAILED', tone: r.ok ? 'good' : 'bad', bold: true }, { t: `  in ${Math.round(r.durationMs / 1000)} s`, tone: 'dim' }, ...(stale ? [{ t: '  (your choices or the format changed since: press b to rebuild)', tone: 'warn' as Tone }] : [])]);
@@ -413,7 +448,7 @@ export function buildLines(s: WizardState, stale: boolean, unsupported: boolean,
 export function reviewLines(s: WizardState, height: number, width: number): Line[] {
   const r = s.review;
   if (r.status === 'loading' || r.status === 'idle') return exactly([L('Planning the changes…', 'dim')], height);
-  if (r.status === 'error') return exactly(errorLines(r.error), height).map((l) => fitLine(l, width));
+  if (r.status === 'error') return exactly(errorLines(r.error, width), height).map((l) => fitLine(l, width));
   const { plan, diff, root } = r.value;
   const head: Line[] = [
     [{ t: 'Review: ', tone: 'title' }, { t: plan.changes.length ? `${plan.changes.length} file(s) change under ${root}` : `nothing to change under ${root}`, bold: true }],
@@ -438,7 +473,7 @@ export function installLines(s: WizardState, regenerateNote: string | null, heig
   const i = s.install;
   const out: Line[] = [];
   if (i.status === 'applying') out.push(L('Applying (journal first, then each file atomically)…', 'accent', true));
-  else if (i.status === 'failed' && i.error) out.push(...errorLines(i.error));
+  else if (i.status === 'failed' && i.error) out.push(...errorLines(i.error, width));
   else if (i.status === 'done' && i.result) {
     const r = i.result;
     out.push(L(r.changed.length ? `✓ Installed: ${r.changed.length} file(s) changed under ${r.root}` : `✓ Nothing needed changing under ${r.root}`, 'good', true));

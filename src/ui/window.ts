@@ -26,3 +26,15 @@ export function fit(s: string, width: number): string {
   if (s.length <= width) return s;
   return width <= 1 ? s.slice(0, width) : s.slice(0, width - 1) + '…';
 }
+
+/**
+ * A name in a column of `width`: padded, or cut in the middle so both its
+ * start and its end (versions, -devel, -libs) stay readable, always leaving
+ * the column's last space so the next column never touches it.
+ */
+export function column(name: string, width: number): string {
+  const room = width - 1;
+  if (name.length <= room) return name.padEnd(width);
+  const head = Math.ceil((room - 1) / 2);
+  return `${name.slice(0, head)}…${name.slice(name.length - (room - 1 - head))} `;
+}

@@ -165,6 +165,26 @@ test('tmux: --snapshot opens the wizard on another machine\'s capture; an unsupp
   }
 });
 
+test('tmux: at 80x24 the verdict is on the first screen and the rest is announced, not hidden', async () => {
+  const s = await startSession({ argv: [process.execPath, CLI, '--snapshot', path.join(ROOT, 'test/fixtures/snapshots/multipath'), '--root', work], cols: 80, rows: 24, env });
+  try {
+    const screen = await s.waitFor(/more lines below/, { timeoutMs: 15_000 });
+    assert.match(screen, /NOT SUPPORTED by a package-built initrd \(multipath\)/);
+    assert.match(screen, /↓ \d+ more lines below: ↓, PgDn or ctrl-d scrolls/);
+    for (const l of screen.split('\n')) assert.ok(l.length <= 80, l);
+    // ↓ first: a C-d typed before the wizard switched the terminal to raw mode would be the tty's end-of-file.
+    await s.keys('Down');
+    await s.waitFor(/^─+\nNOT SUPPORTED by a package-built initrd \(multipath\)/m);
+    await s.keys('C-d');
+    // The last line is there, wrapped rather than cut at 80 columns.
+    await s.waitFor(/installing is not\s+offered\./);
+    await s.type('q');
+    assert.equal(await s.waitForExit(10_000), 0);
+  } finally {
+    await s.kill();
+  }
+});
+
 test('tmux: s with --snapshot saves a copy of the capture on screen, not of the machine running the wizard', async () => {
   const fixture = path.join(ROOT, 'test/fixtures/snapshots/raid1');
   const here = await mkdtemp(path.join(work, 'save-'));
