@@ -133,10 +133,6 @@ export async function readInitrd(raw: Buffer, what = 'initrd'): Promise<CpioImag
   };
 }
 
-export function isDir(e: CpioEntry): boolean {
-  return (e.mode & S_IFMT) === S_IFDIR;
-}
-
 export function isFile(e: CpioEntry): boolean {
   return (e.mode & S_IFMT) === S_IFREG;
 }

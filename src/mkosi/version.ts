@@ -10,8 +10,6 @@ export interface MkosiInfo {
   hasInitrd: boolean;
   /** mkosi ships kernel-install/50-mkosi.install (Debian's 24.3 package does not). */
   kernelInstallPlugin: string | null;
-  /** v25 copies x-initrd.attach crypttab lines itself; older versions need them carried in. */
-  copiesCrypttab: boolean;
 }
 
 export function parseMkosiVersion(out: string): { major: number; minor: number; version: string } | null {
@@ -54,7 +52,7 @@ export async function detectMkosi(runner: Runner, exists: (p: string) => Promise
   if (!v) throw new WizardError(`cannot read the mkosi version from "${out.trim().slice(0, 80)}"`);
   let plugin: string | null = null;
   for (const p of PLUGIN_PATHS) if (await exists(p)) plugin = p;
-  return { ...v, hasInitrd: v.major >= 24 && (await exists('/usr/bin/mkosi-initrd')), kernelInstallPlugin: plugin, copiesCrypttab: v.major >= 25 };
+  return { ...v, hasInitrd: v.major >= 24 && (await exists('/usr/bin/mkosi-initrd')), kernelInstallPlugin: plugin };
 }
 
 /** The "needs mkosi >= 24" message, with how to get it on this distribution. */

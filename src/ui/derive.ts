@@ -1,7 +1,7 @@
 /**
  * What the screens show, computed from state: the variant for the current
  * choices, the package rows, the closure and its sorted rows. Pure functions,
- * memoised by the App; each is cheap enough to run on every keystroke.
+ * memoised by the controller; each is cheap enough to run on every keystroke.
  */
 import Fuse from 'fuse.js';
 import { WizardError } from '../errors.js';
