@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCommand } from '../src/commands/build.js';
-import { mkosiInfo, pipeline } from '../src/commands/pipeline.js';
+import { mkosiInfo, pipeline } from '../src/service/pipeline.js';
 import { DEMO_SNAPSHOT, fixtureSnapshot, packageRoot } from '../src/paths.js';
 
 const kver = process.argv[2] ?? readdirSync('/usr/lib/modules').find((k) => existsSync(`/usr/lib/modules/${k}/vmlinuz`));

@@ -8,7 +8,7 @@ import { CommandError } from './system/run.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { jsonForTerminal, printable } from './text/printable.js';
 import { fsError, isKnownFsError } from './system/fserrors.js';
-import type { CommandResult } from './commands/context.js';
+import type { CommandResult } from './commands/result.js';
 
 interface Io {
   stdout: (s: string) => void;
@@ -297,7 +297,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
       if (o.snapshot !== undefined) await (await import('./host/snapshot.js')).loadSnapshot(o.snapshot as string);
       if (o.arch !== undefined) {
         // Checked before any screen opens; the demo's host and package list are a bundled x86_64 machine's.
-        (await import('./commands/context.js')).resolveArch(null, o.arch as string);
+        (await import('./service/host.js')).resolveArch(null, o.arch as string);
         if (o.demo) throw new InputError('--arch does not apply to --demo: its host and package list are a bundled x86_64 machine\'s', 'leave out --arch, or leave out --demo to run the wizard on this host');
       }
       const ui = await import('./ui/interactive.js');

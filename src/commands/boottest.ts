@@ -5,9 +5,10 @@ import { InputError, WizardError } from '../errors.js';
 import { bootTest, makeBootDisk, pickAccel, shapeFromReport, withTempDir, type BootResult, type DiskShape } from '../image/boottest.js';
 import { findSection, readPe, sectionData } from '../image/pe.js';
 import { findLoader, isPeFile } from '../image/uefi.js';
-import type { CommandResult } from './context.js';
-import { kernelImage, pipeline, type PipelineFlags } from './pipeline.js';
-import { buildCommand, type BuildFlags } from './build.js';
+import type { CommandResult } from './result.js';
+import { pipeline, type PipelineFlags } from '../service/pipeline.js';
+import { kernelImage } from '../system/kernel.js';
+import { buildImage, type BuildFlags } from '../service/build.js';
 import { hostMachine } from '../packages/arch.js';
 
 export interface BootTestFlags extends PipelineFlags, Pick<BuildFlags, 'env' | 'ignorePreflight' | 'onStage' | 'signal' | 'slim' | 'format'> {
@@ -56,8 +57,8 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
       tmpBuild = await mkdtemp(path.join(os.tmpdir(), 'initrd-wizard-bt-'));
       const uki = flags.format === 'uki';
       image = path.join(tmpBuild, uki ? 'initrd-wizard.efi' : 'initrd.cpio.zst');
-      const built = await buildCommand({ ...flags, output: image });
-      if (built.exitCode !== 0) throw new WizardError('the built image failed its checks; not booting it', 1, `run \`initrd-wizard build${uki ? ' --format uki' : ''}\` to see which`);
+      const built = await buildImage({ ...flags, output: image });
+      if (!built.doc.ok) throw new WizardError('the built image failed its checks; not booting it', 1, `run \`initrd-wizard build${uki ? ' --format uki' : ''}\` to see which`);
       if (uki && !(await isPeFile(image))) throw new WizardError(`the build wrote no unified kernel image to ${image}`, 1, 'run `initrd-wizard build --format uki` to see why');
     }
     const isUki = await isPeFile(image).catch((err: NodeJS.ErrnoException) => {

@@ -1,18 +1,20 @@
 import path from 'node:path';
-import { ExitCode, InputError, WizardError } from '../errors.js';
+import { ExitCode, InputError } from '../errors.js';
 import { cannotTellLines, exitCodeFor } from '../host/verdict.js';
 import { loadPool, type MetadataSpec } from '../packages/metadata.js';
-import { detectDnf, dnfCommand } from '../packages/dnf.js';
+import { dnfCommand } from '../packages/dnf.js';
 import { resolveClosure, UnresolvableError, withFileLists, type Closure } from '../packages/resolve.js';
 import type { VerifyResult } from '../packages/verify.js';
 import { PACKAGE_NAME } from '../variant/profiles.js';
 import type { InstallSet, Origin } from '../mkosi/installset.js';
 import type { HostFs } from '../system/files.js';
 import { systemRunner, type Runner } from '../system/run.js';
-import type { CommandResult } from './context.js';
+import type { CommandResult } from './result.js';
+import { hostMetadataSpec } from '../service/metadata.js';
 import { debArch, hostMachine, resolveArch, rpmArch } from '../packages/arch.js';
 import type { Pool } from '../packages/pool.js';
-import { formatBytes, unsupportedLines } from './format.js';
+import { unsupportedLines } from './format.js';
+import { formatBytes } from '../text/bytes.js';
 
 export interface ClosureFlags {
   distro?: string;
@@ -88,17 +90,6 @@ function removalLines(set: InstallSet): string[] {
   return out;
 }
 
-/** The host's own package metadata for a distribution family: apt, or dnf's view of the enabled repositories. */
-export async function hostMetadataSpec(family: string, runner: Runner): Promise<MetadataSpec> {
-  if (family === 'debian') return { kind: 'apt' };
-  if (family === 'fedora') {
-    const dnf = await detectDnf(runner);
-    if (!dnf) throw new WizardError('neither dnf5 nor dnf is installed, so the host repositories cannot be read', 1, 'install dnf5 (or dnf), or pass --repo NAME=PATH with an rpm-md repository');
-    return { kind: 'dnf', flavor: dnf.flavor, command: dnf.command };
-  }
-  throw new WizardError(`reading ${family} repositories is not supported yet`, 1, 'pass --repo NAME=PATH with an rpm-md repository, or --distro fedora|debian');
-}
-
 export async function closureCommand(flags: ClosureFlags): Promise<CommandResult> {
   const runner = flags.runner ?? systemRunner;
   const repos = parseRepoFlags(flags.repo ?? []);
@@ -115,7 +106,7 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
     } else {
       // The host's facts, mkosi's model and the verifiers load only when asked for: `closure --packages --repo`
       // is a whole process a user waits for, and most of its time would be module loading.
-      const { obtainReport, resolveDistro } = await import('./context.js');
+      const { obtainReport, resolveDistro } = await import('../service/host.js');
       const { report } = await obtainReport({ snapshot: flags.snapshot, runner });
       spec = repos.length ? { kind: 'rpm-md', repos } : await hostMetadataSpec(resolveDistro(report, flags.distro).family, runner);
       arch = resolveArch(report, flags.arch);
@@ -129,7 +120,7 @@ export async function closureCommand(flags: ClosureFlags): Promise<CommandResult
     const verify = flags.verify ? await verifyWith(runner, spec, packages, closure, arch, flags.weak) : null;
     return result(closure, arch, null, verify, warnings, [], [archLine(arch, pool), ...sourceLine(spec)]);
   }
-  const { mkosiInfo, pipeline } = await import('./pipeline.js');
+  const { mkosiInfo, pipeline } = await import('../service/pipeline.js');
   const { loadMkosiModel, previewInstall } = await import('../mkosi/model.js');
   const state = await pipeline({ snapshot: flags.snapshot, distro: flags.distro, arch: flags.arch, runner, fs: flags.fs });
   const spec: MetadataSpec = repos.length ? { kind: 'rpm-md', repos } : await hostMetadataSpec(state.distro.family, runner);

@@ -6,7 +6,7 @@
 import { DEMO_SNAPSHOT, fixtureSnapshot } from '../paths.js';
 import { detectCommand } from './detect.js';
 import { suggestCommand } from './suggest.js';
-import type { CommandResult } from './context.js';
+import type { CommandResult } from './result.js';
 
 export async function demoCommand(): Promise<CommandResult> {
   const snapshot = fixtureSnapshot(DEMO_SNAPSHOT);

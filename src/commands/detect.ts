@@ -2,7 +2,8 @@ import { ExitCode } from '../errors.js';
 import { analyzeSnapshot } from '../host/analyze.js';
 import { cannotTellDiagnostics, exitCodeFor, incompleteError } from '../host/verdict.js';
 import { TOOL_NAME } from '../version.js';
-import { obtainSnapshot, type CommandResult, type HostSource } from './context.js';
+import type { CommandResult } from './result.js';
+import { obtainSnapshot, type HostSource } from '../service/host.js';
 import { formatReport } from './format.js';
 
 export async function detectCommand(flags: HostSource): Promise<CommandResult> {

@@ -1,11 +1,11 @@
-import { stat, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { ExitCode } from '../errors.js';
 import { buildPreflight, type Preflight } from '../mkosi/build.js';
 import { analyzeDracutPlugin, readInstallConf } from '../install/dracut.js';
 import { CommandNotFoundError } from '../system/run.js';
-import type { CommandResult } from './context.js';
-import { mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
+import type { CommandResult } from './result.js';
+import { mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from '../service/pipeline.js';
 import { findBuiltinDir, matchContextFor, readEffectiveContent } from '../mkosi/builtin.js';
 import type { MkosiInfo } from '../mkosi/version.js';
 import { findBoot, ukiSigning } from '../install/uki.js';

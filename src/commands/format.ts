@@ -4,18 +4,6 @@ import type { HostReport } from '../host/report.js';
 import { treeRows } from '../text/tree.js';
 import type { Variant } from '../variant/suggest.js';
 
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
-}
-
 function indent(lines: string[], by = '  '): string[] {
   return lines.map((l) => by + l);
 }

@@ -6,20 +6,18 @@ import { ExitCode, InputError, WizardError } from '../errors.js';
 import { Root } from '../install/fsops.js';
 import { fallbackLine, planDiff, planInstall, type FileChange, type InstallPlan } from '../install/plan.js';
 import { Transaction } from '../install/transaction.js';
-import { kernelInstallEnv, parseInspect, type Inspected } from '../install/kernelinstall.js';
-import type { PathState } from '../install/fsops.js';
-import { hostConfig } from './variant-config.js';
+import { hostConfig } from '../service/variant-config.js';
 import { configKey, findRecord } from '../mkosi/records.js';
-import { mkosiTooOld, type MkosiInfo } from '../mkosi/version.js';
+import { mkosiTooOld } from '../mkosi/version.js';
 import { CommandFailedError, CommandNotFoundError } from '../system/run.js';
 import { hostFs } from '../system/files.js';
-import type { CommandResult } from './context.js';
-import { hostCrypttab, kernelImage, mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
-import { commandLine, packageRoot } from '../paths.js';
+import type { CommandResult } from './result.js';
+import { regenerate } from '../install/regenerate.js';
+import { ukiInstallFacts } from '../service/uki-install.js';
+import { hostCrypttab, mkosiInfo, pipeline, type PipelineFlags } from '../service/pipeline.js';
+import { commandLine } from '../paths.js';
 import type { UkiGenerator } from '../uki/generator.js';
-import { ukiFacts, ukiSpace, type UkiFacts } from '../install/uki.js';
-import { detectUkiToolchain } from '../uki/detect.js';
-import { pickUkiGenerator } from '../uki/generator.js';
+import type { UkiFacts } from '../install/uki.js';
 
 const accessAsync = promisify(access);
 
@@ -56,27 +54,6 @@ export async function ttyConfirm(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-/**
- * What layout=uki needs from this root and this system: the generator, the
- * command line, signing, $BOOT, and every reason it cannot work. install and
- * the wizard's Review both plan from this.
- */
-export async function ukiInstallFacts(state: PipelineState, rootDir: string, mk: MkosiInfo | null, opts: { ukiGenerator?: UkiGenerator; regenerate?: boolean; builtImage: string | null }): Promise<UkiFacts> {
-  const uki = await ukiFacts({ fs: state.fs, runner: state.runner, rooted: rootDir !== '/', mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename, wanted: opts.ukiGenerator, snapshotCmdline: state.snapshotFiles?.get('cmdline') ?? null, kver: state.kernelVersion });
-  if (opts.regenerate && rootDir !== '/' && uki.generator) {
-    // For another root, this system's kernel-install runs the root's 60-ukify.install, which loads this system's ukify and stub.
-    const here = await detectUkiToolchain(state.runner, hostFs('/'), { mkosiMajor: mk?.major ?? null, family: state.distro.family, codename: state.distro.codename });
-    const c = pickUkiGenerator(here, uki.generator);
-    if (!c.ok) uki.problems.push(...c.problems.map((p) => `--regenerate with --root runs this system's kernel-install, ukify and stub, not the root's: ${p.detail}${p.fix ? ` (fix: ${p.fix}, or run install --regenerate inside the root)` : ''}`));
-  }
-  if (uki.generator) {
-    const space = await ukiSpace(state.fs, uki.boot, state.kernelVersion, opts.builtImage);
-    uki.notes.push(space.note);
-    if (space.problem) uki.problems.push(space.problem);
-  }
-  return uki;
 }
 
 export async function installCommand(flags: InstallFlags): Promise<CommandResult> {
@@ -175,90 +152,4 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
 function ukiJson(uki: UkiFacts | null) {
   if (!uki) return {};
   return { uki: { generator: uki.generator, boot: uki.boot.dir, cmdline: uki.cmdline?.options.join(' ') ?? null, cmdlineFrom: uki.cmdline?.from ?? null, signed: uki.signing ? { certificate: uki.signing.cert, key: uki.signing.key, tool: uki.signing.tool, conf: uki.signing.conf } : null } };
-}
-
-/** kernel-install's own answer for the entry token and $BOOT; null when it gives none (its add still runs). */
-async function inspect(runner: NonNullable<PipelineFlags['runner']>, wrap: (argv: string[]) => string[], env: Record<string, string>, kver: string, kernel: string): Promise<Inspected | null> {
-  for (const extra of [['--json=short'], []]) {
-    const r = await runner.run(wrap(['kernel-install', 'inspect', ...extra, kver, kernel]), { env, timeoutMs: 60_000 }).catch(() => null);
-    const parsed = r ? parseInspect(r.stdout) : null;
-    if (parsed) return parsed;
-  }
-  return null;
-}
-
-/**
- * kernel-install add for the kernel, keeping what boots today as the fallback.
- * bls: the previous initrd and an entry for it. uki: a BLS entry stays as it
- * is (kernel-install with layout=uki neither writes nor removes one), a UKI
- * already there for this kernel is copied to -previous.efi; the new UKI is
- * journaled, so revert removes it (or puts the old one back) and $BOOT is as
- * it was before the install.
- */
-export async function regenerate(root: Root, tx: Transaction, kver: string, runner: NonNullable<PipelineFlags['runner']>, lines: string[], extraEnv?: Record<string, string>, layout: 'bls' | 'uki' = 'bls', bootDir = '/boot') {
-  // kernel-install and mkosi-initrd follow links: hand them no directory of the root that leads out of it.
-  const dirs = layout === 'uki' ? ['/etc', '/etc/kernel', '/etc/mkosi-initrd', bootDir, `${bootDir}/EFI`, `${bootDir}/EFI/Linux`] : ['/etc', '/etc/kernel', '/etc/mkosi-initrd', '/boot', '/boot/loader', '/boot/loader/entries'];
-  for (const d of dirs) {
-    const st = await root.state(d);
-    if (st.type === 'symlink' || st.type === 'other' || st.type === 'file') throw new WizardError(`${root.show(d)} is not a real directory: not running kernel-install on this root`, 2, 'replace it with a real directory, then run again');
-  }
-  const kernel = await kernelImage(hostFs(root.dir), kver);
-  if (!kernel) throw new WizardError(`no kernel image for ${kver} under ${root.dir}`, 1, 'pass --kernel-version for an installed kernel');
-  const env = { ...(await kernelInstallEnv(root, layout === 'uki' ? bootDir : '/boot')), ...(extraEnv ?? {}) };
-  // For another root, kernel-install and the mkosi-initrd it calls must read that root's /etc.
-  const wrap = (argv: string[]) => (root.dir === '/' ? argv : ['unshare', '--mount', '--propagation', 'private', '--', path.join(packageRoot(), 'libexec', 'with-root-etc.sh'), root.at('/etc'), ...argv]);
-  const seen = await inspect(runner, wrap, env, kver, kernel);
-  const machineId = ((await root.readText('/etc/machine-id')) ?? '').trim();
-  const token = seen?.entryToken ?? (((await root.readText('/etc/kernel/entry-token')) ?? '').trim() || machineId);
-  // inspect reports $BOOT as a path on this system: back to a path inside the root.
-  const inRoot = (p: string) => (root.dir === '/' ? p : p === root.dir ? '/' : p.startsWith(root.dir + '/') ? p.slice(root.dir.length) : null);
-  const boot = (seen && inRoot(seen.bootRoot)) ?? (layout === 'uki' ? bootDir : '/boot');
-  if (!/^[A-Za-z0-9._-]+$/.test(token)) throw new WizardError(`kernel-install's entry token "${token}" is not a plain name: not regenerating`, 1, 'set one in /etc/kernel/entry-token');
-
-  let uki: { target: string; before: PathState; createdDirs: string[] } | null = null;
-  if (layout === 'uki') {
-    const linux = `${boot}/EFI/Linux`;
-    const target = `${linux}/${token}-${kver}.efi`;
-    const before = await root.state(target);
-    const createdDirs: string[] = [];
-    for (const d of [`${boot}/EFI`, linux]) if ((await root.state(d)).type === 'absent') createdDirs.push(d);
-    if (before.type === 'file') {
-      const keep = `${linux}/${token}-${kver}-previous.efi`;
-      await tx.apply({ changes: [{ path: keep, kind: 'file', content: before.content, mode: 0o644, why: 'the UKI before mkosi-initrd, kept as a fallback' }] });
-      lines.push(`Kept the previous UKI as ${keep}.`);
-    }
-    const entries = (await root.list(`${boot}/loader/entries`)).filter((e) => e.endsWith(`-${kver}.conf`));
-    if (entries.length) lines.push(`The boot loader entr${entries.length > 1 ? 'ies' : 'y'} ${entries.map((e) => `${boot}/loader/entries/${e}`).join(', ')} stay${entries.length > 1 ? '' : 's'} as the fallback.`);
-    uki = { target, before, createdDirs };
-  } else {
-    const entryDir = `/boot/${token}/${kver}`;
-    const before = await root.state(`${entryDir}/initrd`);
-    const entry = `/boot/loader/entries/${token}-${kver}.conf`;
-    const entryText = await root.readText(entry);
-    if (before.type === 'file' && entryText) {
-      const fallback: FileChange[] = [
-        { path: `${entryDir}/initrd.previous`, kind: 'file', content: before.content, mode: 0o644, why: 'the initrd before mkosi-initrd, kept as a fallback' },
-        {
-          path: `/boot/loader/entries/${token}-${kver}-previous-initrd.conf`,
-          kind: 'file',
-          content: entryText.replace(/^title\s+(.*)$/m, 'title $1 (previous initrd)').replace(/^(initrd\s+\S*\/)initrd\s*$/m, '$1initrd.previous'),
-          mode: 0o644,
-          why: 'a boot entry that still uses the previous initrd',
-        },
-      ];
-      await tx.apply({ changes: fallback });
-      lines.push(`Kept the previous initrd as ${entryDir}/initrd.previous with its own boot entry.`);
-    }
-  }
-  const argv = ['kernel-install', '--verbose', 'add', kver, kernel];
-  const r = await runner.run(wrap(argv), { env, timeoutMs: 3_600_000 }).catch((err: unknown) => {
-    throw new WizardError(`kernel-install add ${kver} failed: ${err instanceof CommandFailedError ? err.stderr.trim().split('\n').slice(-4).join(' ') : String(err)}`, 1, `the previous ${layout === 'uki' ? 'boot entry or UKI' : 'initrd and its entry'} ${layout === 'uki' ? 'is' : 'are'} still in place; see \`initrd-wizard doctor\``);
-  });
-  if (uki) {
-    const now = await root.state(uki.target);
-    if (now.type !== 'file') throw new WizardError(`kernel-install add ${kver} succeeded but put no UKI at ${root.show(uki.target)}`, 1, 'run `kernel-install --verbose add` yourself and read which plugin skipped it (60-ukify.install needs layout=uki and the stub)');
-    await tx.adopt([{ path: uki.target, before: uki.before }], uki.createdDirs);
-    lines.push(`Installed the UKI ${uki.target} with kernel-install; revert removes it${uki.before.type === 'file' ? ' and puts the previous one back' : ''}.`);
-  } else lines.push(`Regenerated the initrd for ${kver} with kernel-install.`);
-  return { kernelVersion: kver, entryToken: token, boot, ...(uki ? { uki: uki.target } : {}), output: r.stdout.slice(-2000) };
 }

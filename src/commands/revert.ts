@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Root } from '../install/fsops.js';
 import { STATE_DIR, Transaction } from '../install/transaction.js';
-import type { CommandResult } from './context.js';
+import type { CommandResult } from './result.js';
 
 export interface RevertFlags {
   root?: string;

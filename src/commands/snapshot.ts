@@ -1,8 +1,7 @@
-import path from 'node:path';
-import { captureHost } from '../host/capture.js';
-import { snapshotDirName, writeSnapshot } from '../host/snapshot.js';
-import { systemRunner, type Runner } from '../system/run.js';
-import type { CommandResult } from './context.js';
+import type { Runner } from '../system/run.js';
+import { commandLine } from '../paths.js';
+import { saveHostSnapshot } from '../service/snapshot.js';
+import type { CommandResult } from './result.js';
 
 export interface SnapshotFlags {
   output?: string;
@@ -10,9 +9,7 @@ export interface SnapshotFlags {
 }
 
 export async function snapshotCommand(flags: SnapshotFlags): Promise<CommandResult> {
-  const dir = path.resolve(flags.output ?? snapshotDirName());
-  const { snapshot, missed } = await captureHost({ runner: flags.runner ?? systemRunner });
-  await writeSnapshot(snapshot, dir);
+  const { dir, snapshot, missed } = await saveHostSnapshot(flags.output, flags.runner);
   const files = [...snapshot.files.keys()].length + 2;
   return {
     json: { output: dir, files, errors: snapshot.errors, missed, meta: snapshot.meta },
@@ -20,7 +17,7 @@ export async function snapshotCommand(flags: SnapshotFlags): Promise<CommandResu
       `Snapshot written to ${dir} (${files} files).`,
       ...(missed.length ? ['', 'Not captured:', ...missed.map((m) => `  - ${m}`)] : []),
       '',
-      `Analyse it with: initrd-wizard detect --snapshot ${dir}`,
+      `Analyse it with: ${commandLine('detect', '--snapshot', dir)}`,
       'It holds no keys or passphrases; attach it to bug reports.',
     ].join('\n'),
     exitCode: 0,

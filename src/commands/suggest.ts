@@ -4,7 +4,8 @@ import { cannotTellDiagnostics, cannotTellLines, exitCodeFor, incompleteError } 
 import { loadProfiles } from '../variant/profiles.js';
 import { suggest } from '../variant/suggest.js';
 import { TOOL_NAME } from '../version.js';
-import { obtainSnapshot, resolveDistro, type CommandResult, type HostSource } from './context.js';
+import type { CommandResult } from './result.js';
+import { obtainSnapshot, resolveDistro, type HostSource } from '../service/host.js';
 import { formatVariant } from './format.js';
 
 export interface SuggestFlags extends HostSource {

@@ -5,7 +5,7 @@
  * the same binary, the same include paths, the same arguments that
  * kernel-install's plugin will use, so what is previewed is what gets built.
  */
-import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile, copyFile, statfs } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile, copyFile, statfs } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { WizardError } from '../errors.js';

@@ -19,7 +19,7 @@ import { loadMkosiModel, previewInstall } from '../mkosi/model.js';
 import { renderVariant } from '../mkosi/render.js';
 import type { Pool } from '../packages/pool.js';
 import { hostFs } from '../system/files.js';
-import { resolveDistro } from '../commands/context.js';
+import { resolveDistro } from '../service/host.js';
 import { WizardError } from '../errors.js';
 import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
 import { confPrefs } from './prefs.js';

@@ -1,14 +1,16 @@
-/** The real machine (or a snapshot of one, or another root): the pipeline functions the subcommands use. */
+/** The real machine (or a snapshot of one, or another root): the same service layer the subcommands call, returning its domain objects. */
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildCommand } from '../commands/build.js';
-import { hostMetadataSpec } from '../commands/closure.js';
-import { hostConfig } from '../commands/variant-config.js';
-import { snapshotCommand } from '../commands/snapshot.js';
+import { buildImage, type BuildRun } from '../service/build.js';
+import { buildTwice } from '../service/reproducible.js';
+import { hostMetadataSpec } from '../service/metadata.js';
+import { hostConfig } from '../service/variant-config.js';
+import { saveHostSnapshot } from '../service/snapshot.js';
+import { ukiInstallFacts } from '../service/uki-install.js';
 import { loadSnapshot, snapshotDirName, writeSnapshot } from '../host/snapshot.js';
-import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../commands/pipeline.js';
-import { regenerate as regenerateInitrd, ukiInstallFacts } from '../commands/install.js';
+import { hostCrypttab, mkosiInfo, pipeline, type PipelineState } from '../service/pipeline.js';
+import { regenerate as regenerateInitrd } from '../install/regenerate.js';
 import { WizardError } from '../errors.js';
 import { Root } from '../install/fsops.js';
 import { Transaction } from '../install/transaction.js';
@@ -16,11 +18,9 @@ import { loadPoolInBackground } from '../packages/background.js';
 import { loadProfiles } from '../variant/profiles.js';
 import { hostFs } from '../system/files.js';
 import { mkosiTooOld, type MkosiInfo } from '../mkosi/version.js';
-import type { VerifiedImage } from '../commands/build.js';
 import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
 import { confPrefs } from './prefs.js';
-import type { BuildOutcome, HostData, ImageFormat, Prefs, ReproducibleSummary, UkiSummary, WizardServices } from './services.js';
-import type { ReproducibleJson } from '../commands/reproducible.js';
+import type { BuildOutcome, HostData, ImageFormat, Prefs, ReproducibleSummary, WizardServices } from './services.js';
 import { detectUkiToolchain } from '../uki/detect.js';
 import { ukiPreflight } from '../uki/assemble.js';
 import type { Variant } from '../variant/suggest.js';
@@ -90,8 +90,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
         await writeSnapshot(await loadSnapshot(options.snapshot), output);
         return output;
       }
-      const r = await snapshotCommand({ output });
-      return String((r.json as { output?: string }).output ?? r.text);
+      return (await saveHostSnapshot(output)).dir;
     },
     async loadPackages(host) {
       return (await loadPoolInBackground(await hostMetadataSpec(host.distro.family, state!.runner), { runner: state!.runner, arch: state!.arch })).pool;
@@ -114,8 +113,9 @@ export function hostServices(options: HostOptions = {}): WizardServices {
         onStage: (s: string) => progress.stage(s),
         onLine: (l: string) => progress.line(l),
       };
-      const r = request.reproducible ? await (await import('../commands/reproducible.js')).reproducibleCommand(flags) : await buildCommand(flags);
-      return outcomeFromJson(r.json, request.format);
+      if (!request.reproducible) return buildOutcome(await buildImage(flags), request.format, null);
+      const twice = await buildTwice(flags);
+      return buildOutcome(twice.kept, request.format, { identical: twice.doc.identical, differences: twice.doc.differences, extraMs: twice.doc.extraBuildMs });
     },
     async ukiUnavailable(host) {
       const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
@@ -144,13 +144,9 @@ export function hostServices(options: HostOptions = {}): WizardServices {
   };
 }
 
-/** The build command's JSON (the same document `build --json` prints) as the Build screen shows it. */
-export function outcomeFromJson(json: unknown, format: ImageFormat): BuildOutcome {
-  const j = json as {
-    output: string; log: string; durationMs: number; image: VerifiedImage['image']; current: VerifiedImage['current']; checks: VerifiedImage['checks']; ok: boolean;
-    uki?: UkiSummary | null;
-  } & Partial<Pick<ReproducibleJson, 'identical' | 'differences' | 'extraBuildMs'>>;
-  // build --check-reproducible's document carries the comparison; a plain build's does not.
-  const reproducible: ReproducibleSummary | null = j.identical === undefined ? null : { identical: j.identical, differences: j.differences ?? [], extraMs: j.extraBuildMs ?? 0 };
-  return { format, uki: j.uki ?? null, reproducible, output: j.output, log: j.log, durationMs: j.durationMs, image: j.image, current: j.current, checks: j.checks, ok: j.ok, replay: null };
+/** A build as the Build screen shows it. */
+export function buildOutcome(run: BuildRun, format: ImageFormat, reproducible: ReproducibleSummary | null): BuildOutcome {
+  const { doc } = run;
+  const uki = doc.uki ? { generator: doc.uki.generator, cmdline: doc.uki.cmdline, cmdlineSource: doc.uki.cmdlineSource, sections: doc.uki.sections } : null;
+  return { format, uki, reproducible, output: doc.output, log: doc.log, durationMs: doc.durationMs, image: doc.image, current: doc.current, checks: doc.checks, ok: doc.ok, replay: null };
 }

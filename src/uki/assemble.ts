@@ -16,7 +16,7 @@ import { filterProcCmdline, kernelCmdline, parseCmdlineFile, type CmdlineSource 
 import { identifyCpu, microcodeCandidates, microcodeCpio } from './microcode.js';
 import { readBeneath } from '../system/rooted.js';
 import { LIMITS } from '../limits.js';
-import { ukifyPackage, ukiPrerequisites, type UkiGenerator } from './generator.js';
+import { ukiPrerequisites, type UkiGenerator } from './generator.js';
 import { archOf, brokenUkifyFix, type DetectedUkiToolchain } from './detect.js';
 import { commandLine } from '../paths.js';
 

@@ -22,7 +22,7 @@ import { findSection, readPe, sectionData } from '../../src/image/pe.js';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { SOURCE_DATE_EPOCH } from '../../src/mkosi/render.js';
-import type { ReproducibleJson } from '../../src/commands/reproducible.js';
+import type { ReproducibleJson } from '../../src/service/reproducible.js';
 import { loadProfiles, pick } from '../../src/variant/profiles.js';
 import { parseMkosiVersion } from '../../src/mkosi/version.js';
 import { isRoot, CLI, ROOT } from '../helpers.js';

@@ -6,7 +6,7 @@ import { parseDebDepends, parseDebPackages } from '../../src/packages/apt.js';
 import { reqToString } from '../../src/packages/deps.js';
 import { Pool, PoolBuilder } from '../../src/packages/pool.js';
 import { resolve } from '../../src/packages/resolve.js';
-import { resolveArch } from '../../src/commands/context.js';
+import { resolveArch } from '../../src/service/host.js';
 import { InputError } from '../../src/errors.js';
 
 test('every spelling of a machine maps to uname -m, and back to rpm, dpkg and mkosi', () => {

@@ -130,7 +130,7 @@ test('preflight follows the version: --kernel-image from 25 on, vmlinuz beside t
 });
 
 test("a keymap file that is a link (Debian's vconsole.conf → default/keyboard) is not carried: only the real file", async () => {
-  const { carriedKeymapFiles } = await import('../../src/commands/variant-config.js');
+  const { carriedKeymapFiles } = await import('../../src/service/variant-config.js');
   const { symlink } = await import('node:fs/promises');
   const t = await tempDir('iw-keymap-');
   try {

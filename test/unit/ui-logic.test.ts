@@ -127,14 +127,17 @@ test('paint: one escape sequence per run of equal style, plain text without colo
   assert.equal(paint(line, false), 'abcd');
 });
 
-test('the Build screen reads build --json and build --check-reproducible --json through one mapping', async () => {
-  const { outcomeFromJson } = await import('../../src/ui/host-services.js');
-  const doc = { output: '/x.efi', log: '/x.log', durationMs: 1000, image: {}, current: null, checks: [], ok: true, uki: { generator: 'ukify', cmdline: 'root=/dev/vda2', cmdlineSource: '/proc/cmdline', sections: [{ name: '.linux', size: 1 }] } };
-  const plain = outcomeFromJson(doc, 'uki');
+test('the Build screen shows the service\'s build as it is, and the comparison of two when asked', async () => {
+  const { buildOutcome } = await import('../../src/ui/host-services.js');
+  const uki = { generator: 'ukify', why: 'w', cmdline: 'root=/dev/vda2', cmdlineSource: '/proc/cmdline', cmdlineFromSnapshot: false, stub: '/s', config: null, microcode: null, arch: 'x86_64', uname: null, osRelease: null, sections: [{ name: '.linux', size: 1 }] };
+  const doc = { format: 'uki', kernelVersion: 'k', output: '/x.efi', log: '/x.log', durationMs: 1000, slim: false, profiles: [], preflight: [], image: {}, uki, current: null, checks: [], ok: true, mkosiVersion: '27', modules: 'live', packages: null, notes: [], warnings: [] };
+  const run = { doc, verified: {}, fromSnapshot: false, ukify: '/usr/bin/ukify' } as unknown as Parameters<typeof buildOutcome>[0];
+  const plain = buildOutcome(run, 'uki', null);
   assert.equal(plain.reproducible, null);
-  assert.equal(plain.uki?.cmdline, 'root=/dev/vda2');
+  assert.deepEqual(plain.uki, { generator: 'ukify', cmdline: 'root=/dev/vda2', cmdlineSource: '/proc/cmdline', sections: [{ name: '.linux', size: 1 }] });
+  assert.equal(plain.output, '/x.efi');
   const diff = { member: 'etc/ld.so.cache', fields: ['content'], cause: 'ldconfig cache' };
-  const twice = outcomeFromJson({ ...doc, identical: false, differences: [diff], extraBuildMs: 4000 }, 'uki');
+  const twice = buildOutcome(run, 'uki', { identical: false, differences: [diff], extraMs: 4000 });
   assert.deepEqual(twice.reproducible, { identical: false, differences: [diff], extraMs: 4000 });
 });
 

@@ -1,4 +1,4 @@
-/** The steps every building/installing command shares: host facts, variant, mkosi, kernel. */
+/** The steps every building and installing face shares: host facts, variant, mkosi, kernel. */
 import os from 'node:os';
 import { analyze } from '../host/analyze.js';
 import type { HostReport } from '../host/report.js';
@@ -9,7 +9,7 @@ import { loadProfiles } from '../variant/profiles.js';
 import { suggest, type Variant } from '../variant/suggest.js';
 import { detectMkosi, type MkosiInfo } from '../mkosi/version.js';
 import { InputError } from '../errors.js';
-import { obtainSnapshot, resolveArch, resolveDistro } from './context.js';
+import { obtainSnapshot, resolveArch, resolveDistro } from './host.js';
 
 export interface PipelineFlags {
   snapshot?: string;
@@ -66,12 +66,4 @@ export async function hostCrypttab(state: Pick<PipelineState, 'snapshotFiles' | 
 
 export async function mkosiInfo(state: Pick<PipelineState, 'runner' | 'fs'>): Promise<MkosiInfo | null> {
   return detectMkosi(state.runner, async (p) => (await state.fs.stat(p).catch(() => null)) !== null);
-}
-
-/** The kernel image QEMU boots: where mkosi looks first, then /boot. */
-export async function kernelImage(fs: HostFs, kver: string): Promise<string | null> {
-  for (const p of [`/usr/lib/modules/${kver}/vmlinuz`, `/boot/vmlinuz-${kver}`]) {
-    if ((await fs.stat(p).catch(() => null))?.isFile()) return fs.resolve(p);
-  }
-  return null;
 }

@@ -1,4 +1,4 @@
-/** What every command shares: where the host facts come from, and how it answers. */
+/** Where the host facts come from (a snapshot or this machine), and the distribution and architecture they are read for. */
 import { InputError } from '../errors.js';
 import { analyze } from '../host/analyze.js';
 import { captureHost } from '../host/capture.js';
@@ -6,15 +6,6 @@ import { loadSnapshot, type Snapshot } from '../host/snapshot.js';
 import type { HostReport } from '../host/report.js';
 import { systemRunner, type Runner } from '../system/run.js';
 import { codenameFor, familyOf, KNOWN_DISTRO_IDS, type Distro } from '../variant/distro.js';
-
-/** A command's answer: one JSON document and the text a person reads; cli.ts prints one of them and exits. */
-export interface CommandResult {
-  json: unknown;
-  text: string;
-  exitCode: number;
-  /** Lines for stderr (diagnostics), shown in both modes. */
-  diagnostics?: string[];
-}
 
 export interface HostSource {
   snapshot?: string;

@@ -10,7 +10,7 @@ import type { MkosiInfo } from '../mkosi/version.js';
 import { loadPool } from '../packages/metadata.js';
 import { withFileLists } from '../packages/resolve.js';
 import { describeUnknown, WizardError } from '../errors.js';
-import { hostMetadataSpec } from './closure.js';
+import { hostMetadataSpec } from './metadata.js';
 import { hostCrypttab, type PipelineState } from './pipeline.js';
 import type { Variant } from '../variant/suggest.js';
 import type { HostFs } from '../system/files.js';
