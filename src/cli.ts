@@ -9,6 +9,7 @@ import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { jsonForTerminal, printable } from './text/printable.js';
 import { fsError, isKnownFsError } from './system/fserrors.js';
 import type { CommandResult } from './commands/result.js';
+import { commandLine } from './paths.js';
 
 interface Io {
   stdout: (s: string) => void;
@@ -50,12 +51,12 @@ function reportError(caught: unknown, json: boolean, io: Io, raw: Io): number {
     if (err.hint) io.stderr(`${TOOL_NAME}: next step: ${err.hint}\n`);
     return err.exitCode;
   }
-  // A bug, not a user error: say so plainly; the stack only on request.
+  // A bug (a BugError, or anything else nobody turned into a WizardError), not a user error: say so plainly; the stack only on request.
   const message = err instanceof Error ? err.message : String(err);
   if (json) raw.stdout(jsonText({ error: { message: `internal error: ${message}` } }));
   io.stderr(`${TOOL_NAME}: internal error: ${message}\n`);
   if (process.env.INITRD_WIZARD_DEBUG && err instanceof Error && err.stack) io.stderr(err.stack + '\n');
-  else io.stderr(`${TOOL_NAME}: please report this with the output of \`${TOOL_NAME} snapshot\` (set INITRD_WIZARD_DEBUG=1 for details)\n`);
+  else io.stderr(`${TOOL_NAME}: please report this with the output of \`${commandLine('snapshot')}\` (set INITRD_WIZARD_DEBUG=1 for details)\n`);
   return ExitCode.failed;
 }
 

@@ -10,23 +10,38 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+export interface ErrorOptions {
+  /** How the process ends: failed (1) unless said otherwise. */
+  exit?: ExitCode;
+  /** What the user can do next. */
+  hint?: string;
+}
+
+/** A failure the user can act on: what failed, why, and the next step. */
 export class WizardError extends Error {
   override readonly name: string = 'WizardError';
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode = ExitCode.failed,
-    /** What the user can do next. */
-    readonly hint?: string,
-  ) {
+  readonly exitCode: ExitCode;
+  readonly hint?: string;
+  constructor(message: string, opts: ErrorOptions = {}) {
     super(message);
+    this.exitCode = opts.exit ?? ExitCode.failed;
+    if (opts.hint !== undefined) this.hint = opts.hint;
   }
+}
+
+/**
+ * A broken invariant of initrd-wizard itself, never the user's input or the
+ * machine's state: reported as an internal error with "please report".
+ */
+export class BugError extends Error {
+  override readonly name: string = 'BugError';
 }
 
 /** Input the user gave us (a flag, a file, a snapshot) is wrong: exit 2. */
 export class InputError extends WizardError {
   override readonly name: string = 'InputError';
   constructor(message: string, hint?: string) {
-    super(message, ExitCode.badInput, hint);
+    super(message, { exit: ExitCode.badInput, hint });
   }
 }
 

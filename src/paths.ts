@@ -3,6 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from './errors.js';
+import { formatArgv } from './system/run.js';
 
 let cached: string | null = null;
 
@@ -55,12 +56,7 @@ export function invocation(): string {
   return (invoked = `${node} ${script}`);
 }
 
-/** A word as a POSIX shell reads it back: bare when it is safe, else in single quotes. */
-export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 /** A command of this program the user can paste into their shell: `initrd-wizard revert --root '/my root'`. */
 export function commandLine(...args: string[]): string {
-  return [invocation(), ...args.map(shellWord)].join(' ');
+  return args.length ? `${invocation()} ${formatArgv(args)}` : invocation();
 }

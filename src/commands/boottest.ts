@@ -48,7 +48,7 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
   const state = await pipeline(flags);
   // The test disk's init is this machine's busybox: a guest of another architecture could not run it.
   if (state.arch !== hostMachine()) {
-    throw new WizardError(`boot-test runs images of this machine's architecture (${hostMachine()}); the target is ${state.arch}${flags.snapshot ? ' (the snapshot\'s)' : ''}`, 1, `run boot-test on a machine of that architecture`);
+    throw new WizardError(`boot-test runs images of this machine's architecture (${hostMachine()}); the target is ${state.arch}${flags.snapshot ? ' (the snapshot\'s)' : ''}`, { hint: `run boot-test on a machine of that architecture` });
   }
   let image = flags.image ? path.resolve(flags.image) : null;
   let tmpBuild: string | null = null;
@@ -58,8 +58,8 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
       const uki = flags.format === 'uki';
       image = path.join(tmpBuild, uki ? 'initrd-wizard.efi' : 'initrd.cpio.zst');
       const built = await buildImage({ ...flags, output: image });
-      if (!built.doc.ok) throw new WizardError('the built image failed its checks; not booting it', 1, `run \`initrd-wizard build${uki ? ' --format uki' : ''}\` to see which`);
-      if (uki && !(await isPeFile(image))) throw new WizardError(`the build wrote no unified kernel image to ${image}`, 1, 'run `initrd-wizard build --format uki` to see why');
+      if (!built.doc.ok) throw new WizardError('the built image failed its checks; not booting it', { hint: `run \`initrd-wizard build${uki ? ' --format uki' : ''}\` to see which` });
+      if (uki && !(await isPeFile(image))) throw new WizardError(`the build wrote no unified kernel image to ${image}`, { hint: 'run `initrd-wizard build --format uki` to see why' });
     }
     const isUki = await isPeFile(image).catch((err: NodeJS.ErrnoException) => {
       const why = err.code === 'ENOENT' ? 'it does not exist' : err.code === 'EISDIR' ? 'it is a directory' : (err.code ?? err.message);
@@ -92,7 +92,7 @@ export async function bootTestCommand(flags: BootTestFlags): Promise<CommandResu
       extra = { loader, sections: pe.sections, peProblem: pe.problem, kernelCmdline: result.kernelCmdline };
     } else {
       const kernel = await kernelImage(state.fs, state.kernelVersion);
-      if (!kernel) throw new WizardError(`no kernel image for ${state.kernelVersion} (looked in /usr/lib/modules/${state.kernelVersion}/vmlinuz and /boot/vmlinuz-${state.kernelVersion})`, 1, 'install the kernel, or pass --kernel-version for one that is installed');
+      if (!kernel) throw new WizardError(`no kernel image for ${state.kernelVersion} (looked in /usr/lib/modules/${state.kernelVersion}/vmlinuz and /boot/vmlinuz-${state.kernelVersion})`, { hint: 'install the kernel, or pass --kernel-version for one that is installed' });
       accel = await pickAccel(state.runner, kernel, state.arch, state.distro.family);
       const initrd = image;
       result = await withTempDir(async (dir) => bootTest({ ...common, kernel, initrd, disk: await makeBootDisk(state.runner, dir, shape, state.arch), accel }));

@@ -68,9 +68,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   const runner = state.runner;
   if (state.report.unsupported.length && !flags.force) {
     throw new WizardError(
-      `this host uses storage a package-built initrd cannot bring up (${state.report.unsupported.map((u) => `${u.id} on ${u.device}`).join(', ')}); not switching it to mkosi-initrd`,
-      ExitCode.unsupported,
-      state.report.unsupported[0]!.advice,
+      `this host uses storage a package-built initrd cannot bring up (${state.report.unsupported.map((u) => `${u.id} on ${u.device}`).join(', ')}); not switching it to mkosi-initrd`, { exit: ExitCode.unsupported, hint: state.report.unsupported[0]!.advice },
     );
   }
 
@@ -109,7 +107,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
     if (!record) problems.push('this variant has not been built and checked yet: run `initrd-wizard build` first (or pass --force)');
     else if (!record.ok) problems.push(`the build of this variant failed its checks (${record.failed.join(', ')}): fix them and build again (or pass --force)`);
   }
-  if (problems.length) throw new WizardError(`not installing:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 1, 'nothing was changed; fix the items above and run install again');
+  if (problems.length) throw new WizardError(`not installing:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'nothing was changed; fix the items above and run install again' });
 
   const tx = new Transaction(root);
   if (flags.dryRun) {

@@ -30,7 +30,7 @@ import { lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } fr
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { InputError, WizardError, ExitCode } from '../errors.js';
+import { InputError, WizardError } from '../errors.js';
 import { formatBytes, LIMITS } from '../limits.js';
 import { kindOf, openChildDir, openRootDir, readEntry, NotRegularFileError, TooLargeError, UnsafePathError, type DirHandle } from '../system/rooted.js';
 import { parseJsonText } from './parse/json.js';
@@ -328,7 +328,7 @@ function outputError(err: unknown, where: string): Error {
       return new InputError(`cannot create the snapshot directory in ${where}: that filesystem does not hold new directories (${code})`, hint);
     case 'ENOSPC':
     case 'EDQUOT':
-      return new WizardError(`no space left in ${where} to write the snapshot (${code})`, ExitCode.failed, 'free some space or choose another --output');
+      return new WizardError(`no space left in ${where} to write the snapshot (${code})`, { hint: 'free some space or choose another --output' });
     default:
       return err instanceof Error ? err : new Error(String(err));
   }

@@ -67,7 +67,7 @@ export async function makeBootDisk(runner: Runner, dir: string, shape: DiskShape
   const tree = path.join(dir, 'tree');
   for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp']) await mkdir(path.join(tree, d), { recursive: true });
   await copyFile('/bin/busybox', path.join(tree, 'bin', 'busybox')).catch(() => {
-    throw new WizardError('/bin/busybox is missing: the boot test root needs a static busybox', 1, 'apt-get install busybox-static (or dnf install busybox)');
+    throw new WizardError('/bin/busybox is missing: the boot test root needs a static busybox', { hint: 'apt-get install busybox-static (or dnf install busybox)' });
   });
   await symlink('busybox', path.join(tree, 'bin', 'sh'));
   await writeFile(path.join(tree, 'etc', 'os-release'), 'ID=initrd-wizard-boot-test\nNAME="initrd-wizard boot test"\n');
@@ -80,7 +80,7 @@ export async function makeBootDisk(runner: Runner, dir: string, shape: DiskShape
   const fsSize = filesystem.size * MiB;
   await sparseFile(fsImage, fsSize);
   await runner.run(filesystem.mkfs(fsUuid, tree, fsImage), { timeoutMs: 60_000 }).catch((err: unknown) => {
-    throw err instanceof CommandNotFoundError ? new WizardError(`${err.argv[0]} is missing: the test disk is ${shape.fstype} like the host's root`, 1, `install ${filesystem.pkg}`) : err;
+    throw err instanceof CommandNotFoundError ? new WizardError(`${err.argv[0]} is missing: the test disk is ${shape.fstype} like the host's root`, { hint: `install ${filesystem.pkg}` }) : err;
   });
   const cmdline = [`console=${targetOf(machine).console}`, 'panic=-1', 'rw', 'systemd.show_status=1', 'rd.udev.log_level=3'];
   let disk = fsImage;
@@ -217,7 +217,7 @@ export function diskCmdline(disk: BootDisk, withoutCredential = false): string[]
 /** QEMU's emulator for a machine; a machine it has none for here is refused by name. */
 export function targetOf(machine: string): QemuTarget {
   const t = qemuTarget(machine);
-  if (!t) throw new WizardError(`booting ${machine} in QEMU is not set up`, 1, 'boot the image on the machine itself');
+  if (!t) throw new WizardError(`booting ${machine} in QEMU is not set up`, { hint: 'boot the image on the machine itself' });
   return t;
 }
 
@@ -232,7 +232,7 @@ export function qemuBase(machine: string, accel: 'kvm' | 'tcg', memoryMiB: numbe
 function missingQemu(err: unknown, machine: string, family?: string): unknown {
   if (!(err instanceof CommandNotFoundError)) return err;
   const t = targetOf(machine);
-  return new WizardError(`${t.binary} is not installed: booting a ${machine} image needs it`, 1, `install ${qemuPackage(t, family)}`);
+  return new WizardError(`${t.binary} is not installed: booting a ${machine} image needs it`, { hint: `install ${qemuPackage(t, family)}` });
 }
 
 /** Once a UEFI failure line shows, how long to keep reading (the lines after it say more) before stopping QEMU. */
@@ -252,7 +252,7 @@ async function bootOnce(opts: BootOptions): Promise<{ result: BootResult; early:
   const append = diskCmdline(opts.disk, opts.withoutCredential);
   const machine = opts.machine ?? hostMachine();
   // UEFI firmware here is OVMF, which is x86_64's: another machine boots its kernel and initrd directly.
-  if (opts.uki && machine !== 'x86_64') throw new WizardError(`booting a unified kernel image is set up for x86_64 (OVMF) only, not ${machine}`, 1, 'boot-test a cpio initrd (--format cpio) on this machine');
+  if (opts.uki && machine !== 'x86_64') throw new WizardError(`booting a unified kernel image is set up for x86_64 (OVMF) only, not ${machine}`, { hint: 'boot-test a cpio initrd (--format cpio) on this machine' });
   const base = [...qemuBase(machine, opts.accel, 2048), '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio'];
   const rootDrive = ['-drive', `file=${opts.disk.image},if=virtio,format=raw,cache=unsafe`];
   let argv: string[];
@@ -308,7 +308,7 @@ async function bootOnce(opts: BootOptions): Promise<{ result: BootResult; early:
     else if (err instanceof CommandFailedError) {
       if (!lines.length) {
         const qemu = qemuPackage(targetOf(machine), opts.family ?? opts.uki?.family);
-        throw new WizardError(`qemu failed to start: ${err.stderr.trim().split('\n').slice(-3).join(' ')}`, 1, opts.uki ? `install ${qemu} and ovmf` : `install ${qemu} and check the kernel path`);
+        throw new WizardError(`qemu failed to start: ${err.stderr.trim().split('\n').slice(-3).join(' ')}`, { hint: opts.uki ? `install ${qemu} and ovmf` : `install ${qemu} and check the kernel path` });
       }
     } else throw err;
   } finally {

@@ -106,7 +106,7 @@ export async function makeEsp(runner: Runner, dir: string, files: EspFile[]): Pr
   } catch (err) {
     if (err instanceof CommandNotFoundError) {
       const tool = err.argv[0]!;
-      throw new WizardError(`${tool} is not installed: the throwaway ESP for the UEFI boot is written with it`, 1, `install ${ESP_TOOL_PACKAGE[tool] ?? tool}`);
+      throw new WizardError(`${tool} is not installed: the throwaway ESP for the UEFI boot is written with it`, { hint: `install ${ESP_TOOL_PACKAGE[tool] ?? tool}` });
     }
     throw err;
   }
@@ -147,9 +147,7 @@ export async function prepareFirmware(dir: string, family = 'debian', pairs: rea
     }
   }
   throw new WizardError(
-    `no UEFI firmware for QEMU: none of ${pairs.map((p) => p.code).join(', ')} (with its VARS file) exists`,
-    1,
-    FIRMWARE_PACKAGE[family] ? installCmd(family, FIRMWARE_PACKAGE[family]) : 'install OVMF (edk2 firmware for x86_64 QEMU)',
+    `no UEFI firmware for QEMU: none of ${pairs.map((p) => p.code).join(', ')} (with its VARS file) exists`, { hint: FIRMWARE_PACKAGE[family] ? installCmd(family, FIRMWARE_PACKAGE[family]) : 'install OVMF (edk2 firmware for x86_64 QEMU)' },
   );
 }
 
@@ -160,9 +158,7 @@ export async function findLoader(explicit: string | undefined, family = 'debian'
   if (st?.isFile()) return file;
   if (explicit) throw new InputError(`${explicit} (given with --loader) is not a file`, 'pass the path of a systemd-bootx64.efi (systemd-boot\'s EFI loader)');
   throw new WizardError(
-    `systemd-boot's EFI loader ${installed} is missing: boot-test starts the UKI through it so that the throwaway disk's command line replaces the UKI's own`,
-    1,
-    `${installCmd(family, stubPackage(family))} (the package that also ships the UKI stub), or pass --loader with a systemd-bootx64.efi`,
+    `systemd-boot's EFI loader ${installed} is missing: boot-test starts the UKI through it so that the throwaway disk's command line replaces the UKI's own`, { hint: `${installCmd(family, stubPackage(family))} (the package that also ships the UKI stub), or pass --loader with a systemd-bootx64.efi` },
   );
 }
 

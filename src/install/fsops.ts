@@ -210,10 +210,10 @@ export class Root {
         if (absent(err)) return null;
         throw err;
       });
-      if (cur?.isDirectory()) throw new WizardError(`${this.show(hostPath)} is a directory where initrd-wizard writes a file`, 1, 'move it away, then run again');
-      if (cur && !cur.isFile() && !cur.isSymbolicLink()) throw new WizardError(`${this.show(hostPath)} is ${kindOf(cur)} where initrd-wizard writes a file`, 1, 'move it away, then run again');
+      if (cur?.isDirectory()) throw new WizardError(`${this.show(hostPath)} is a directory where initrd-wizard writes a file`, { hint: 'move it away, then run again' });
+      if (cur && !cur.isFile() && !cur.isSymbolicLink()) throw new WizardError(`${this.show(hostPath)} is ${kindOf(cur)} where initrd-wizard writes a file`, { hint: 'move it away, then run again' });
       if (cur?.isSymbolicLink() && want.type !== 'absent' && !opts.replaceSymlink) {
-        throw new WizardError(`${this.show(hostPath)} is a symlink: refusing to replace it`, 1, 'point it back to a regular file or remove it, then run again');
+        throw new WizardError(`${this.show(hostPath)} is a symlink: refusing to replace it`, { hint: 'point it back to a regular file or remove it, then run again' });
       }
       if (want.type === 'file') {
         tmp = tempName(name);

@@ -3,12 +3,13 @@
  * comment byte for byte, replaces an existing value instead of adding a
  * second one.
  */
+import { BugError } from '../errors.js';
 
 const KEY_LINE = (key: string) => new RegExp(`^\\s*${key}\\s*=`);
 
 export function setInstallConfKeys(text: string, keys: Array<[string, string]>): string {
   // kernel-install sources this file as shell variables: only plain words may be written.
-  for (const [k, v] of keys) if (!/^[a-z_]+$/.test(k) || !/^[A-Za-z0-9._-]+$/.test(v)) throw new Error(`internal: unsafe install.conf setting ${k}=${v}`);
+  for (const [k, v] of keys) if (!/^[a-z_]+$/.test(k) || !/^[A-Za-z0-9._-]+$/.test(v)) throw new BugError(`unsafe install.conf setting ${k}=${v}`);
   const hadFinalNewline = text === '' || text.endsWith('\n');
   let lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
   for (const [key, value] of keys) {

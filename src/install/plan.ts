@@ -101,9 +101,7 @@ export async function planInstall(input: PlanInput): Promise<InstallPlan> {
   const etc = await root.state(INSTALL_CONF);
   if (etc.type === 'symlink') {
     throw new WizardError(
-      `${INSTALL_CONF} is a symlink (to ${etc.target}): initrd-wizard will not edit a file through a link it did not create`,
-      1,
-      `replace the link with a regular file (cp --remove-destination "$(readlink -f ${INSTALL_CONF})" ${INSTALL_CONF}), then run install again`,
+      `${INSTALL_CONF} is a symlink (to ${etc.target}): initrd-wizard will not edit a file through a link it did not create`, { hint: `replace the link with a regular file (cp --remove-destination "$(readlink -f ${INSTALL_CONF})" ${INSTALL_CONF}), then run install again` },
     );
   }
   if (etc.type === 'dir') throw new WizardError(`${INSTALL_CONF} is a directory`);

@@ -1,6 +1,6 @@
 /** kernel-install add for the installed configuration, with what boots today kept as a fallback (boot entries, previous initrd or UKI). */
 import path from 'node:path';
-import { WizardError } from '../errors.js';
+import { ExitCode, WizardError } from '../errors.js';
 import type { FileChange } from './plan.js';
 import type { PathState, Root } from './fsops.js';
 import type { Transaction } from './transaction.js';
@@ -33,10 +33,10 @@ export async function regenerate(root: Root, tx: Transaction, kver: string, runn
   const dirs = layout === 'uki' ? ['/etc', '/etc/kernel', '/etc/mkosi-initrd', bootDir, `${bootDir}/EFI`, `${bootDir}/EFI/Linux`] : ['/etc', '/etc/kernel', '/etc/mkosi-initrd', '/boot', '/boot/loader', '/boot/loader/entries'];
   for (const d of dirs) {
     const st = await root.state(d);
-    if (st.type === 'symlink' || st.type === 'other' || st.type === 'file') throw new WizardError(`${root.show(d)} is not a real directory: not running kernel-install on this root`, 2, 'replace it with a real directory, then run again');
+    if (st.type === 'symlink' || st.type === 'other' || st.type === 'file') throw new WizardError(`${root.show(d)} is not a real directory: not running kernel-install on this root`, { exit: ExitCode.badInput, hint: 'replace it with a real directory, then run again' });
   }
   const kernel = await kernelImage(hostFs(root.dir), kver);
-  if (!kernel) throw new WizardError(`no kernel image for ${kver} under ${root.dir}`, 1, 'pass --kernel-version for an installed kernel');
+  if (!kernel) throw new WizardError(`no kernel image for ${kver} under ${root.dir}`, { hint: 'pass --kernel-version for an installed kernel' });
   const env = { ...(await kernelInstallEnv(root, layout === 'uki' ? bootDir : '/boot')), ...(extraEnv ?? {}) };
   // For another root, kernel-install and the mkosi-initrd it calls must read that root's /etc.
   const wrap = (argv: string[]) => (root.dir === '/' ? argv : ['unshare', '--mount', '--propagation', 'private', '--', path.join(packageRoot(), 'libexec', 'with-root-etc.sh'), root.at('/etc'), ...argv]);
@@ -46,7 +46,7 @@ export async function regenerate(root: Root, tx: Transaction, kver: string, runn
   // inspect reports $BOOT as a path on this system: back to a path inside the root.
   const inRoot = (p: string) => (root.dir === '/' ? p : p === root.dir ? '/' : p.startsWith(root.dir + '/') ? p.slice(root.dir.length) : null);
   const boot = (seen && inRoot(seen.bootRoot)) ?? (layout === 'uki' ? bootDir : '/boot');
-  if (!/^[A-Za-z0-9._-]+$/.test(token)) throw new WizardError(`kernel-install's entry token "${token}" is not a plain name: not regenerating`, 1, 'set one in /etc/kernel/entry-token');
+  if (!/^[A-Za-z0-9._-]+$/.test(token)) throw new WizardError(`kernel-install's entry token "${token}" is not a plain name: not regenerating`, { hint: 'set one in /etc/kernel/entry-token' });
 
   let uki: { target: string; before: PathState; createdDirs: string[] } | null = null;
   if (layout === 'uki') {
@@ -85,11 +85,11 @@ export async function regenerate(root: Root, tx: Transaction, kver: string, runn
   }
   const argv = ['kernel-install', '--verbose', 'add', kver, kernel];
   const r = await runner.run(wrap(argv), { env, timeoutMs: 3_600_000 }).catch((err: unknown) => {
-    throw new WizardError(`kernel-install add ${kver} failed: ${err instanceof CommandFailedError ? err.stderr.trim().split('\n').slice(-4).join(' ') : String(err)}`, 1, `the previous ${layout === 'uki' ? 'boot entry or UKI' : 'initrd and its entry'} ${layout === 'uki' ? 'is' : 'are'} still in place; see \`initrd-wizard doctor\``);
+    throw new WizardError(`kernel-install add ${kver} failed: ${err instanceof CommandFailedError ? err.stderr.trim().split('\n').slice(-4).join(' ') : String(err)}`, { hint: `the previous ${layout === 'uki' ? 'boot entry or UKI' : 'initrd and its entry'} ${layout === 'uki' ? 'is' : 'are'} still in place; see \`initrd-wizard doctor\`` });
   });
   if (uki) {
     const now = await root.state(uki.target);
-    if (now.type !== 'file') throw new WizardError(`kernel-install add ${kver} succeeded but put no UKI at ${root.show(uki.target)}`, 1, 'run `kernel-install --verbose add` yourself and read which plugin skipped it (60-ukify.install needs layout=uki and the stub)');
+    if (now.type !== 'file') throw new WizardError(`kernel-install add ${kver} succeeded but put no UKI at ${root.show(uki.target)}`, { hint: 'run `kernel-install --verbose add` yourself and read which plugin skipped it (60-ukify.install needs layout=uki and the stub)' });
     await tx.adopt([{ path: uki.target, before: uki.before }], uki.createdDirs);
     lines.push(`Installed the UKI ${uki.target} with kernel-install; revert removes it${uki.before.type === 'file' ? ' and puts the previous one back' : ''}.`);
   } else lines.push(`Regenerated the initrd for ${kver} with kernel-install.`);

@@ -83,8 +83,8 @@ function checkJournalPaths(j: Journal): string | null {
 }
 
 function store(s: PathState, p: string): Stored {
-  if (s.type === 'dir') throw new WizardError(`${p} is a directory where initrd-wizard writes a file`, 1, 'move it away, then run again');
-  if (s.type === 'other') throw new WizardError(`${p} is a ${s.kind} where initrd-wizard writes a file`, 1, 'move it away, then run again');
+  if (s.type === 'dir') throw new WizardError(`${p} is a directory where initrd-wizard writes a file`, { hint: 'move it away, then run again' });
+  if (s.type === 'other') throw new WizardError(`${p} is a ${s.kind} where initrd-wizard writes a file`, { hint: 'move it away, then run again' });
   if (s.type === 'file') return { type: 'file', content: s.content.toString('base64'), mode: s.mode, uid: s.uid, gid: s.gid };
   return s;
 }
@@ -201,17 +201,17 @@ export class Transaction {
       try {
         mutation('create', LOCK);
         fh = await open(d.entry('lock'), fsc.O_RDWR | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK, 0o600);
-        if (!(await fh.stat()).isFile()) throw new WizardError(`${this.root.show(LOCK)} is not a regular file`, 1, 'remove it, then run again');
+        if (!(await fh.stat()).isFile()) throw new WizardError(`${this.root.show(LOCK)} is not a regular file`, { hint: 'remove it, then run again' });
         let r;
         try {
           r = await this.runner.run(['flock', '--nonblock', '--exclusive', '3'], { passFd: fh.fd, timeoutMs: 10_000, okExitCodes: [1] });
         } catch (err) {
-          if (err instanceof CommandNotFoundError) throw new WizardError('flock (util-linux) is not installed: initrd-wizard needs it to lock the install journal', 1, 'install util-linux');
+          if (err instanceof CommandNotFoundError) throw new WizardError('flock (util-linux) is not installed: initrd-wizard needs it to lock the install journal', { hint: 'install util-linux' });
           throw err;
         }
         if (r.exitCode === 1) {
           const pid = (await fh.readFile('utf8').catch(() => '')).trim();
-          throw new WizardError(`another initrd-wizard run${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''} is installing or reverting in ${this.root.dir}`, 1, 'wait for it to finish, then run again');
+          throw new WizardError(`another initrd-wizard run${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''} is installing or reverting in ${this.root.dir}`, { hint: 'wait for it to finish, then run again' });
         }
         const now = await lstat(d.entry('lock')).catch(() => null);
         if (!now || now.ino !== (await fh.stat()).ino) {
@@ -232,7 +232,7 @@ export class Transaction {
         await d.close();
       }
     }
-    throw new WizardError(`cannot take the lock ${this.root.show(LOCK)}: it keeps changing`, 1, 'run again');
+    throw new WizardError(`cannot take the lock ${this.root.show(LOCK)}: it keeps changing`, { hint: 'run again' });
   }
 
   /** Appends directories to the lock file's sweep list (fsynced): the next run sweeps them if this one is killed. */
@@ -360,7 +360,7 @@ export class Transaction {
       // The journal is written twice (applying, applied), each through a temp file beside the old one.
       { hostPath: JOURNAL, bytes: journalText.length * 2 },
     ]);
-    if (problems.length) throw new WizardError(`not installing:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 1, 'nothing was changed; fix the items above and run install again');
+    if (problems.length) throw new WizardError(`not installing:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'nothing was changed; fix the items above and run install again' });
 
     const restoreJournal = async () => (previous ? this.writeJournal(previous) : this.root.remove(JOURNAL));
     try {
@@ -417,9 +417,7 @@ export class Transaction {
   private undoFailed(what: 'install' | 'revert', e: UndoFailed): WizardError {
     const first = fsError(e.cause, what === 'install' ? 'installing' : 'reverting').message;
     return new WizardError(
-      `${first}; putting things back failed too: ${e.undoErrors.join('; ')}`,
-      1,
-      `fix the cause above, then run \`${commandLine('revert', ...(this.root.dir !== '/' ? ['--root', this.root.dir] : []))}\`: the journal in ${this.root.show(STATE_DIR)} keeps what is needed to finish`,
+      `${first}; putting things back failed too: ${e.undoErrors.join('; ')}`, { hint: `fix the cause above, then run \`${commandLine('revert', ...(this.root.dir !== '/' ? ['--root', this.root.dir] : []))}\`: the journal in ${this.root.show(STATE_DIR)} keeps what is needed to finish` },
     );
   }
 
@@ -441,11 +439,11 @@ export class Transaction {
 
   async revert(force: boolean): Promise<{ restored: string[] }> {
     const j = await this.readJournal();
-    if (!j) throw new WizardError('nothing to revert: initrd-wizard has no install on record here', 1, `no ${JOURNAL} under ${this.root.dir}`);
+    if (!j) throw new WizardError('nothing to revert: initrd-wizard has no install on record here', { hint: `no ${JOURNAL} under ${this.root.dir}` });
     if (!force) {
       const mods = await this.modifications();
       if (mods.length) {
-        throw new WizardError(`files changed since the install; not reverting over them:\n${mods.join('\n')}`, 1, `keep your changes somewhere, then run \`${commandLine('revert', '--force', ...(this.root.dir !== '/' ? ['--root', this.root.dir] : []))}\` to restore every file as it was before the install`);
+        throw new WizardError(`files changed since the install; not reverting over them:\n${mods.join('\n')}`, { hint: `keep your changes somewhere, then run \`${commandLine('revert', '--force', ...(this.root.dir !== '/' ? ['--root', this.root.dir] : []))}\` to restore every file as it was before the install` });
       }
     }
     const steps = { n: 0 };

@@ -274,12 +274,12 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
         },
       });
     } catch (err) {
-      if (err instanceof CommandCancelledError) throw new WizardError('the build was cancelled; temporary files were removed', 1);
+      if (err instanceof CommandCancelledError) throw new WizardError('the build was cancelled; temporary files were removed');
       if (err instanceof CommandFailedError) {
         const text = `${err.stdout}\n${err.stderr}`;
         const known = explainBuildFailure(text);
         const tail = err.stderr.trim().split('\n').slice(-5).join('\n');
-        throw new WizardError(known ? `build failed: ${known.message}` : `mkosi-initrd failed (exit ${err.exitCode_}):\n${tail}`, 1, `${known ? known.hint + '; ' : ''}full log: ${opts.logFile}`);
+        throw new WizardError(known ? `build failed: ${known.message}` : `mkosi-initrd failed (exit ${err.exitCode_}):\n${tail}`, { hint: `${known ? known.hint + '; ' : ''}full log: ${opts.logFile}` });
       }
       throw err;
     }
@@ -287,7 +287,7 @@ export async function buildInitrd(opts: BuildOptions): Promise<BuildResult> {
     const names = (await readdir(out)).filter((f) => /^initrd(\.cpio(\.\w+)?)?$/.test(f)).sort().reverse();
     let built: string | undefined;
     for (const f of names) if ((await lstat(path.join(out, f))).isFile()) built = built ?? f;
-    if (!built) throw new WizardError(`mkosi-initrd finished but wrote no initrd into ${out}`, 1, `full log: ${opts.logFile}`);
+    if (!built) throw new WizardError(`mkosi-initrd finished but wrote no initrd into ${out}`, { hint: `full log: ${opts.logFile}` });
     await mkdir(path.dirname(path.resolve(opts.output)), { recursive: true });
     await rename(path.join(out, built), opts.output).catch(async () => copyFile(path.join(out, built), opts.output));
     return { output: opts.output, log: opts.logFile, durationMs: performance.now() - started };

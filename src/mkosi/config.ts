@@ -5,7 +5,7 @@
  * is an error. Parsing keeps every line's raw text so a file round-trips byte
  * for byte.
  */
-import { InputError, parsed, parseFailure, type Parsed } from '../errors.js';
+import { BugError, InputError, parsed, parseFailure, type Parsed } from '../errors.js';
 
 export type ConfigLine =
   | { kind: 'blank'; raw: string }
@@ -141,11 +141,11 @@ export function renderDropIn(header: string[], sections: DropInSection[]): strin
   for (const h of header) checkConfigText(h, 'a comment line');
   const out: string[] = header.map((h) => (h ? `# ${h}` : '#'));
   for (const s of sections) {
-    if (!KEY.test(s.name)) throw new Error(`invalid section name ${s.name}`);
+    if (!KEY.test(s.name)) throw new BugError(`invalid section name ${s.name}`);
     if (out.length) out.push('');
     out.push(`[${s.name}]`);
     for (const setting of s.settings) {
-      if (!KEY.test(setting.key)) throw new Error(`invalid setting name ${setting.key}`);
+      if (!KEY.test(setting.key)) throw new BugError(`invalid setting name ${setting.key}`);
       if (!setting.values.length) continue;
       for (const v of setting.values) checkSettingValue(setting.key, v);
       if (setting.comment) {

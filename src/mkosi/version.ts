@@ -66,8 +66,6 @@ export function mkosiTooOld(found: string | null, distroId: string, distroVersio
     opensuse: 'zypper install mkosi',
   };
   return new WizardError(
-    found ? `mkosi ${found} is too old: mkosi-initrd needs mkosi >= 24` : 'mkosi is not installed: building an initrd from packages needs mkosi >= 24 (mkosi-initrd)',
-    1,
-    how[distroId] ?? 'install mkosi 24 or newer from your distribution or from https://github.com/systemd/mkosi',
+    found ? `mkosi ${found} is too old: mkosi-initrd needs mkosi >= 24` : 'mkosi is not installed: building an initrd from packages needs mkosi >= 24 (mkosi-initrd)', { hint: how[distroId] ?? 'install mkosi 24 or newer from your distribution or from https://github.com/systemd/mkosi' },
   );
 }

@@ -187,9 +187,7 @@ export async function loadAptMetadata(runner: Runner, arch = 'amd64'): Promise<{
   // Only "all" packages means the architecture's own lists are missing: every binary would be "not found".
   if (!data.archId.some((id) => stringOf(data, id) === arch)) {
     throw new WizardError(
-      `apt has no package lists for ${arch}`,
-      1,
-      `add the architecture and download its lists (dpkg --add-architecture ${arch} && apt-get update), or pass --arch for an architecture apt has lists for`,
+      `apt has no package lists for ${arch}`, { hint: `add the architecture and download its lists (dpkg --add-architecture ${arch} && apt-get update), or pass --arch for an architecture apt has lists for` },
     );
   }
   return { source: { data }, warnings };

@@ -57,6 +57,6 @@ export async function loadPoolInBackground(spec: MetadataSpec, options: LoadPool
   // Errors (unreadable repository …) come from the load on this thread, with their usual messages.
   // The worker fills the cache entry of the same key: same spec, same architecture.
   if (dir) await warm(spec, dir, options.arch);
-  if (stopped) throw new WizardError('the package metadata load was stopped', 1);
+  if (stopped) throw new WizardError('the package metadata load was stopped');
   return loadPool(spec, { ...options, cacheDir: dir });
 }

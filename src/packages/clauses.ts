@@ -11,7 +11,7 @@
  * deb: a requirement is one clause; it is met by any alternative, and apt
  * picks from the first alternative that has a candidate.
  */
-import { WizardError } from '../errors.js';
+import { ExitCode, WizardError } from '../errors.js';
 import { reqToString, type Req } from './deps.js';
 import type { Package, Pool } from './pool.js';
 
@@ -61,7 +61,7 @@ interface Expansion {
 }
 
 function refuse(x: Expansion, what: string): never {
-  throw new WizardError(`the rich dependency ${x.text.length > 80 ? `${x.text.slice(0, 80)}…` : x.text} ${what}`, 2, 'the repository metadata is not what rpm writes; check where it comes from');
+  throw new WizardError(`the rich dependency ${x.text.length > 80 ? `${x.text.slice(0, 80)}…` : x.text} ${what}`, { exit: ExitCode.badInput, hint: 'the repository metadata is not what rpm writes; check where it comes from' });
 }
 
 /** Disjunction of CNFs by distribution, dropping clauses that hold whatever is installed (p or not p). */

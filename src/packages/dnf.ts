@@ -138,13 +138,13 @@ export async function loadDnfMetadata(runner: Runner, flavor: DnfFlavor, options
   try {
     text = (await runner.run(argv, { timeoutMs: 600_000, env: { LC_ALL: 'C.UTF-8' } })).stdout;
   } catch (err) {
-    if (err instanceof CommandNotFoundError) throw new WizardError(`${command} is not installed`, 1, 'install dnf, or pass --repo NAME=PATH with an rpm-md repository');
+    if (err instanceof CommandNotFoundError) throw new WizardError(`${command} is not installed`, { hint: 'install dnf, or pass --repo NAME=PATH with an rpm-md repository' });
     throw err;
   }
   const warnings: string[] = [];
   const arch = options.arch ?? 'x86_64';
   const builder = new PoolBuilder('rpm', arch);
-  if (!parseDnfDump(text, builder, warnings)) throw new WizardError(`${command} listed no available packages`, 1, `refresh the metadata with \`${command} makecache\` and check the configured repositories`);
+  if (!parseDnfDump(text, builder, warnings)) throw new WizardError(`${command} listed no available packages`, { hint: `refresh the metadata with \`${command} makecache\` and check the configured repositories` });
   return {
     source: {
       data: builder.finish(),

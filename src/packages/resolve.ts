@@ -58,8 +58,7 @@ export class UnresolvableError extends WizardError {
     const needer = chain.length ? chain[chain.length - 1] : null;
     super(
       needer ? `nothing provides ${requirement} needed by ${needer}${chain.length > 1 ? ` (pulled in by ${shortened(chain.slice(0, -1).filter((_, i) => i % 2 === 0)).join(' → ')})` : ''}` : `no package named or providing "${requirement}"`,
-      1,
-      needer ? 'remove the package that needs it, or add a repository that provides it' : 'check the spelling, or refresh the package metadata',
+      { hint: needer ? 'remove the package that needs it, or add a repository that provides it' : 'check the spelling, or refresh the package metadata' },
     );
   }
 }

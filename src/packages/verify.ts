@@ -80,10 +80,10 @@ export function dnfTransactionArgv(dnf: DnfTool, root: string, tmp: string, conf
 
 export async function dnfTransaction(runner: Runner, repos: RepoRef[], packages: string[], opts: DnfTransactionOptions = {}): Promise<VerifyResult> {
   if (process.getuid?.() !== 0) {
-    throw new WizardError('--verify with dnf needs root (dnf resolves into an empty install root)', 1, 'run it with sudo, or leave out --verify');
+    throw new WizardError('--verify with dnf needs root (dnf resolves into an empty install root)', { hint: 'run it with sudo, or leave out --verify' });
   }
   const dnf = opts.dnf ?? (await detectDnf(runner));
-  if (!dnf) throw new WizardError('--verify needs dnf5 or dnf, and neither is installed', 1, 'install dnf5 (or dnf), or leave out --verify');
+  if (!dnf) throw new WizardError('--verify needs dnf5 or dnf, and neither is installed', { hint: 'install dnf5 (or dnf), or leave out --verify' });
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'initrd-wizard-dnf-'));
   try {
     const conf = path.join(tmp, 'dnf.conf');

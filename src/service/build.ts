@@ -106,9 +106,7 @@ export async function verifyImage(file: string, report: HostReport, fs: HostFs, 
 
 export function preflightError(failed: Preflight[]): WizardError {
   return new WizardError(
-    `cannot build yet:\n${failed.map((p) => `  - ${p.detail}${p.fix ? `\n    fix: ${p.fix}` : ''}`).join('\n')}`,
-    1,
-    failed.length === 1 ? failed[0]!.fix : 'fix the items above, then build again (`initrd-wizard doctor` lists every prerequisite)',
+    `cannot build yet:\n${failed.map((p) => `  - ${p.detail}${p.fix ? `\n    fix: ${p.fix}` : ''}`).join('\n')}`, { hint: failed.length === 1 ? failed[0]!.fix : 'fix the items above, then build again (`initrd-wizard doctor` lists every prerequisite)' },
   );
 }
 
@@ -190,9 +188,7 @@ export async function buildImage(flags: BuildFlags): Promise<BuildRun> {
   // mkosi-initrd installs this machine's packages with this machine's package manager: it has no other target.
   if (state.arch !== hostMachine()) {
     throw new WizardError(
-      `mkosi-initrd builds for the machine it runs on (${hostMachine()}); the target is ${state.arch}${flags.arch === undefined && flags.snapshot ? ' (the snapshot\'s)' : ''}`,
-      1,
-      `build on a machine of that architecture; \`initrd-wizard closure --arch ${state.arch}\` previews its packages from here`,
+      `mkosi-initrd builds for the machine it runs on (${hostMachine()}); the target is ${state.arch}${flags.arch === undefined && flags.snapshot ? ' (the snapshot\'s)' : ''}`, { hint: `build on a machine of that architecture; \`initrd-wizard closure --arch ${state.arch}\` previews its packages from here` },
     );
   }
   const mk = await mkosiInfo(state);

@@ -9,8 +9,8 @@ export async function hostMetadataSpec(family: string, runner: Runner): Promise<
   if (family === 'debian') return { kind: 'apt' };
   if (family === 'fedora') {
     const dnf = await detectDnf(runner);
-    if (!dnf) throw new WizardError('neither dnf5 nor dnf is installed, so the host repositories cannot be read', 1, 'install dnf5 (or dnf), or pass --repo NAME=PATH with an rpm-md repository');
+    if (!dnf) throw new WizardError('neither dnf5 nor dnf is installed, so the host repositories cannot be read', { hint: 'install dnf5 (or dnf), or pass --repo NAME=PATH with an rpm-md repository' });
     return { kind: 'dnf', flavor: dnf.flavor, command: dnf.command };
   }
-  throw new WizardError(`reading ${family} repositories is not supported yet`, 1, 'pass --repo NAME=PATH with an rpm-md repository, or --distro fedora|debian');
+  throw new WizardError(`reading ${family} repositories is not supported yet`, { hint: 'pass --repo NAME=PATH with an rpm-md repository, or --distro fedora|debian' });
 }

@@ -37,5 +37,5 @@ export function fsError(err: unknown, action: string, outcome?: string): WizardE
   const code = errnoCode(err);
   const w = code ? WORDS[code] : undefined;
   const detail = w ? `${w.said} (${code})` : err instanceof Error ? err.message : String(err);
-  return new WizardError(`${action} failed: ${detail}${outcome ? `; ${outcome}` : ''}`, 1, w?.hint ?? 'check the file system, then run again');
+  return new WizardError(`${action} failed: ${detail}${outcome ? `; ${outcome}` : ''}`, { hint: w?.hint ?? 'check the file system, then run again' });
 }

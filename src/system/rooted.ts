@@ -83,7 +83,7 @@ export async function openRootDir(root: string): Promise<DirHandle> {
   // Every step below goes through /proc/self/fd: without /proc, lookups would all say "absent".
   if (!(await lstat(`/proc/self/fd/${fh.fd}`).catch(() => null))) {
     await fh.close();
-    throw new WizardError('/proc is not mounted: initrd-wizard resolves paths through /proc/self/fd and cannot work safely without it', 1, 'mount /proc (mount -t proc proc /proc), then run again');
+    throw new WizardError('/proc is not mounted: initrd-wizard resolves paths through /proc/self/fd and cannot work safely without it', { hint: 'mount /proc (mount -t proc proc /proc), then run again' });
   }
   return new Dir(fh, '/');
 }

@@ -45,7 +45,7 @@ export class CommandError extends WizardError {
     readonly stderr: string,
     hint?: string,
   ) {
-    super(message, 1, hint);
+    super(message, { hint });
   }
 }
 

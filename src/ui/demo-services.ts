@@ -139,7 +139,7 @@ export async function demoServices(options: DemoOptions = {}): Promise<WizardSer
       for (const e of events) {
         const wait = e.at / speed - (performance.now() - started);
         if (wait > 0) await sleep(wait, signal);
-        if (signal.aborted) throw new WizardError('build cancelled', 1);
+        if (signal.aborted) throw new WizardError('build cancelled');
         if ('stage' in e && e.stage) progress.stage(e.stage);
         else if ('line' in e && e.line !== undefined) progress.line(e.line);
       }

@@ -64,7 +64,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
     if (format !== 'uki') return { variant, report: host.report, layout: 'bls', ...inputs, config };
     // A UKI: the same facts and refusals as `install --layout uki`.
     const uki = await ukiInstallFacts(state!, rootDir, inputs.mkosi, { builtImage: null });
-    if (uki.problems.length) throw new WizardError(`a UKI cannot be installed here:\n${uki.problems.map((p) => `  - ${p}`).join('\n')}`, 1, 'nothing was changed; fix the items above, or press u on Build for a cpio initrd (layout=bls)');
+    if (uki.problems.length) throw new WizardError(`a UKI cannot be installed here:\n${uki.problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'nothing was changed; fix the items above, or press u on Build for a cpio initrd (layout=bls)' });
     return { variant, report: host.report, layout: 'uki', ukiGenerator: uki.generator ?? undefined, uki, ...inputs, config };
   };
   const imageDir = options.imageDir ?? path.join(os.homedir(), '.cache', 'initrd-wizard', 'images');

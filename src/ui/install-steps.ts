@@ -23,7 +23,7 @@ export async function applyReviewed(review: ReviewPlan, args: PlanArgs): Promise
     // Planned again under the lock: what is applied is exactly what was reviewed, or nothing.
     const plan = await planInstall({ ...args, root });
     if ((await planDiff(root, plan)) !== review.diff) {
-      throw new WizardError('the files changed since you reviewed the diff: nothing was applied', 1, 'go back to Review to see the new diff, then confirm again');
+      throw new WizardError('the files changed since you reviewed the diff: nothing was applied', { hint: 'go back to Review to see the new diff, then confirm again' });
     }
     if (plan.changes.length) await tx.apply(plan);
     return {

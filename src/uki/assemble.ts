@@ -69,10 +69,10 @@ export async function ukiCmdline(fs: HostFs, snapshotFiles: Map<string, string> 
     if (file !== undefined) return { options: parseCmdlineFile(file), source: '/etc/kernel/cmdline', fromSnapshot: true };
     const proc = snapshotFiles.get('cmdline');
     if (proc !== undefined) return { options: filterProcCmdline(proc), source: '/proc/cmdline', fromSnapshot: true };
-    throw new WizardError('the snapshot records no kernel command line (neither /etc/kernel/cmdline nor /proc/cmdline)', 1, 'capture the snapshot again with `initrd-wizard snapshot` on that machine');
+    throw new WizardError('the snapshot records no kernel command line (neither /etc/kernel/cmdline nor /proc/cmdline)', { hint: 'capture the snapshot again with `initrd-wizard snapshot` on that machine' });
   }
   const found = await kernelCmdline(fs);
-  if (!found) throw new WizardError('no kernel command line: neither /etc/kernel/cmdline, /usr/lib/kernel/cmdline nor /proc/cmdline could be read', 1, 'write the command line the UKI should carry (root=…) to /etc/kernel/cmdline');
+  if (!found) throw new WizardError('no kernel command line: neither /etc/kernel/cmdline, /usr/lib/kernel/cmdline nor /proc/cmdline could be read', { hint: 'write the command line the UKI should carry (root=…) to /etc/kernel/cmdline' });
   return { ...found, fromSnapshot: false };
 }
 
@@ -127,11 +127,11 @@ export async function runUkify(runner: Runner, input: UkifyInput, opts: { signal
     await rename(tmp, input.output);
   } catch (err) {
     await rm(tmp, { force: true });
-    if (err instanceof CommandCancelledError) throw new WizardError('the build was cancelled; temporary files were removed', 1);
-    if (err instanceof CommandNotFoundError) throw new WizardError(`${input.ukify} could not be run`, 1, `run \`${commandLine('build', '--format', 'uki')}\` again: its preflight names what ukify lacks`);
+    if (err instanceof CommandCancelledError) throw new WizardError('the build was cancelled; temporary files were removed');
+    if (err instanceof CommandNotFoundError) throw new WizardError(`${input.ukify} could not be run`, { hint: `run \`${commandLine('build', '--format', 'uki')}\` again: its preflight names what ukify lacks` });
     if (err instanceof CommandFailedError) {
       const tail = err.stderr.trim().split('\n').slice(-5).join('\n');
-      throw new WizardError(`ukify failed (exit ${err.exitCode_}):\n${tail}`, 1, `the initrd was built (log: ${opts.logFile}); check ${input.config ? `${input.config} and ` : ''}the kernel image ${input.kernel}`);
+      throw new WizardError(`ukify failed (exit ${err.exitCode_}):\n${tail}`, { hint: `the initrd was built (log: ${opts.logFile}); check ${input.config ? `${input.config} and ` : ''}the kernel image ${input.kernel}` });
     }
     throw err;
   }

@@ -43,7 +43,7 @@ test('a long build error is shown whole at 120 columns, its next step included',
   const dir = await mkdtemp(path.join(work, 'demo-'));
   const base = await demoServices({ workDir: dir, cacheDir: path.join(work, 'cache'), prefs: memoryPrefs(), replaySpeed: 2000 });
   const message = `mkosi-initrd failed: ${Array.from({ length: 40 }, (_, i) => `package-${i}`).join(' ')} are not in the configured repositories END-OF-MESSAGE`;
-  const failing: WizardServices = { ...base, build: async () => Promise.reject(new WizardError(message, 1, 'run apt-get update, then build again: THE-LAST-WORDS')) };
+  const failing: WizardServices = { ...base, build: async () => Promise.reject(new WizardError(message, { hint: 'run apt-get update, then build again: THE-LAST-WORDS' })) };
   const m = await mountWizard(failing);
   try {
     await m.resize(120, 40);

@@ -5,15 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { commandLine, shellWord } from '../../src/paths.js';
+import { commandLine } from '../../src/paths.js';
+import { formatArgv } from '../../src/system/run.js';
 import { CLI, runCli } from '../helpers.js';
 
-test('shellWord: safe words stay bare, anything else comes back from sh as the same word', () => {
-  assert.equal(shellWord('/var/tmp/root-1'), '/var/tmp/root-1');
-  assert.equal(shellWord('--root'), '--root');
+test('arguments: safe words stay bare, anything else comes back from sh as the same word', () => {
+  assert.equal(formatArgv(['/var/tmp/root-1']), '/var/tmp/root-1');
+  assert.equal(formatArgv(['--root']), '--root');
   for (const w of ['/tmp/my root', "it's", '$(reboot)', 'a;b', '`x`', 'tab\there', '']) {
-    const back = execFileSync('sh', ['-c', `printf %s ${shellWord(w)}`], { encoding: 'utf8' });
-    assert.equal(back, w, `${JSON.stringify(w)} as ${shellWord(w)}`);
+    const back = execFileSync('sh', ['-c', `printf %s ${formatArgv([w])}`], { encoding: 'utf8' });
+    assert.equal(back, w, `${JSON.stringify(w)} as ${formatArgv([w])}`);
   }
 });
 
