@@ -3,6 +3,7 @@ import os from 'node:os';
 import { ExitCode } from '../errors.js';
 import { buildPreflight, type Preflight } from '../mkosi/build.js';
 import { analyzeDracutPlugin, readInstallConf } from '../install/dracut.js';
+import { OTHER_INITRD_PLUGINS } from '../install/plan.js';
 import { CommandNotFoundError } from '../system/run.js';
 import type { CommandResult } from './result.js';
 import { mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from '../service/pipeline.js';
@@ -106,7 +107,7 @@ export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult
   const layout = conf.get('layout') ?? 'bls (default)';
   const generator = conf.get('initrd_generator') ?? 'unset (kernel-install runs whichever initrd plugins are installed)';
   items.push({ id: 'install-conf', ok: true, detail: `${etcConf !== null ? '/etc/kernel/install.conf' : usrConf !== null ? '/usr/lib/kernel/install.conf' : 'no install.conf'}: layout=${layout}, initrd_generator=${generator}` });
-  for (const name of ['50-dracut.install', '51-dracut-rescue.install', '55-initrd.install']) {
+  for (const name of OTHER_INITRD_PLUGINS) {
     const text = await fs.read(`/usr/lib/kernel/install.d/${name}`).catch(() => null);
     if (text === null) continue;
     const masked = await fs.readlink(`/etc/kernel/install.d/${name}`).catch(() => null);

@@ -8,7 +8,7 @@ import { fallbackLine, planDiff, planInstall, type FileChange, type InstallPlan 
 import { Transaction } from '../install/transaction.js';
 import { hostConfig } from '../service/variant-config.js';
 import { configKey, findRecord } from '../mkosi/records.js';
-import { mkosiTooOld } from '../mkosi/version.js';
+import { mkosiTooOld, mkosiUsable } from '../mkosi/version.js';
 import { CommandFailedError, CommandNotFoundError } from '../system/run.js';
 import { hostFs } from '../system/files.js';
 import type { CommandResult } from './result.js';
@@ -86,7 +86,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
     problems.push(`${root.at('/etc')} is not writable (read-only file system or missing permissions): nothing was changed`);
   }
   const mk = await mkosiInfo({ runner, fs: hostFs('/') });
-  if (!mk || mk.major < 24 || !mk.hasInitrd) {
+  if (!mkosiUsable(mk)) {
     const e = mkosiTooOld(mk?.version ?? null, state.distro.id, state.distro.version);
     problems.push(`${e.message} (${e.hint})`);
   }

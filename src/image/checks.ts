@@ -3,6 +3,7 @@
  * tied to the HostReport: a LUKS root needs systemd-cryptsetup and dm_crypt,
  * an LVM root lvm and its udev rules, and so on.
  */
+import { FS_MODULES, moduleFor, RAID_LEVEL_MODULES } from '../host/modules.js';
 import type { HostReport } from '../host/report.js';
 import type { CpioImage } from './cpio.js';
 
@@ -12,8 +13,6 @@ export interface ImageCheck {
   detail: string;
 }
 
-const FS_MODULE: Record<string, string> = { ext4: 'ext4', ext3: 'ext4', ext2: 'ext4', xfs: 'xfs', btrfs: 'btrfs', vfat: 'vfat', f2fs: 'f2fs', nfs: 'nfs', nfs4: 'nfsv4' };
-const RAID_MODULE: Record<string, string> = { raid0: 'raid0', raid1: 'raid1', raid4: 'raid456', raid5: 'raid456', raid6: 'raid456', raid10: 'raid10', linear: 'linear' };
 
 const norm = (m: string) => m.replace(/-/g, '_');
 
@@ -103,7 +102,7 @@ export function checkImage(image: CpioImage, report: HostReport): { checks: Imag
   checks.push(fileCheck(idx, 'initrd-release', 'initrd-release (systemd only switches root from an initrd that has one)', ['etc/initrd-release', 'usr/lib/initrd-release']));
   for (const m of report.mounts) {
     if (m.role === 'resume') continue;
-    const mod = FS_MODULE[m.fstype];
+    const mod = moduleFor(FS_MODULES, m.fstype);
     if (mod) checks.push(moduleCheck(idx, `fs-${m.fstype}`, [mod], `${m.target} is ${m.fstype}`));
   }
   if (report.diskDrivers.length) checks.push(moduleCheck(idx, 'disk-driver', report.diskDrivers, `controller of ${[...new Set(report.mounts.flatMap((m) => m.disks))].join(', ') || 'the root disk'}`));
@@ -144,7 +143,7 @@ export function checkImage(image: CpioImage, report: HostReport): { checks: Imag
   if (f.has('raid')) {
     checks.push(fileCheck(idx, 'raid-mdadm', 'mdadm', ['usr/sbin/mdadm', 'sbin/mdadm']));
     checks.push(patternCheck(idx, 'raid-udev-rules', 'md udev rules', /udev\/rules\.d\/\d+-md-raid.*\.rules$/));
-    const levels = [...new Set(report.devices.map((d) => RAID_MODULE[d.type]).filter((m): m is string => !!m))];
+    const levels = [...new Set(report.devices.map((d) => moduleFor(RAID_LEVEL_MODULES, d.type)).filter((m): m is string => !!m))];
     checks.push(moduleCheck(idx, 'raid-level-module', ['md_mod', ...levels], 'md arrays need md-mod and their level'));
     checks.push(fileCheck(idx, 'raid-mdadm-conf', 'mdadm.conf', ['etc/mdadm/mdadm.conf', 'etc/mdadm.conf']));
   }

@@ -27,7 +27,8 @@ export const OUR_PLUGIN = '/etc/kernel/install.d/50-mkosi-initrd.install';
  * and Debian's 55-initrd.install, which links /boot/initrd.img-KVER (made by
  * initramfs-tools) in beside ours, where the kernel would unpack it last.
  */
-const OTHER_INITRD_PLUGINS = ['50-dracut.install', '51-dracut-rescue.install', '55-initrd.install'];
+/** The other generators' kernel-install plugins install may mask, and doctor reports on. */
+export const OTHER_INITRD_PLUGINS = ['50-dracut.install', '51-dracut-rescue.install', '55-initrd.install'] as const;
 
 /** Every directory install writes into: where recovery looks for temp files a killed run left. */
 export const WRITE_DIRS = [path.posix.dirname(INSTALL_CONF), path.posix.dirname(KERNEL_CMDLINE), path.posix.dirname(OUR_PLUGIN), path.posix.dirname(DROP_IN_PATH), `${EXTRA_TREE_DIR}/etc`];

@@ -3,10 +3,10 @@
  * variant that was never built or failed. Keyed by the exact configuration
  * install writes (drop-in plus carried files).
  */
+import { cacheDir } from '../cache.js';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { readRegularFile } from '../system/rooted.js';
-import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RenderedConfig } from './render.js';
@@ -21,8 +21,7 @@ export interface BuildRecord {
 }
 
 export function recordsDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'initrd-wizard', 'builds');
+  return cacheDir('builds');
 }
 
 /** The configuration's identity, ignoring the generated-by header (its version line changes). */

@@ -55,6 +55,11 @@ export async function detectMkosi(runner: Runner, exists: (p: string) => Promise
   return { ...v, hasInitrd: v.major >= 24 && (await exists('/usr/bin/mkosi-initrd')), kernelInstallPlugin: plugin };
 }
 
+/** mkosi that can build an initrd from packages: 24 or newer, with mkosi-initrd. */
+export function mkosiUsable(mk: MkosiInfo | null): mk is MkosiInfo & { hasInitrd: true } {
+  return !!mk && mk.major >= 24 && mk.hasInitrd;
+}
+
 /** The "needs mkosi >= 24" message, with how to get it on this distribution. */
 export function mkosiTooOld(found: string | null, distroId: string, distroVersion: string): WizardError {
   const how: Record<string, string> = {

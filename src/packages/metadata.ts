@@ -8,9 +8,9 @@
  * fatal; a write that fails leaves no temporary file behind, and temporary
  * files of killed runs are swept on the next load.
  */
+import { cacheDir } from '../cache.js';
 import { lstat, mkdir, open, readdir, rename, stat, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describeUnknown } from '../errors.js';
 import { LIMITS } from '../limits.js';
@@ -47,8 +47,7 @@ export interface LoadedPool {
 const CACHE_VERSION = 5;
 
 export function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'initrd-wizard', 'metadata');
+  return cacheDir('metadata');
 }
 
 async function fileStamps(paths: string[]): Promise<string[]> {

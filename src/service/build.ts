@@ -6,7 +6,7 @@ import { checkImage, type ImageCheck } from '../image/checks.js';
 import { readInitrd } from '../image/cpio.js';
 import { currentInitrdCandidates, summarizeImage, type ImageReport } from '../image/report.js';
 import { buildInitrd, buildPreflight, type Preflight } from '../mkosi/build.js';
-import { mkosiTooOld } from '../mkosi/version.js';
+import { mkosiTooOld, mkosiUsable } from '../mkosi/version.js';
 import { configKey, saveRecord } from '../mkosi/records.js';
 import type { HostReport } from '../host/report.js';
 import { mkosiInfo, pipeline, type PipelineFlags, type PipelineState } from './pipeline.js';
@@ -192,7 +192,7 @@ export async function buildImage(flags: BuildFlags): Promise<BuildRun> {
     );
   }
   const mk = await mkosiInfo(state);
-  if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, state.distro.id, state.distro.version);
+  if (!mkosiUsable(mk)) throw mkosiTooOld(mk?.version ?? null, state.distro.id, state.distro.version);
   const preflight = await buildPreflight({
     fs: state.fs,
     kernelVersion: state.kernelVersion,

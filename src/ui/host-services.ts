@@ -1,4 +1,5 @@
 /** The real machine (or a snapshot of one, or another root): the same service layer the subcommands call, returning its domain objects. */
+import { cacheDir } from '../cache.js';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { Transaction } from '../install/transaction.js';
 import { loadPoolInBackground } from '../packages/background.js';
 import { loadProfiles } from '../variant/profiles.js';
 import { hostFs } from '../system/files.js';
-import { mkosiTooOld, type MkosiInfo } from '../mkosi/version.js';
+import { mkosiTooOld, mkosiUsable, type MkosiInfo } from '../mkosi/version.js';
 import { applyReviewed, reviewInstall, type PlanArgs } from './install-steps.js';
 import { confPrefs } from './prefs.js';
 import type { BuildOutcome, HostData, ImageFormat, Prefs, ReproducibleSummary, WizardServices } from './services.js';
@@ -50,7 +51,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
   const planArgs = async (variant: Variant, host: HostData, format: ImageFormat): Promise<PlanArgs> => {
     installInputs ??= (async () => {
       const mk = await mkosiInfo({ runner: state!.runner, fs: hostFs('/') });
-      if (!mk || mk.major < 24 || !mk.hasInitrd) throw mkosiTooOld(mk?.version ?? null, host.distro.id, host.distro.version);
+      if (!mkosiUsable(mk)) throw mkosiTooOld(mk?.version ?? null, host.distro.id, host.distro.version);
       return { mkosi: mk, crypttab: await hostCrypttab(state!) };
     })();
     // A failed detection (mkosi missing) is asked again next time, after the user fixed it.
@@ -67,7 +68,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
     if (uki.problems.length) throw new WizardError(`a UKI cannot be installed here:\n${uki.problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'nothing was changed; fix the items above, or press u on Build for a cpio initrd (layout=bls)' });
     return { variant, report: host.report, layout: 'uki', ukiGenerator: uki.generator ?? undefined, uki, ...inputs, config };
   };
-  const imageDir = options.imageDir ?? path.join(os.homedir(), '.cache', 'initrd-wizard', 'images');
+  const imageDir = options.imageDir ?? cacheDir('images');
 
   return {
     mode: 'host',

@@ -1,4 +1,5 @@
 /** HostReport + profiles → Variant: which profiles, and the merged packages, modules and host files. */
+import { FS_MODULES, moduleFor, RAID_LEVEL_MODULES } from '../host/modules.js';
 import type { Feature, HostReport } from '../host/report.js';
 import { generatorName } from '../host/generator.js';
 import type { Distro } from './distro.js';
@@ -20,12 +21,6 @@ export interface Variant {
   tweaks: { add: string[]; remove: string[] };
 }
 
-const FS_MODULES: Record<string, string> = {
-  ext4: 'ext4', ext3: 'ext4', ext2: 'ext4', xfs: 'xfs', btrfs: 'btrfs', vfat: 'vfat', f2fs: 'f2fs', nfs: 'nfs', nfs4: 'nfsv4', erofs: 'erofs', squashfs: 'squashfs',
-};
-const RAID_LEVEL_MODULES: Record<string, string> = {
-  raid0: 'raid0', raid1: 'raid1', raid4: 'raid456', raid5: 'raid456', raid6: 'raid456', raid10: 'raid10', linear: 'linear',
-};
 
 /** Profiles selected by the report's features, closed over `requires`, in a stable order (base first). */
 export function selectProfiles(report: HostReport, profiles: Map<string, Profile>, extra: string[] = []): Map<string, string> {
@@ -75,13 +70,13 @@ export function suggest(report: HostReport, profiles: Map<string, Profile>, opti
   }
   // Host-specific modules the profiles cannot know: the filesystems and disk controllers in use, and RAID levels.
   for (const m of report.mounts) {
-    const fsModule = FS_MODULES[m.fstype];
+    const fsModule = moduleFor(FS_MODULES, m.fstype);
     if (fsModule && m.role !== 'resume') push(modules, [fsModule]);
   }
   push(modules, report.diskDrivers);
   push(modules, report.targetModules);
   for (const d of report.devices) {
-    const level = RAID_LEVEL_MODULES[d.type];
+    const level = moduleFor(RAID_LEVEL_MODULES, d.type);
     if (level) push(modules, [level]);
   }
   const tweaks = options.tweaks ?? { add: [], remove: [] };
