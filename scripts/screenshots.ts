@@ -1,15 +1,14 @@
 /**
  * `npm run screenshots`: runs the built `initrd-wizard --demo` in tmux at
  * 120x40, walks every screen as a user would, captures each real frame with
- * its colours and renders it to screenshots/NN-name.png (aha + headless
- * Chromium). Needs tmux, aha and chromium (see .ci/run).
+ * its colours and renders it to screenshots/NN-name.png (scripts/frame-image.ts:
+ * xterm.js headless and resvg, no browser). Needs tmux and fonts-dejavu-core.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startSession, type TmuxSession } from '../test/support/tmux.js';
-// @ts-expect-error plain ESM script without type declarations
-import { ansiToPng } from './ansi-to-png.mjs';
+import { frameToPng } from './frame-image.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const cli = path.join(root, 'dist', 'bin', 'initrd-wizard.js');
@@ -25,7 +24,7 @@ let n = 0;
 async function shot(s: TmuxSession, name: string, title: string) {
   const frame = await s.capture({ ansi: true });
   const file = path.join(outDir, `${String(++n).padStart(2, '0')}-${name}.png`);
-  await ansiToPng(frame, file, { cols: COLS, rows: ROWS, title });
+  await writeFile(file, await frameToPng(frame, { cols: COLS, rows: ROWS, title }));
   await writeFile(file.replace(/\.png$/, '.txt'), (await s.capture()).replace(/\s+$/gm, '') + '\n');
   console.log(`${path.relative(root, file)}  (${title})`);
 }
