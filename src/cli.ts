@@ -2,7 +2,8 @@
  * argv → a command → its answer. The one place that prints results and exits
  * the process: commands return values and throw WizardErrors, never exit.
  */
-import { Command, CommanderError, Option } from 'commander';
+// extra-typings: each command's options are typed from their declarations, so no flag is read through a cast.
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { ExitCode, InputError, WizardError } from './errors.js';
 import { CommandError } from './system/run.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
@@ -64,10 +65,9 @@ function reportError(caught: unknown, json: boolean, io: Io, raw: Io): number {
 const archOption = (prefix = '') =>
   new Option('--arch <arch>', `${prefix}the target machine's architecture as uname -m, rpm or dpkg name it (x86_64, aarch64, amd64, arm64 …; default: the snapshot's, else this machine's)`);
 
-export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
+export function buildProgram(rawIo: Io, done: (code: number) => void) {
   const io = safeIo(rawIo);
-  const program = new Command(TOOL_NAME);
-  program
+  const program = new Command(TOOL_NAME)
     .description('Move this machine\'s initrd from dracut to mkosi-initrd, safely.')
     .version(TOOL_VERSION)
     .option('--demo', 'the interactive wizard on a bundled demo host, repository and temporary root (no root, no changes)')
@@ -81,9 +81,11 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)');
 
-  const run = (fn: (opts: Record<string, unknown>) => Promise<CommandResult>) =>
-    async function (this: Command) {
-      const opts = this.optsWithGlobals() as Record<string, unknown>;
+  /** A command's action: its typed options (with the program's), the answer reported, any error turned into an exit code here. */
+  const run =
+    <O extends { json?: true }>(fn: (opts: O) => Promise<CommandResult>) =>
+    async (_opts: unknown, cmd: { optsWithGlobals(): O }) => {
+      const opts = cmd.optsWithGlobals();
       const json = Boolean(opts.json);
       try {
         done(report(await fn(opts), json, io, rawIo));
@@ -99,14 +101,14 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .description('capture this host\'s storage facts into a directory (attach it to bug reports)')
     .option('-o, --output <dir>', 'directory to create (default: ./initrd-wizard-snapshot-<time>)')
     .addOption(jsonOption())
-    .action(run(async (o) => (await import('./commands/snapshot.js')).snapshotCommand({ output: o.output as string | undefined })));
+    .action(run(async (o) => (await import('./commands/snapshot.js')).snapshotCommand({ output: o.output })));
 
   program
     .command('detect')
     .description('show the storage stack the initrd must bring up, its features, and anything unsupported')
     .addOption(snapshotOption())
     .addOption(jsonOption())
-    .action(run(async (o) => (await import('./commands/detect.js')).detectCommand({ snapshot: o.snapshot as string | undefined })));
+    .action(run(async (o) => (await import('./commands/detect.js')).detectCommand({ snapshot: o.snapshot })));
 
   program
     .command('suggest')
@@ -116,7 +118,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .addOption(jsonOption())
     .action(
       run(async (o) =>
-        (await import('./commands/suggest.js')).suggestCommand({ snapshot: o.snapshot as string | undefined, distro: o.distro as string | undefined }),
+        (await import('./commands/suggest.js')).suggestCommand({ snapshot: o.snapshot, distro: o.distro }),
       ),
     );
 
@@ -134,11 +136,11 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .action(
       run(async (o) =>
         (await import('./commands/closure.js')).closureCommand({
-          distro: o.distro as string | undefined,
-          repo: o.repo as string[] | undefined,
-          packages: o.packages as string | undefined,
-          snapshot: o.snapshot as string | undefined,
-          arch: o.arch as string | undefined,
+          distro: o.distro,
+          repo: o.repo,
+          packages: o.packages,
+          snapshot: o.snapshot,
+          arch: o.arch,
           verify: Boolean(o.verify),
           weak: Boolean(o.weak),
         }),
@@ -173,20 +175,20 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware')
     .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
     .addOption(archOption())
-    .addOption(new Option('--format <format>', 'cpio: an initrd; uki: a unified kernel image (kernel, initrd, command line, os-release)').choices(['cpio', 'uki']).default('cpio'))
+    .addOption(new Option('--format <format>', 'cpio: an initrd; uki: a unified kernel image (kernel, initrd, command line, os-release)').choices(['cpio', 'uki'] as const).default('cpio' as const))
     .option('--check-reproducible', 'build twice and compare the images member by member')
     .addOption(jsonOption())
     .action(
       run(async (o) => {
         const flags = (signal: AbortSignal) => ({
-          snapshot: o.snapshot as string | undefined,
-          kernelVersion: o.kernelVersion as string | undefined,
-          output: o.output as string | undefined,
+          snapshot: o.snapshot,
+          kernelVersion: o.kernelVersion,
+          output: o.output,
           slim: Boolean(o.slim),
           generic: Boolean(o.generic),
-          distro: o.distro as string | undefined,
-          arch: o.arch as string | undefined,
-          format: o.format as 'cpio' | 'uki',
+          distro: o.distro,
+          arch: o.arch,
+          format: o.format,
           signal,
           onStage: progress(Boolean(o.json)),
         });
@@ -205,7 +207,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .addOption(snapshotOption())
     .addOption(kernelOption())
     .option('--image <file>', 'the image to boot: an initrd, or a unified kernel image (.efi, booted under UEFI) (default: build the variant first)')
-    .addOption(new Option('--format <format>', 'what to build when no --image is given: uki boots it under UEFI firmware (OVMF) through systemd-boot').choices(['cpio', 'uki']))
+    .addOption(new Option('--format <format>', 'what to build when no --image is given: uki boots it under UEFI firmware (OVMF) through systemd-boot').choices(['cpio', 'uki'] as const))
     .option('--loader <file>', 'systemd-bootx64.efi that starts a UKI (default: /usr/lib/systemd/boot/efi/systemd-bootx64.efi)')
     .option('--log <file>', 'write the serial console to this file')
     .addOption(new Option('--without-credential', 'negative control: do not pass the LUKS passphrase').hideHelp())
@@ -215,12 +217,12 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
         const { bootTestCommand } = await import('./commands/boottest.js');
         return cancellable((signal) =>
           bootTestCommand({
-            snapshot: o.snapshot as string | undefined,
-            kernelVersion: o.kernelVersion as string | undefined,
-            image: o.image as string | undefined,
-            format: o.format as 'cpio' | 'uki' | undefined,
-            loader: o.loader as string | undefined,
-            log: o.log as string | undefined,
+            snapshot: o.snapshot,
+            kernelVersion: o.kernelVersion,
+            image: o.image,
+            format: o.format,
+            loader: o.loader,
+            log: o.log,
             withoutCredential: Boolean(o.withoutCredential),
             signal,
             onStage: progress(Boolean(o.json)),
@@ -237,8 +239,8 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--root <dir>', 'operate on this root directory instead of /')
     .option('--dry-run', 'show the diff and change nothing')
     .option('-y, --yes', 'apply without asking')
-    .option('--layout <bls|uki>', 'kernel-install layout (uki also sets uki_generator)', 'bls')
-    .option('--uki-generator <ukify|mkosi>', 'with --layout uki: who builds the UKI (ukify; mkosi is refused with the reason: it takes the stub from an image that has none)')
+    .addOption(new Option('--layout <layout>', 'kernel-install layout (uki also sets uki_generator)').choices(['bls', 'uki'] as const).default('bls' as const))
+    .addOption(new Option('--uki-generator <generator>', 'with --layout uki: who builds the UKI (ukify; mkosi is refused with the reason: it takes the stub from an image that has none)').choices(['ukify', 'mkosi'] as const))
     .option('--regenerate', 'then run kernel-install add for the kernel, keeping what boots now as the fallback (bls: the previous initrd with its own entry; uki: the BLS entry, or the previous UKI as …-previous.efi)')
     .option('--force', 'install even when the variant was not built, failed its checks, or the storage is unsupported')
     .option('--distro <id>', 'package names for this distribution (default: the root\'s)')
@@ -248,16 +250,16 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
         const m = await import('./commands/install.js');
         const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY && !o.json);
         return m.installCommand({
-          snapshot: o.snapshot as string | undefined,
-          kernelVersion: o.kernelVersion as string | undefined,
-          root: o.root as string | undefined,
+          snapshot: o.snapshot,
+          kernelVersion: o.kernelVersion,
+          root: o.root,
           dryRun: Boolean(o.dryRun),
           yes: Boolean(o.yes),
-          layout: o.layout as string,
+          layout: o.layout,
           regenerate: Boolean(o.regenerate),
-          ukiGenerator: o.ukiGenerator as string | undefined,
+          ukiGenerator: o.ukiGenerator,
           force: Boolean(o.force),
-          distro: o.distro as string | undefined,
+          distro: o.distro,
           json: Boolean(o.json),
           confirm: interactive ? m.ttyConfirm : undefined,
         });
@@ -270,7 +272,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .option('--root <dir>', 'operate on this root directory instead of /')
     .option('--force', 'revert even over files changed since the install')
     .addOption(jsonOption())
-    .action(run(async (o) => (await import('./commands/revert.js')).revertCommand({ root: o.root as string | undefined, force: Boolean(o.force) })));
+    .action(run(async (o) => (await import('./commands/revert.js')).revertCommand({ root: o.root, force: Boolean(o.force) })));
 
   program
     .command('doctor')
@@ -280,7 +282,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
     .addOption(jsonOption())
     .action(
       run(async (o) =>
-        (await import('./commands/doctor.js')).doctorCommand({ snapshot: o.snapshot as string | undefined, kernelVersion: o.kernelVersion as string | undefined }),
+        (await import('./commands/doctor.js')).doctorCommand({ snapshot: o.snapshot, kernelVersion: o.kernelVersion }),
       ),
     );
 
@@ -295,10 +297,10 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
         if (o.demo && o[flag] !== undefined) throw new InputError(`--${flag} does not apply to --demo: it runs on a bundled capture and installs into a temporary root`, `leave out --demo to open the wizard with --${flag}, or leave out --${flag}`);
       }
       // A snapshot that cannot be read is said now, with exit 2, not on a screen the user then quits with 0.
-      if (o.snapshot !== undefined) await (await import('./host/snapshot.js')).loadSnapshot(o.snapshot as string);
+      if (o.snapshot !== undefined) await (await import('./host/snapshot.js')).loadSnapshot(o.snapshot);
       if (o.arch !== undefined) {
         // Checked before any screen opens; the demo's host and package list are a bundled x86_64 machine's.
-        (await import('./service/host.js')).resolveArch(null, o.arch as string);
+        (await import('./service/host.js')).resolveArch(null, o.arch);
         if (o.demo) throw new InputError('--arch does not apply to --demo: its host and package list are a bundled x86_64 machine\'s', 'leave out --arch, or leave out --demo to run the wizard on this host');
       }
       const ui = await import('./ui/interactive.js');
@@ -307,7 +309,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void): Command {
         const { runTui } = await import('./ui/run.js');
         const services = o.demo
           ? await (await import('./ui/demo-services.js')).demoServices()
-          : (await import('./ui/host-services.js')).hostServices({ snapshot: o.snapshot as string | undefined, root: o.root as string | undefined, arch: o.arch as string | undefined });
+          : (await import('./ui/host-services.js')).hostServices({ snapshot: o.snapshot, root: o.root, arch: o.arch });
         const outcome = await runTui(services);
         return { json: {}, text: outcome.summary, exitCode: outcome.code };
       }

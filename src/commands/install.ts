@@ -25,10 +25,11 @@ export interface InstallFlags extends PipelineFlags {
   root?: string;
   dryRun?: boolean;
   yes?: boolean;
-  layout?: string;
+  /** bls or uki (the CLI's --layout choices). */
+  layout?: 'bls' | 'uki';
   regenerate?: boolean;
   /** layout uki: the generator the user asked for (ukify is the default). */
-  ukiGenerator?: string;
+  ukiGenerator?: UkiGenerator;
   force?: boolean;
   json?: boolean;
   /** Extra environment for kernel-install (tests put the mkosi shim on PATH). */
@@ -61,8 +62,6 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   const root = new Root(rootDir);
   const fs = hostFs(rootDir);
   const layout = flags.layout ?? 'bls';
-  if (layout !== 'bls' && layout !== 'uki') throw new InputError(`--layout ${layout}: expected bls or uki`);
-  if (flags.ukiGenerator !== undefined && flags.ukiGenerator !== 'ukify' && flags.ukiGenerator !== 'mkosi') throw new InputError(`--uki-generator ${flags.ukiGenerator}: expected ukify or mkosi`);
   if (flags.ukiGenerator !== undefined && layout !== 'uki') throw new InputError('--uki-generator only applies to --layout uki', 'add --layout uki, or drop --uki-generator');
   const state = await pipeline({ ...flags, fs });
   const runner = state.runner;
@@ -101,7 +100,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   const hc = mk ? await hostConfig(state, mk, async (f) => (await root.state(f)).type === 'file') : null;
   const key = hc ? configKey(hc.config) : '';
   const record = await findRecord(key);
-  const uki = layout === 'uki' ? await ukiInstallFacts(state, rootDir, mk, { ukiGenerator: flags.ukiGenerator as UkiGenerator | undefined, regenerate: flags.regenerate, builtImage: record?.output ?? null }) : null;
+  const uki = layout === 'uki' ? await ukiInstallFacts(state, rootDir, mk, { ukiGenerator: flags.ukiGenerator, regenerate: flags.regenerate, builtImage: record?.output ?? null }) : null;
   if (uki) problems.push(...uki.problems);
   if (!flags.force && !flags.dryRun) {
     if (!record) problems.push('this variant has not been built and checked yet: run `initrd-wizard build` first (or pass --force)');

@@ -246,7 +246,7 @@ test('--layout uki on a bookworm-shaped root (systemd 252, no ukify, no stub) is
     assert.equal(await treeHash(dir), before);
     const bad = await install(dir, '--layout', 'uki', '--uki-generator', 'dracut');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--uki-generator dracut: expected ukify or mkosi/);
+    assert.match(bad.stderr, /'--uki-generator <generator>' argument 'dracut' is invalid\. Allowed choices are ukify, mkosi/);
   });
 });
 

@@ -159,8 +159,7 @@ test('--uki-generator: mkosi refused on mkosi < 25, and bad values are input err
       assert.equal(e.exitCode, 1);
       assert.match(e.message, new RegExp(`uki_generator=mkosi needs mkosi >= 25: the plugin of mkosi ${mk} writes its UKI under a name kernel-install does not copy to the ESP \\(fix: use uki_generator=ukify`));
     }
-    const bad = await refusal(installCommand({ root: dir, snapshot: SNAP, layout: 'uki', ukiGenerator: 'dracut', dryRun: true, force: true }));
-    assert.equal(bad.exitCode, 2);
+    // A generator that is neither is refused by the CLI's choices (install.test.ts) and cannot be typed here.
     const bls = await refusal(installCommand({ root: dir, snapshot: SNAP, ukiGenerator: 'ukify', dryRun: true, force: true }));
     assert.equal(bls.exitCode, 2);
     assert.match(bls.message, /--uki-generator only applies to --layout uki/);
