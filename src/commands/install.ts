@@ -97,7 +97,7 @@ export async function installCommand(flags: InstallFlags): Promise<CommandResult
   }
   const crypttab = await hostCrypttab(state);
   // The exact configuration this install writes must have been built and checked.
-  const hc = mk ? await hostConfig(state, mk, async (f) => (await root.state(f)).type === 'file') : null;
+  const hc = mk ? await hostConfig(state, mk) : null;
   const key = hc ? configKey(hc.config) : '';
   const record = await findRecord(key);
   const uki = layout === 'uki' ? await ukiInstallFacts(state, rootDir, mk, { ukiGenerator: flags.ukiGenerator, regenerate: flags.regenerate, builtImage: record?.output ?? null }) : null;

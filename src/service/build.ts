@@ -208,7 +208,7 @@ export async function buildImage(flags: BuildFlags): Promise<BuildRun> {
   if (failed.length) throw preflightError(failed);
   // Skipping a UKI prerequisite cannot make a UKI: those refusals stand.
   if (format === 'uki' && !uki) throw preflightError(preflight.filter((p) => !p.ok && p.id.startsWith('uki-')));
-  const { config, set: previewSet, warnings: previewWarnings } = await hostConfig(state, mk, async (f) => (await state.fs.stat(f).catch(() => null)) !== null, { slim: flags.slim });
+  const { config, set: previewSet, warnings: previewWarnings } = await hostConfig(state, mk, { slim: flags.slim });
   const suffix = `${flags.slim ? '-slim' : ''}${flags.generic ? '-generic' : ''}`;
   const output = path.resolve(flags.output ?? (uki ? `uki-${state.kernelVersion}${suffix}.efi` : `initrd-${state.kernelVersion}${suffix}.cpio.zst`));
   const log = path.resolve(flags.log ?? `${output}.log`);

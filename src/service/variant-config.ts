@@ -13,7 +13,7 @@ import { describeUnknown, WizardError } from '../errors.js';
 import { hostMetadataSpec } from './metadata.js';
 import { hostCrypttab, type PipelineState } from './pipeline.js';
 import type { Variant } from '../variant/suggest.js';
-import type { HostFs } from '../system/files.js';
+import { isFile, type HostFs } from '../system/files.js';
 
 export interface HostConfig {
   config: RenderedConfig;
@@ -48,8 +48,14 @@ export async function carriedKeymapFiles(fs: Pick<HostFs, 'readlink'>, exists: (
   return out;
 }
 
-export async function hostConfig(state: PipelineState, mk: Pick<MkosiInfo, 'version' | 'major'>, exists: (p: string) => Promise<boolean>, opts: { slim?: boolean; variant?: Variant } = {}): Promise<HostConfig> {
+/**
+ * The drop-in for this host. Which host files it carries is decided here and
+ * only here (a regular file, links followed inside the root), so build,
+ * install and the wizard cannot disagree about the configuration's identity.
+ */
+export async function hostConfig(state: PipelineState, mk: Pick<MkosiInfo, 'version' | 'major'>, opts: { slim?: boolean; variant?: Variant } = {}): Promise<HostConfig> {
   const variant = opts.variant ?? state.variant;
+  const exists = (p: string) => isFile(state.fs, p);
   const existing = new Set<string>();
   for (const f of variant.hostFiles) if (await exists(f)) existing.add(f);
   for (const f of await carriedKeymapFiles(state.fs, exists)) existing.add(f);

@@ -60,8 +60,7 @@ export function hostServices(options: HostOptions = {}): WizardServices {
       throw err;
     });
     // The drop-in exactly as build renders it for this mkosi (the removals it can make, its profiles, the keymap).
-    const root = new Root(rootDir);
-    const { config } = await hostConfig(state!, inputs.mkosi, async (f) => (await root.state(f)).type === 'file', { variant });
+    const { config } = await hostConfig(state!, inputs.mkosi, { variant });
     if (format !== 'uki') return { variant, report: host.report, layout: 'bls', ...inputs, config };
     // A UKI: the same facts and refusals as `install --layout uki`.
     const uki = await ukiInstallFacts(state!, rootDir, inputs.mkosi, { builtImage: null });
