@@ -275,6 +275,16 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
     .action(run(async (o) => (await import('./commands/revert.js')).revertCommand({ root: o.root, force: Boolean(o.force) })));
 
   program
+    .command('fleet')
+    .description('many hosts at once: which are supported, why not, and the variants that cover them')
+    .argument('<paths...>', 'snapshot directories, or directories holding them')
+    .option('--csv', 'print a CSV table (one row per host) instead of text')
+    .addOption(jsonOption())
+    .action(async (paths, opts, cmd) => {
+      await run(async (o: typeof opts) => (await import('./commands/fleet.js')).fleetCommand({ paths, csv: o.csv }))(opts, cmd);
+    });
+
+  program
     .command('doctor')
     .description('check every prerequisite for building and installing, with fixes')
     .addOption(snapshotOption())
