@@ -95,6 +95,9 @@ export async function fleetHost(entry: { name: string; path: string; error?: str
   }
 }
 
+/** Hosts read at once. */
+const FLEET_CONCURRENCY = 32;
+
 export interface FleetReport {
   hosts: FleetHost[];
   variants: Array<FleetVariant & { hosts: string[] }>;
@@ -104,10 +107,19 @@ export interface FleetReport {
 /** Every host in `paths`, and the variants that cover the supported ones (most hosts first). */
 export async function analyzeFleet(paths: string[], profiles: Map<string, Profile>): Promise<FleetReport> {
   const entries = await fleetSnapshotDirs(paths);
+  // Reading a snapshot is a few dozen small file operations, each waiting on the thread pool: many hosts in flight keep it busy.
+  const answers: Array<Awaited<ReturnType<typeof fleetHost>>> = new Array(entries.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const i = next++;
+      answers[i] = await fleetHost(entries[i]!, profiles);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FLEET_CONCURRENCY, entries.length) }, worker));
   const hosts: FleetHost[] = [];
   const variants = new Map<string, FleetVariant & { hosts: string[] }>();
-  for (const e of entries) {
-    const { host, variant } = await fleetHost(e, profiles);
+  for (const { host, variant } of answers) {
     hosts.push(host);
     if (variant) {
       const group = variants.get(variant.id) ?? { ...variant, hosts: [] };
