@@ -68,7 +68,7 @@ const archOption = (prefix = '') =>
 export function buildProgram(rawIo: Io, done: (code: number) => void) {
   const io = safeIo(rawIo);
   const program = new Command(TOOL_NAME)
-    .description('Move this machine\'s initrd from dracut to mkosi-initrd, safely.')
+    .description('Move this machine\'s initrd to mkosi-initrd, built from distribution packages, safely.')
     .version(TOOL_VERSION)
     .option('--demo', 'the interactive wizard on a bundled demo host, repository and temporary root (no root, no changes)')
     .option('--snapshot <dir>', 'wizard: read host facts from a snapshot directory (diagnose another machine)')
@@ -300,7 +300,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
     run(async (o) => {
       // No subcommand takes a word before it: a word here is a command that does not exist.
       if (program.args.length) {
-        throw new InputError(`unknown command "${program.args[0]}"`, `the commands are ${program.commands.map((c) => c.name()).join(', ')}; run ${TOOL_NAME} --help`);
+        throw new InputError(`unknown command "${program.args[0]}"`, `the commands are ${program.commands.map((c) => c.name()).join(', ')}; run ${commandLine('--help')}`);
       }
       // The demo brings its own host and its own temporary root: these would be silently ignored.
       for (const flag of ['snapshot', 'root'] as const) {
