@@ -1,0 +1,50 @@
+/**
+ * The package people install: `npm pack`, then `npm install -g` into a
+ * throwaway prefix, then the installed command run from `/`, away from the
+ * checkout: profiles, the demo, libexec and the man page are found relative
+ * to the installed package.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ROOT, tempDir } from '../helpers.js';
+
+test('npm pack, npm install -g, and the command works from / with its man page', { timeout: 600_000 }, async () => {
+  const { dir, cleanup } = await tempDir('iw-pkg-');
+  try {
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const tgz = (await readdir(dir)).find((f) => f.endsWith('.tgz'))!;
+    const prefix = path.join(dir, 'prefix');
+    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', path.join(dir, tgz)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const env = { ...process.env, PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}`, CI: '1' };
+    const run = (args: string[]) => spawnSync('initrd-wizard', args, { cwd: '/', env, encoding: 'utf8' });
+    const installed = path.join(prefix, 'lib', 'node_modules', 'initrd-wizard');
+
+    assert.match(run(['--version']).stdout, /^\d+\.\d+\.\d+/);
+    const detect = run(['detect', '--snapshot', path.join(installed, 'test/fixtures/snapshots/raid1')]);
+    assert.equal(detect.status, 0, detect.stderr);
+    assert.match(detect.stdout, /└─ md0 {2}raid1/);
+    const suggest = run(['suggest', '--snapshot', path.join(installed, 'test/fixtures/snapshots/raid1'), '--json']);
+    assert.equal(suggest.status, 0, suggest.stderr);
+    assert.ok((JSON.parse(suggest.stdout) as { profiles: string[] }).profiles.includes('raid'), 'profiles found in the installed package');
+    const demo = run(['--demo']);
+    assert.equal(demo.status, 0, demo.stderr);
+    assert.match(demo.stdout, /Demo: the bundled snapshot/);
+    const root = path.join(dir, 'root');
+    await mkdir(root);
+    const revert = run(['revert', '--root', root]);
+    assert.equal(revert.status, 0, revert.stderr);
+    assert.match(revert.stdout, /Nothing to revert/);
+
+    const manPage = path.join(prefix, 'share', 'man', 'man1', 'initrd-wizard.1');
+    assert.ok(existsSync(manPage), 'npm links the man page into the prefix');
+    const man = spawnSync('man', ['-l', manPage], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '100' } });
+    assert.equal(man.status, 0, man.stderr);
+    assert.match(man.stdout.replace(/.\x08/g, ''), /INITRD-WIZARD\(1\)/);
+  } finally {
+    await cleanup();
+  }
+});
