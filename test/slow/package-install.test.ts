@@ -48,3 +48,33 @@ test('npm pack, npm install -g, and the command works from / with its man page',
     await cleanup();
   }
 });
+
+test('packaging/initrd-wizard.spec builds an RPM of the tool that runs with Node alone', { timeout: 600_000 }, async () => {
+  const { dir, cleanup } = await tempDir('iw-rpm-');
+  try {
+    const sources = path.join(dir, 'sources');
+    await mkdir(sources);
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', sources], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('rpmbuild', ['--define', `_sourcedir ${sources}`, '--define', `_topdir ${path.join(dir, 'top')}`, '-bb', path.join(ROOT, 'packaging/initrd-wizard.spec')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const rpmDir = path.join(dir, 'top', 'RPMS', 'noarch');
+    const rpm = path.join(rpmDir, (await readdir(rpmDir)).find((f) => f.endsWith('.rpm'))!);
+    const files = execFileSync('rpm', ['-qlp', rpm], { encoding: 'utf8' }).split('\n');
+    for (const f of ['/usr/bin/initrd-wizard', '/usr/lib/initrd-wizard/dist/bin/initrd-wizard.js', '/usr/lib/initrd-wizard/profiles/raid.ini', '/usr/lib/initrd-wizard/libexec/50-mkosi-initrd.install', '/usr/share/bash-completion/completions/initrd-wizard', '/usr/share/zsh/site-functions/_initrd-wizard']) {
+      assert.ok(files.includes(f), `${f} in the package`);
+    }
+    assert.ok(files.some((f) => f.startsWith('/usr/share/man/man1/initrd-wizard.1')), 'the man page');
+    assert.ok(!files.some((f) => f.includes('/node_modules/')), 'the bundle needs no node_modules');
+    assert.ok(!files.some((f) => f.startsWith('/usr/lib/kernel/install.d/')), 'no kernel-install plugin of its own in /usr: install adds one only where mkosi has none');
+    assert.match(execFileSync('rpm', ['-qp', '--requires', rpm], { encoding: 'utf8' }), /^nodejs >= 20$/m);
+    // What a Fedora user gets, run from / with no checkout and no node_modules anywhere near.
+    const tree = path.join(dir, 'tree');
+    await mkdir(tree);
+    execFileSync('sh', ['-c', `rpm2cpio "$1" | cpio -idm --quiet`, 'sh', rpm], { cwd: tree });
+    const cli = path.join(tree, 'usr/lib/initrd-wizard/dist/bin/initrd-wizard.js');
+    const suggest = spawnSync(process.execPath, [cli, 'suggest', '--json', '--snapshot', path.join(tree, 'usr/lib/initrd-wizard/test/fixtures/snapshots/raid1')], { cwd: '/', encoding: 'utf8' });
+    assert.equal(suggest.status, 0, suggest.stderr);
+    assert.ok((JSON.parse(suggest.stdout) as { profiles: string[] }).profiles.includes('raid'));
+  } finally {
+    await cleanup();
+  }
+});
