@@ -106,6 +106,59 @@ test('tmux: the demo from Host to Installed with the real binary, then the termi
   }
 });
 
+test('tmux: saved choices are offered, not overwritten by a change, and x asks before discarding; the quit dialog shows its own keys', async () => {
+  const own = { ...env, INITRD_WIZARD_CONFIG_DIR: path.join(work, 'config-saved') };
+  const first = await startSession({ argv: [process.execPath, CLI, '--demo'], cols: 120, rows: 40, env: own });
+  try {
+    await first.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    await first.keys('Enter', 'Enter');
+    await first.waitFor(/Packages: \d+ requested/);
+    await first.type('/');
+    await first.waitFor('search:');
+    await first.type('plymouth');
+    await first.waitFor(/> plymouth\s+⏎ adds/, { timeoutMs: 30_000 });
+    await first.keys('Enter');
+    await first.waitFor(/> \+ plymouth\s+added by you/);
+    await first.type('q');
+    assert.equal(await first.waitForExit(10_000), 0);
+  } finally {
+    await first.kill();
+  }
+  const file = path.join(own.INITRD_WIZARD_CONFIG_DIR, 'choices.json');
+  const saved = await readFile(file, 'utf8');
+  const second = await startSession({ argv: [process.execPath, CLI, '--demo'], cols: 120, rows: 40, env: own });
+  try {
+    await second.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    await second.keys('Enter', 'Enter');
+    let screen = await second.waitFor(/Saved choices from .*: \+1 −0 packages/);
+    assert.match(screen, /r restore saved · x discard saved/);
+    await second.keys('Space');
+    await second.waitFor('Not saved: your earlier choices are still offered');
+    assert.equal(await readFile(file, 'utf8'), saved, 'the saved choices are untouched');
+    await second.type('x');
+    screen = await second.waitFor('Discard the saved choices?');
+    assert.match(screen, /^y discard the saved choices · n\/esc keep them\s*$/m);
+    await second.type('n');
+    await second.waitFor(/Saved choices from/);
+    assert.equal(await readFile(file, 'utf8'), saved);
+    // Through Build, then q: the dialog's footer offers its own keys, not the screen's.
+    await second.type('r');
+    await second.keys('Right');
+    await second.waitFor(/Closure: \d+ packages/, { timeoutMs: 30_000 });
+    await second.keys('Enter');
+    await second.type('b');
+    await second.waitFor('Built and verified', { timeoutMs: 30_000 });
+    await second.type('q');
+    screen = await second.waitFor('Quit?');
+    assert.match(screen, /^y\/q quit · n\/esc stay\s*$/m);
+    assert.doesNotMatch(screen.split('\n').slice(-3).join('\n'), /apply|build twice/);
+    await second.type('y');
+    assert.equal(await second.waitForExit(10_000), 0);
+  } finally {
+    await second.kill();
+  }
+});
+
 test('tmux: Ctrl-C and SIGTERM leave the terminal as it was', async () => {
   const a = await startSession({ argv: [process.execPath, CLI, '--demo'], cols: 100, rows: 30, env });
   try {
