@@ -298,3 +298,19 @@ test('revert with nothing to revert creates nothing in the root', { skip }, asyn
     await cleanup();
   }
 });
+
+test('a root whose kernel updates run only /etc/kernel/postinst.d hooks is told that kernel-install, not the next kernel update, builds with mkosi-initrd', { skip }, async () => {
+  await withRoot('commented-install-conf', async (dir) => {
+    await mkdir(path.join(dir, 'etc/kernel/postinst.d'), { recursive: true });
+    // Debian's initramfs-tools hook: update-initramfs, no kernel-install.
+    await writeFile(path.join(dir, 'etc/kernel/postinst.d/initramfs-tools'), '#!/bin/sh\nexec update-initramfs -c -k "$1"\n', { mode: 0o755 });
+    const only = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--dry-run']);
+    assert.equal(only.code, 0, only.stderr);
+    assert.match(only.stdout, /note: no hook in \/etc\/kernel\/postinst\.d runs kernel-install .*mkosi-initrd builds when kernel-install runs/);
+    // systemd-boot's hook runs kernel-install on every kernel update: nothing to warn about.
+    await writeFile(path.join(dir, 'etc/kernel/postinst.d/zz-systemd-boot'), '#!/bin/sh\nkernel-install add "$1" "$2"\n', { mode: 0o755 });
+    const hooked = await runCli(['install', '--root', dir, '--snapshot', SNAP, '--dry-run']);
+    assert.equal(hooked.code, 0, hooked.stderr);
+    assert.doesNotMatch(hooked.stdout, /no hook in \/etc\/kernel\/postinst\.d/);
+  });
+});
