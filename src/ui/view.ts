@@ -149,10 +149,11 @@ export function errorLines(e: UiError, width = 120): Line[] {
   return out;
 }
 
+/** The keys, once: the footer says how to close it. */
 function helpLines(): Line[] {
   const rows = helpRows();
   const w = Math.max(...rows.map((r) => r.keys.length)) + 2;
-  return [L('Keys', 'title', true), [], ...rows.map((r): Line => [{ t: `  ${r.keys.padEnd(w)}`, tone: 'key', bold: true }, { t: r.what }]), [], L('  any key closes this help', 'dim')];
+  return [L('Keys', 'title', true), [], ...rows.map((r): Line => [{ t: `  ${r.keys.padEnd(w)}`, tone: 'key', bold: true }, { t: r.what }])];
 }
 
 function discardLines(s: WizardState): Line[] {
