@@ -13,7 +13,7 @@ import { hostServices } from '../../src/ui/host-services.js';
 import { confPrefs, memoryPrefs } from '../../src/ui/prefs.js';
 import type { WizardServices } from '../../src/ui/services.js';
 import { WizardError } from '../../src/errors.js';
-import { KEY, mountWizard, type Mounted } from '../support/tui.js';
+import { KEY, mountWizard, toBuildScreen, toBuilt, type Mounted } from '../support/tui.js';
 import { fixture } from '../helpers.js';
 
 let work: string;
@@ -85,11 +85,7 @@ test('an unsupported host offers no "next" in its footer; the key still says why
 test('the quit dialog footer offers quitting, not applying; Installed shows q once and no r where regenerating is not offered', async () => {
   const m = await mountWizard(await demo());
   try {
-    await m.until('Supported');
-    await m.press(KEY.enter, KEY.enter, KEY.enter);
-    await m.until(/Closure: \d+/);
-    await m.press(KEY.enter, 'b');
-    await m.until('Built and verified');
+    await toBuilt(m);
     await m.press(KEY.enter);
     await m.until(/y apply these changes/);
     await m.press('q');
@@ -110,10 +106,7 @@ test('→ on Build before a build, or after a failed one, says what to do instea
   const failing: WizardServices = { ...base, build: async () => Promise.reject(new WizardError('mkosi-initrd failed: the package lvm2 is not in the configured repositories')) };
   const m = await mountWizard(failing);
   try {
-    await m.until('Supported');
-    await m.press(KEY.enter, KEY.enter, KEY.enter);
-    await m.until(/Closure: \d+/);
-    await m.press(KEY.enter);
+    await toBuildScreen(m);
     await m.press(KEY.right);
     assert.match(m.frame(), /Nothing built yet: b builds the variant/);
     await m.press('b');

@@ -16,7 +16,7 @@ import { WizardError } from '../../src/errors.js';
 import { lineText, packageLines, wrapLine } from '../../src/ui/view.js';
 import { column } from '../../src/ui/window.js';
 import { initialState } from '../../src/ui/state.js';
-import { KEY, mountWizard } from '../support/tui.js';
+import { mountWizard, toBuildScreen } from '../support/tui.js';
 import { fixture } from '../helpers.js';
 
 let work: string;
@@ -47,10 +47,8 @@ test('a long build error is shown whole at 120 columns, its next step included',
   const m = await mountWizard(failing);
   try {
     await m.resize(120, 40);
-    await m.until('Supported');
-    await m.press(KEY.enter, KEY.enter, KEY.enter);
-    await m.until(/Closure: \d+/);
-    await m.press(KEY.enter, 'b');
+    await toBuildScreen(m);
+    await m.press('b');
     const f = await m.until('The build failed');
     assert.match(f, /END-OF-MESSAGE/);
     assert.match(f, /THE-LAST-WORDS/);

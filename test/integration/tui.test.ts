@@ -14,7 +14,7 @@ import { hostServices } from '../../src/ui/host-services.js';
 import { confPrefs, memoryPrefs } from '../../src/ui/prefs.js';
 import { CommandFailedError } from '../../src/system/run.js';
 import type { WizardServices } from '../../src/ui/services.js';
-import { KEY, mountWizard, type Mounted } from '../support/tui.js';
+import { KEY, mountWizard, toBuilt } from '../support/tui.js';
 import { fixture, runCli } from '../helpers.js';
 
 let work: string;
@@ -30,15 +30,6 @@ after(async () => {
 async function demo(extra: Parameters<typeof demoServices>[0] = {}) {
   const dir = await mkdtemp(path.join(work, 'demo-'));
   return demoServices({ workDir: dir, cacheDir, prefs: memoryPrefs(), replaySpeed: 2000, ...extra });
-}
-
-/** Host → … → Build, started and finished (the demo replays the recorded build). */
-async function toBuilt(m: Mounted): Promise<string> {
-  await m.until('Supported');
-  await m.press(KEY.enter, KEY.enter, KEY.enter);
-  await m.until(/Closure: \d+/);
-  await m.press(KEY.enter, 'b');
-  return m.until('Built and verified');
 }
 
 function assertFits(frame: string, cols: number, rows: number) {

@@ -94,3 +94,18 @@ export async function mountWizard(services: WizardServices): Promise<Mounted> {
     unmount: () => r.unmount(),
   };
 }
+
+/** Host → Variant → Packages → Closure → Build, resolved and ready for b (the demo's host is supported). */
+export async function toBuildScreen(m: Mounted): Promise<void> {
+  await m.until('Supported');
+  await m.press(KEY.enter, KEY.enter, KEY.enter);
+  await m.until(/Closure: \d+/);
+  await m.press(KEY.enter);
+}
+
+/** Host → … → Build, started and finished (the demo replays the recorded build). */
+export async function toBuilt(m: Mounted): Promise<string> {
+  await toBuildScreen(m);
+  await m.press('b');
+  return m.until('Built and verified');
+}
