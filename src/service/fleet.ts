@@ -58,9 +58,16 @@ export async function fleetSnapshotDirs(paths: string[]): Promise<Array<{ name: 
       out.push({ name: path.basename(abs), path: abs });
       continue;
     }
-    const children = (await readdir(abs, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    // A directory that cannot be listed is one answer, not the end of the run.
+    const listed = await readdir(abs, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => err);
+    if (listed instanceof Error) {
+      out.push({ name: path.basename(abs), path: abs, error: `cannot list it (${listed.code ?? describeUnknown(listed)})` });
+      continue;
+    }
+    // Snapshots are read only from real directories: a link among them is reported, not followed and not skipped in silence.
+    const children = listed.filter((e) => e.isDirectory() || e.isSymbolicLink()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (!children.length) out.push({ name: path.basename(abs), path: abs, error: 'neither a snapshot (no snapshot.json) nor a directory of snapshots' });
-    for (const c of children) out.push({ name: c, path: path.join(abs, c) });
+    for (const c of children) out.push({ name: c.name, path: path.join(abs, c.name), ...(c.isSymbolicLink() ? { error: 'a symbolic link, not a snapshot directory: copy the snapshot in, or name it directly' } : {}) });
   }
   return out;
 }

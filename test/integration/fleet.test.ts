@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { main } from '../../src/cli.js';
 import { FIXTURES, fixture, fixtureNames, tempDir } from '../helpers.js';
@@ -62,6 +62,7 @@ test('an unreadable snapshot is that host\'s answer; the run goes on; exit 1 wit
     await mkdir(path.join(dir, 'broken'));
     await writeFile(path.join(dir, 'broken', 'snapshot.json'), '{ not json');
     await cp(fixture('lvm-two-pvs'), path.join(dir, '=HYPERLINK("x")'), { recursive: true });
+    await symlink(fixture('raid1'), path.join(dir, 'linked'));
     const r = await run(['fleet', dir, path.join(dir, 'missing'), '--json']);
     assert.equal(r.code, 1);
     const fleet = JSON.parse(r.stdout) as Fleet;
@@ -69,7 +70,8 @@ test('an unreadable snapshot is that host\'s answer; the run goes on; exit 1 wit
     assert.equal(by.get('good')!.supported, true);
     assert.match(by.get('broken')!.error!, /snapshot\.json/);
     assert.match(by.get('missing')!.error!, /no such file or directory/);
-    assert.deepEqual(fleet.summary, { hosts: 4, supported: 2, unsupported: 0, cannotTell: 0, unreadable: 2, variants: 2 });
+    assert.match(by.get('linked')!.error!, /a symbolic link, not a snapshot directory/, 'a link is reported, not followed and not skipped');
+    assert.deepEqual(fleet.summary, { hosts: 5, supported: 2, unsupported: 0, cannotTell: 0, unreadable: 3, variants: 2 });
 
     const csv = (await run(['fleet', dir, '--csv'])).stdout.trim().split('\n');
     assert.equal(csv[0], 'host,path,verdict,features,unsupported,variant,detail');
@@ -78,7 +80,7 @@ test('an unreadable snapshot is that host\'s answer; the run goes on; exit 1 wit
     assert.ok(csv.some((l) => /^broken,.*,UNREADABLE,/.test(l)));
 
     const text = (await run(['fleet', dir])).stdout;
-    assert.match(text, /^2 variants cover 2 supported hosts of 3; 0 not supported, 0 cannot tell, 1 unreadable\.$/m);
+    assert.match(text, /^2 variants cover 2 supported hosts of 4; 0 not supported, 0 cannot tell, 2 unreadable\.$/m);
   } finally {
     await cleanup();
   }
