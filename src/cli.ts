@@ -10,7 +10,7 @@ import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { jsonForTerminal, printable } from './text/printable.js';
 import { fsError, isKnownFsError } from './system/fserrors.js';
 import type { CommandResult } from './commands/result.js';
-import { commandLine } from './paths.js';
+import { commandLine, reportHint } from './paths.js';
 
 interface Io {
   stdout: (s: string) => void;
@@ -57,7 +57,7 @@ function reportError(caught: unknown, json: boolean, io: Io, raw: Io): number {
   if (json) raw.stdout(jsonText({ error: { message: `internal error: ${message}` } }));
   io.stderr(`${TOOL_NAME}: internal error: ${message}\n`);
   if (process.env.INITRD_WIZARD_DEBUG && err instanceof Error && err.stack) io.stderr(err.stack + '\n');
-  else io.stderr(`${TOOL_NAME}: please report this with the output of \`${commandLine('snapshot')}\` (set INITRD_WIZARD_DEBUG=1 for details)\n`);
+  else io.stderr(`${TOOL_NAME}: ${reportHint()} (set INITRD_WIZARD_DEBUG=1 for details)\n`);
   return ExitCode.failed;
 }
 

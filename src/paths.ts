@@ -56,6 +56,11 @@ export function invocation(): string {
   return (invoked = `${node} ${script}`);
 }
 
+/** What a bug report needs, said the same way by the CLI and both wizard paths. */
+export function reportHint(): string {
+  return `please report this with the output of \`${commandLine('snapshot')}\``;
+}
+
 /** A command of this program the user can paste into their shell: `initrd-wizard revert --root '/my root'`. */
 export function commandLine(...args: string[]): string {
   return args.length ? `${invocation()} ${formatArgv(args)}` : invocation();

@@ -44,7 +44,7 @@ import {
   type Line,
 } from './view.js';
 import { clamp, moveCursor } from './window.js';
-import { commandLine } from '../paths.js';
+import { reportHint } from '../paths.js';
 
 export interface Outcome {
   code: number;
@@ -238,7 +238,7 @@ export class WizardController {
     const message = err instanceof Error ? err.message : String(err);
     if (this.outcome) return;
     this.abort?.abort();
-    this.outcome = { code: 1, summary: `initrd-wizard: internal error: ${message}\ninitrd-wizard: please report this with the output of \`${commandLine('snapshot')}\` (nothing was changed unless the Install screen said so)` };
+    this.outcome = { code: 1, summary: `initrd-wizard: internal error: ${message}\ninitrd-wizard: ${reportHint()} (nothing was changed unless the Install screen said so)` };
     this.dispatch({ type: 'quit' });
     this.onExit?.(this.outcome);
   }

@@ -15,7 +15,7 @@ import type { Variant } from '../variant/suggest.js';
 import type { LoadedModel } from '../mkosi/model.js';
 import { WizardError } from '../errors.js';
 import { CommandError, formatArgv } from '../system/run.js';
-import { commandLine } from '../paths.js';
+import { reportHint } from '../paths.js';
 
 export interface Choices {
   addProfiles: string[];
@@ -160,5 +160,5 @@ export function toUiError(title: string, err: unknown): UiError {
   }
   if (err instanceof WizardError) return { title, message: err.message, hint: err.hint };
   const message = err instanceof Error ? err.message : String(err);
-  return { title, message: `internal error: ${message}`, hint: `please report this with the output of \`${commandLine('snapshot')}\`` };
+  return { title, message: `internal error: ${message}`, hint: reportHint() };
 }
