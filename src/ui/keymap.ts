@@ -38,6 +38,8 @@ export interface Binding {
   when?: (c: KeyContext) => boolean;
   /** Footer words after the first key, or null for help only. */
   footer: string | ((c: KeyContext) => string) | null;
+  /** How the footer writes the keys, when not by the first key that means this here. */
+  footerKeys?: string;
   /** Kept out of the footer in this context though the key still answers (with a notice). */
   hideIn?: (c: KeyContext) => boolean;
   /** The line in `?`; bindings with the same text share a line. */
@@ -49,7 +51,7 @@ const STEPS: ScreenId[] = ['host', 'variant', 'packages', 'closure', 'build'];
 const notRunning = (c: KeyContext) => c.build !== 'running';
 
 export const BINDINGS: readonly Binding[] = [
-  { id: 'up', keys: ['up', 'char:k'], screens: LISTS, footer: (c) => (c.screen === 'host' || c.screen === 'review' ? 'scroll' : 'move'), help: 'move the selection or scroll' },
+  { id: 'up', keys: ['up', 'char:k'], screens: LISTS, footerKeys: '↑↓', footer: (c) => (c.screen === 'host' || c.screen === 'review' ? 'scroll' : 'move'), help: 'move the selection or scroll' },
   { id: 'down', keys: ['down', 'char:j'], screens: LISTS, footer: null, help: 'move the selection or scroll' },
   { id: 'pageup', keys: ['pageup', 'ctrl-u'], screens: LISTS, footer: null, help: 'a page up or down' },
   { id: 'pagedown', keys: ['pagedown', 'ctrl-d'], screens: LISTS, footer: null, help: 'a page up or down' },
@@ -73,12 +75,13 @@ export const BINDINGS: readonly Binding[] = [
     id: 'next',
     keys: ['enter', 'right', 'char:l', 'char:n'],
     screens: [...STEPS, 'review'],
+    footerKeys: '⏎/→',
     footer: (c) => (c.screen === 'closure' ? 'build' : c.screen === 'build' ? 'review' : 'next'),
     // Unsupported hosts go no further, a build must pass before Review, and Review applies with y: the key answers with why.
     hideIn: (c) => c.unsupported || c.screen === 'review' || (c.screen === 'build' && c.build !== 'done'),
     help: 'next step',
   },
-  { id: 'back', keys: ['esc', 'left', 'char:h'], screens: ['variant', 'packages', 'closure', 'build', 'review'], footer: 'back', help: 'back (also closes search, dismisses an error)' },
+  { id: 'back', keys: ['esc', 'left', 'char:h'], screens: ['variant', 'packages', 'closure', 'build', 'review'], footerKeys: '←/esc', footer: 'back', help: 'back (also closes search, dismisses an error)' },
   { id: 'help', keys: ['char:?'], footer: 'help', help: 'this help' },
   { id: 'quit', keys: ['char:q'], footer: 'quit', help: 'quit (asks first when a build or a reviewed plan is not installed)' },
 ];
@@ -113,8 +116,7 @@ export function footerEntries(c: KeyContext): Array<{ keys: string; what: string
     const own = b.keys.filter((k) => commandFor(k, c) === b.id);
     if (!own.length) continue;
     seen.add(b.id);
-    const keys = b.id === 'up' ? '↑↓' : b.id === 'next' ? '⏎/→' : b.id === 'back' ? '←/esc' : keyLabel(own[0]!);
-    out.push({ keys, what: typeof b.footer === 'function' ? b.footer(c) : b.footer });
+    out.push({ keys: b.footerKeys ?? keyLabel(own[0]!), what: typeof b.footer === 'function' ? b.footer(c) : b.footer });
   }
   return out;
 }
