@@ -6,6 +6,7 @@
  * (install.conf) and else by the distribution's default.
  */
 import { familyOf } from '../variant/distro.js';
+import { parseKeyValue } from './parse/keyvalue.js';
 
 export const INITRD_GENERATORS = ['dracut', 'initramfs-tools', 'mkinitcpio'] as const;
 export type InitrdGenerator = (typeof INITRD_GENERATORS)[number];
@@ -14,8 +15,7 @@ const BY_FAMILY = { fedora: 'dracut', opensuse: 'dracut', debian: 'initramfs-too
 
 /** null when neither install.conf nor the distribution says (the advice then speaks of "the current initrd generator"). */
 export function initrdGeneratorOf(os: { id: string | null; idLike: string[] }, installConf: string | undefined): InitrdGenerator | null {
-  const set = /^\s*initrd_generator\s*=\s*"?([\w.-]+)"?\s*$/m.exec(installConf ?? '')?.[1];
-  if (set === 'dracut') return 'dracut';
+  if (parseKeyValue(installConf ?? '').get('initrd_generator') === 'dracut') return 'dracut';
   const family = os.id ? familyOf(os.id, os.idLike) : null;
   return family ? BY_FAMILY[family] : null;
 }
