@@ -34,6 +34,7 @@ import { InputError, WizardError } from '../errors.js';
 import { formatBytes, LIMITS } from '../limits.js';
 import { kindOf, openChildDir, openRootDir, readEntry, NotRegularFileError, TooLargeError, UnsafePathError, type DirHandle } from '../system/rooted.js';
 import { parseJsonText } from './parse/json.js';
+import { inParallel } from '../parallel.js';
 import { quoteForMessage } from './parse/text.js';
 
 export const SNAPSHOT_FORMAT = 1;
@@ -268,16 +269,6 @@ function unreadable(dir: string, err: unknown): unknown {
 /** Reads in flight at once: the fs thread pool has four threads, and snapshots have a few dozen files. */
 const READ_CONCURRENCY = 8;
 
-/** fn over items, at most `limit` at a time, results in item order. */
-async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /**
  * One probe file, read from its open directory without following a link. The

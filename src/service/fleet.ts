@@ -14,6 +14,7 @@ import type { Feature, UnsupportedFinding } from '../host/report.js';
 import type { Profile } from '../variant/profiles.js';
 import { suggest } from '../variant/suggest.js';
 import { resolveDistro } from './host.js';
+import { inParallel } from '../parallel.js';
 
 export interface FleetVariant {
   /** The same id for every host whose initrd would be the same: distribution, packages and modules. */
@@ -115,15 +116,7 @@ export interface FleetReport {
 export async function analyzeFleet(paths: string[], profiles: Map<string, Profile>): Promise<FleetReport> {
   const entries = await fleetSnapshotDirs(paths);
   // Reading a snapshot is a few dozen small file operations, each waiting on the thread pool: many hosts in flight keep it busy.
-  const answers: Array<Awaited<ReturnType<typeof fleetHost>>> = new Array(entries.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < entries.length) {
-      const i = next++;
-      answers[i] = await fleetHost(entries[i]!, profiles);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FLEET_CONCURRENCY, entries.length) }, worker));
+  const answers = await inParallel(entries, FLEET_CONCURRENCY, (e) => fleetHost(e, profiles));
   const hosts: FleetHost[] = [];
   const variants = new Map<string, FleetVariant & { hosts: string[] }>();
   for (const { host, variant } of answers) {
