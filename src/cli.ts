@@ -71,7 +71,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
     .description('Move this machine\'s initrd to mkosi-initrd, built from distribution packages, safely.')
     .version(TOOL_VERSION)
     .option('--demo', 'the interactive wizard on a bundled demo host, repository and temporary root (no root, no changes)')
-    .option('--snapshot <dir>', 'wizard: read host facts from a snapshot directory (diagnose another machine)')
+    .option('--snapshot <path>', 'wizard: read host facts from a snapshot directory or archive (diagnose another machine)')
     .option('--root <dir>', 'wizard: install into this root directory instead of /')
     .addOption(archOption('wizard: '))
     .option('--json', 'print one JSON document on stdout')
@@ -94,12 +94,12 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
       }
     };
   const jsonOption = () => new Option('--json', 'print one JSON document on stdout');
-  const snapshotOption = () => new Option('--snapshot <dir>', 'read host facts from a snapshot directory instead of this host');
+  const snapshotOption = () => new Option('--snapshot <path>', 'read host facts from a snapshot (a directory, or FILE.tar) instead of this host');
 
   program
     .command('snapshot')
-    .description('capture this host\'s storage facts into a directory (attach it to bug reports)')
-    .option('-o, --output <dir>', 'directory to create (default: ./initrd-wizard-snapshot-<time>)')
+    .description('capture this host\'s storage facts into a directory or a tar archive (attach it to bug reports)')
+    .option('-o, --output <path>', 'directory to create, or FILE.tar to write one archive (default: ./initrd-wizard-snapshot-<time>)')
     .addOption(jsonOption())
     .action(run(async (o) => (await import('./commands/snapshot.js')).snapshotCommand({ output: o.output })));
 
@@ -277,7 +277,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
   program
     .command('fleet')
     .description('many hosts at once: which are supported, why not, and the variants that cover them')
-    .argument('<paths...>', 'snapshot directories, or directories holding them')
+    .argument('<paths...>', 'snapshots (directories, or FILE.tar archives), or directories holding them')
     .option('--csv', 'print a CSV table (one row per host) instead of text')
     .addOption(jsonOption())
     .action(async (paths, opts, cmd) => {

@@ -12,6 +12,8 @@ export const LIMITS = {
   snapshotTotalBytes: 64 * 1024 * 1024,
   /** Files in one snapshot (real snapshots: < 300). */
   snapshotFiles: 20_000,
+  /** A snapshot as one tar archive: its probe files, plus a header block per entry (real: < 1 MiB). */
+  snapshotArchiveBytes: 64 * 1024 * 1024 + 20_000 * 1024,
   /** Directory depth inside a snapshot (real: 3). */
   snapshotDepth: 16,
   /** repomd.xml (real: < 20 KiB). */

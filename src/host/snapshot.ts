@@ -26,15 +26,15 @@
  * - probe content that does not parse: the analyzer's call (a warning, or
  *   "cannot tell" when the walk to the disks needs it).
  */
-import { lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { link, lstat, mkdir, mkdtemp, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError, WizardError } from '../errors.js';
 import { formatBytes, LIMITS } from '../limits.js';
-import { kindOf, openChildDir, openRootDir, readEntry, NotRegularFileError, TooLargeError, UnsafePathError, type DirHandle } from '../system/rooted.js';
+import { kindOf, openChildDirSync, openRootDirSync, readListedFileSync, readRegularFileSync, NotRegularFileError, TooLargeError, UnsafePathError, type SyncDirHandle } from '../system/rooted.js';
+import { readTar, TarError, writeTar, type TarEntry } from './tar.js';
 import { parseJsonText } from './parse/json.js';
-import { inParallel } from '../parallel.js';
 import { quoteForMessage } from './parse/text.js';
 
 export const SNAPSHOT_FORMAT = 1;
@@ -111,95 +111,159 @@ function shownPath(dir: string, rel: string): string {
 }
 
 /** Refuses a probe that is not a regular file: a link is never followed, a FIFO would hang, a device would never end. */
-function notRegular(shown: string, st: Stats): InputError {
-  const message = `${shown} is ${kindOf(st)}, not a regular file: snapshots hold only regular files`;
+function notRegular(shown: string, kind: string, isLink: boolean): InputError {
+  const message = `${shown} is ${kind}, not a regular file: snapshots hold only regular files`;
   const hint = `remove it or ${RECAPTURE}`;
-  return st.isSymbolicLink() ? new UnsafePathError(message, hint) : new NotRegularFileError(message, hint);
-}
-
-interface ProbeFile {
-  rel: string;
-  /** The open directory holding it, and its name there. */
-  parent: DirHandle;
-  name: string;
-  size: number;
+  return isLink ? new UnsafePathError(message, hint) : new NotRegularFileError(message, hint);
 }
 
 /**
- * Every probe file of the snapshot with its size, from lstat alone: nothing
- * is opened yet, so the caps below refuse a 60 MB sparse file or a million
- * entries before any memory is spent on them. Directories are entered through
- * open handles (never a path resolved again), and each one opened is added
- * to `opened` for the caller to close.
+ * The snapshot's sizes against the limits, counted from what lstat or a tar
+ * header says before a byte is kept: a 60 MB sparse file or a million
+ * entries is refused before any memory is spent on it.
  */
-async function surveyProbes(dir: string, top: DirHandle, opened: DirHandle[]): Promise<ProbeFile[]> {
-  const found: ProbeFile[] = [];
-  let entries = 0;
-  let total = 0;
-  const walk = async (here: DirHandle, rel: string, depth: number) => {
-    if (depth > LIMITS.snapshotDepth) {
-      throw new TooLargeError(`${path.join(dir, rel)} is nested more than ${LIMITS.snapshotDepth} directories deep`, `this is not a snapshot; ${RECAPTURE}`);
-    }
-    const list = await readdir(here.self);
-    entries += list.length;
-    if (entries > LIMITS.snapshotFiles) {
-      throw new TooLargeError(`${dir} holds more than ${LIMITS.snapshotFiles} entries; a snapshot holds a few hundred`, `check that it is a snapshot directory; ${RECAPTURE}`);
-    }
-    for (const name of list) {
-      const child = rel ? `${rel}/${name}` : name;
-      const probe = isProbe(child);
-      // Unknown names are never opened, whatever they are; only the two per-device directories are entered.
-      if (!probe && !(rel === '' && PROBE_DIRS.has(name))) continue;
-      const st = await lstat(here.entry(name)).catch(() => null);
-      if (!st) continue; // removed while we looked: as if absent
-      if (!probe) {
-        if (!st.isDirectory()) continue;
-        const sub = await openChildDir(dir, here, name);
-        if (!sub) continue;
-        opened.push(sub);
-        await walk(sub, child, depth + 1);
-        continue;
-      }
-      const shown = shownPath(dir, child);
-      if (!st.isFile()) throw notRegular(shown, st);
-      if (st.size > LIMITS.snapshotFileBytes) {
-        throw new TooLargeError(
-          `${shown} is ${formatBytes(st.size)}, more than the ${formatBytes(LIMITS.snapshotFileBytes)} accepted for a snapshot probe output`,
-          `real probe outputs are far smaller: remove that file or ${RECAPTURE}`,
-        );
-      }
-      total += st.size;
-      if (total > LIMITS.snapshotTotalBytes) {
-        throw new TooLargeError(`the probe files in ${dir} add up to more than ${formatBytes(LIMITS.snapshotTotalBytes)}; real snapshots hold under 1 MiB`, `check that it is a snapshot directory; ${RECAPTURE}`);
-      }
-      found.push({ rel: child, parent: here, name, size: st.size });
-    }
-  };
-  await walk(top, '', 0);
-  return found;
-}
+class Budget {
+  private entries = 0;
+  private total = 0;
+  constructor(private readonly where: string) {}
 
-/**
- * The header, or a refusal: without a valid snapshot.json nothing else in
- * the directory is trusted. Checked with lstat before it is opened, like
- * every probe: opening a device node can have effects of its own (a watchdog
- * starts counting), so only a regular file is ever opened.
- */
-async function readMeta(dir: string, top: DirHandle): Promise<SnapshotMeta> {
-  const metaPath = path.join(dir, 'snapshot.json');
-  const st = await lstat(top.entry('snapshot.json')).catch(() => null);
-  if (!st) throw new InputError(`${metaPath} is missing: ${dir} is not a snapshot`, 'capture one with `initrd-wizard snapshot --output DIR`');
-  if (!st.isFile()) throw notRegular(metaPath, st);
-  if (st.size > LIMITS.snapshotFileBytes) {
-    throw new TooLargeError(`${metaPath} is ${formatBytes(st.size)}, more than the ${formatBytes(LIMITS.snapshotFileBytes)} accepted for a snapshot header`, 'capture the snapshot again');
+  listed(n: number): void {
+    this.entries += n;
+    if (this.entries > LIMITS.snapshotFiles) {
+      throw new TooLargeError(`${this.where} holds more than ${LIMITS.snapshotFiles} entries; a snapshot holds a few hundred`, `check that it is a snapshot; ${RECAPTURE}`);
+    }
   }
-  const read = await readEntry(dir, top, 'snapshot.json', { maxBytes: st.size, what: 'snapshot.json when it was listed (it changed while being read)' }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ELOOP') throw notRegular(metaPath, st); // swapped for a link in between: still never followed
-    throw err;
-  });
-  if (!read) throw new InputError(`${metaPath} is missing: ${dir} is not a snapshot`, 'capture one with `initrd-wizard snapshot --output DIR`');
+
+  probe(shown: string, size: number, what = 'a snapshot probe output'): void {
+    if (size > LIMITS.snapshotFileBytes) {
+      throw new TooLargeError(
+        `${shown} is ${formatBytes(size)}, more than the ${formatBytes(LIMITS.snapshotFileBytes)} accepted for ${what}`,
+        `real probe outputs are far smaller: remove that file or ${RECAPTURE}`,
+      );
+    }
+    this.total += size;
+    if (this.total > LIMITS.snapshotTotalBytes) {
+      throw new TooLargeError(`the probe files in ${this.where} add up to more than ${formatBytes(LIMITS.snapshotTotalBytes)}; real snapshots hold under 1 MiB`, `check that it is a snapshot; ${RECAPTURE}`);
+    }
+  }
+}
+
+/** What a snapshot holds, read but not yet parsed: the header, and each probe file's bytes. */
+interface RawSnapshot {
+  meta: Buffer;
+  probes: Array<{ rel: string; data: Buffer }>;
+  warnings: string[];
+}
+
+const NOT_A_SNAPSHOT = 'capture one with `initrd-wizard snapshot --output DIR` (or FILE.tar)';
+
+/**
+ * A snapshot directory, read synchronously (thousands are read at once by
+ * `fleet`, and each is a few dozen small files). Directories are entered
+ * through open descriptors, never a path resolved again; only the names the
+ * format gives are looked at, each with lstat before it is opened.
+ */
+function readSnapshotDir(dir: string): RawSnapshot {
+  const top = openRootDirSync(dir);
+  const opened: SyncDirHandle[] = [top];
+  const budget = new Budget(dir);
+  const warnings: string[] = [];
+  try {
+    const metaPath = path.join(dir, 'snapshot.json');
+    const metaStat = lstatSync(top.entry('snapshot.json'), { throwIfNoEntry: false });
+    if (!metaStat) throw new InputError(`${metaPath} is missing: ${dir} is not a snapshot`, NOT_A_SNAPSHOT);
+    if (!metaStat.isFile()) throw notRegular(metaPath, kindOf(metaStat), metaStat.isSymbolicLink());
+    budget.probe(metaPath, metaStat.size, 'a snapshot header');
+    const meta = readListedFileSync(top, 'snapshot.json', metaPath, { maxBytes: metaStat.size, what: 'snapshot.json when it was listed (it changed while being read)' });
+    if (!meta) throw new InputError(`${metaPath} is missing: ${dir} is not a snapshot`, NOT_A_SNAPSHOT);
+
+    const probes: RawSnapshot['probes'] = [];
+    const walk = (here: SyncDirHandle, rel: string, depth: number) => {
+      if (depth > LIMITS.snapshotDepth) throw new TooLargeError(`${path.join(dir, rel)} is nested more than ${LIMITS.snapshotDepth} directories deep`, `this is not a snapshot; ${RECAPTURE}`);
+      const list = readdirSync(here.self, { withFileTypes: true });
+      budget.listed(list.length);
+      for (const entry of list) {
+        const name = entry.name;
+        const child = rel ? `${rel}/${name}` : name;
+        const probe = isProbe(child);
+        // Unknown names are never opened, whatever they are; only the two per-device directories are entered.
+        if (!probe && !(rel === '' && PROBE_DIRS.has(name))) continue;
+        // The listing's file type says what each name is without a call per file; lstat only where it cannot tell.
+        const known = entry.isFile() || entry.isDirectory() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
+        const st = known ? entry : lstatSync(here.entry(name), { throwIfNoEntry: false });
+        if (!st) continue; // removed while we looked: as if absent
+        if (!probe) {
+          if (!st.isDirectory()) continue;
+          const sub = openChildDirSync(here, name);
+          if (!sub) continue;
+          opened.push(sub);
+          walk(sub, child, depth + 1);
+          continue;
+        }
+        const shown = shownPath(dir, child);
+        // A device or FIFO is refused before it is opened: opening one can do something of its own.
+        if (!st.isFile()) throw notRegular(shown, kindOf(st), st.isSymbolicLink());
+        try {
+          const data = readListedFileSync(here, name, shown, { maxBytes: LIMITS.snapshotFileBytes, what: 'a snapshot probe output', admit: (size) => budget.probe(shown, size) });
+          if (data) probes.push({ rel: child, data });
+        } catch (err) {
+          if (err instanceof InputError) throw err;
+          warnings.push(`${shown}: unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'}), ignored`);
+        }
+      }
+    };
+    walk(top, '', 0);
+    return { meta, probes, warnings };
+  } finally {
+    for (const d of opened) d.close();
+  }
+}
+
+/**
+ * A snapshot archive (`snapshot --output FILE.tar`, or `tar -cf` of a
+ * snapshot directory): the same names read, the same refusals. Its files sit
+ * under one top directory, or at the top.
+ */
+function readSnapshotTar(file: string): RawSnapshot {
+  const bytes = readRegularFileSync(file, { maxBytes: LIMITS.snapshotArchiveBytes, what: 'a snapshot archive' });
+  if (!bytes) throw new InputError(`snapshot ${file} does not exist`, 'pass the file written by `initrd-wizard snapshot --output FILE.tar`');
+  let entries: TarEntry[];
+  try {
+    entries = readTar(bytes, LIMITS.snapshotFiles);
+  } catch (err) {
+    if (!(err instanceof TarError)) throw err;
+    throw new InputError(`${file} is not a snapshot archive: ${err.message}`, `pass a snapshot directory, or ${RECAPTURE.replace('DIR', 'FILE.tar')}`);
+  }
+  const heads = entries.filter((e) => /^([^/]+\/)?snapshot\.json$/.test(e.name));
+  if (!heads.length) throw new InputError(`${file} holds no snapshot.json: it is not a snapshot archive`, NOT_A_SNAPSHOT);
+  if (heads.length > 1) {
+    throw new InputError(`${file} holds ${heads.length} snapshots (${heads.map((h) => quoteForMessage(h.name, 60)).join(', ')}); an archive holds one`, 'archive each snapshot on its own, or pass the directories to `fleet`');
+  }
+  const prefix = heads[0]!.name.slice(0, -'snapshot.json'.length);
+  const budget = new Budget(file);
+  const probes: RawSnapshot['probes'] = [];
+  const seen = new Set<string>();
+  let meta: Buffer | null = null;
+  for (const e of entries) {
+    if (!e.name.startsWith(prefix)) continue;
+    const rel = e.name.slice(prefix.length);
+    const isHeader = rel === 'snapshot.json';
+    if (!isHeader && !isProbe(rel)) continue;
+    const shown = shownPath(file, rel);
+    if (e.type !== 'file') throw notRegular(shown, e.type === 'hardlink' ? 'a hard link' : `a ${e.type}`, e.type === 'symlink' || e.type === 'hardlink');
+    if (seen.has(rel)) throw new InputError(`${shown} is in the archive twice: which one is the snapshot's cannot be told`, RECAPTURE.replace('DIR', 'FILE.tar'));
+    seen.add(rel);
+    budget.probe(shown, e.data.length, isHeader ? 'a snapshot header' : undefined);
+    if (isHeader) meta = e.data;
+    else probes.push({ rel, data: e.data });
+  }
+  return { meta: meta!, probes, warnings: [] };
+}
+
+/** The header, or a refusal: without a valid snapshot.json nothing else in the snapshot is trusted. */
+function parseMeta(metaPath: string, data: Buffer): SnapshotMeta {
   // The parse error never quotes the file: it could be anything (it was /etc/shadow once).
-  const json = parseJsonText(read.data.toString('utf8'));
+  const json = parseJsonText(data.toString('utf8'));
   if (!json.ok) throw new InputError(`${metaPath} is ${json.error}`, 'capture the snapshot again');
   const meta = metaSchema.safeParse(json.value);
   if (!meta.success) {
@@ -213,9 +277,8 @@ async function readMeta(dir: string, top: DirHandle): Promise<SnapshotMeta> {
 }
 
 /** errors.json, or a warning: it only explains absent files, so a broken one costs nothing but the explanation. */
-function probeErrors(text: string | undefined, dir: string, warnings: string[]): ProbeError[] {
+function probeErrors(text: string | undefined, where: string, warnings: string[]): ProbeError[] {
   if (text === undefined) return [];
-  const where = path.join(dir, 'errors.json');
   const json = parseJsonText(text);
   if (!json.ok) {
     warnings.push(`${where}: ${json.error}, ignored`);
@@ -227,68 +290,43 @@ function probeErrors(text: string | undefined, dir: string, warnings: string[]):
   return [];
 }
 
-export async function loadSnapshot(dir: string): Promise<Snapshot> {
-  // The directory the user names may be reached through links (their choice); nothing inside it is.
-  const info = await stat(dir).catch(() => null);
-  if (!info) throw new InputError(`snapshot directory ${dir} does not exist`, 'pass the directory written by `initrd-wizard snapshot --output DIR`');
-  if (!info.isDirectory()) throw new InputError(`${dir} is not a directory`, 'pass the directory written by `initrd-wizard snapshot --output DIR`');
-
-  const top = await openRootDir(dir).catch((err: unknown) => {
-    throw unreadable(dir, err);
-  });
-  const opened: DirHandle[] = [top];
+/**
+ * A snapshot from a directory or a tar archive. Synchronous: a snapshot is
+ * under a megabyte, read in about a millisecond, and `fleet` reads thousands.
+ */
+export function loadSnapshotSync(where: string): Snapshot {
+  // The path the user names may be reached through links (their choice); nothing inside it is.
+  let info: Stats | undefined;
   try {
-    const meta = await readMeta(dir, top);
-    const warnings: string[] = [];
-    if (meta.format > SNAPSHOT_FORMAT) {
-      warnings.push(`snapshot format ${meta.format} is newer than this tool's (${SNAPSHOT_FORMAT}): reading the files it knows`);
-    }
-    const probes = await surveyProbes(dir, top, opened);
-    const contents = await inParallel(probes, READ_CONCURRENCY, (p) => readProbe(dir, p, warnings));
-    const files = new Map<string, string>();
-    probes.forEach((p, i) => {
-      const text = contents[i];
-      if (text !== null && text !== undefined) files.set(p.rel, text);
-    });
-    const errors = probeErrors(files.get('errors.json'), dir, warnings);
-    return { dir, meta, files, errors, warnings };
+    info = statSync(where, { throwIfNoEntry: false });
   } catch (err) {
-    throw unreadable(dir, err);
-  } finally {
-    await Promise.all(opened.map((d) => d.close()));
+    throw unreadable(where, err);
+  }
+  if (!info) throw new InputError(`snapshot ${where} does not exist`, 'pass the directory (or FILE.tar) written by `initrd-wizard snapshot --output`');
+  if (!info.isDirectory() && !info.isFile()) throw new InputError(`${where} is neither a directory nor a file`, 'pass the directory (or FILE.tar) written by `initrd-wizard snapshot --output`');
+  try {
+    const raw = info.isDirectory() ? readSnapshotDir(where) : readSnapshotTar(where);
+    const meta = parseMeta(shownPath(where, 'snapshot.json'), raw.meta);
+    const warnings = raw.warnings;
+    if (meta.format > SNAPSHOT_FORMAT) warnings.unshift(`snapshot format ${meta.format} is newer than this tool's (${SNAPSHOT_FORMAT}): reading the files it knows`);
+    const files = new Map<string, string>();
+    for (const p of raw.probes) files.set(p.rel, p.data.toString('utf8'));
+    const errors = probeErrors(files.get('errors.json'), shownPath(where, 'errors.json'), warnings);
+    return { dir: where, meta, files, errors, warnings };
+  } catch (err) {
+    throw unreadable(where, err);
   }
 }
 
-/** A directory of the snapshot this user may not list or enter: say so (exit 2) instead of an internal error. */
-function unreadable(dir: string, err: unknown): unknown {
+export async function loadSnapshot(where: string): Promise<Snapshot> {
+  return loadSnapshotSync(where);
+}
+
+/** A snapshot this user may not list or read: say so (exit 2) instead of an internal error. */
+function unreadable(where: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (err instanceof InputError || (code !== 'EACCES' && code !== 'EPERM')) return err;
-  return new InputError(`cannot read the snapshot in ${dir}: permission denied (${code})`, 'run as a user who can read it, or copy it somewhere readable');
-}
-
-/** Reads in flight at once: the fs thread pool has four threads, and snapshots have a few dozen files. */
-const READ_CONCURRENCY = 8;
-
-
-/**
- * One probe file, read from its open directory without following a link. The
- * cap is the size lstat saw, so the per-file and total limits checked on those
- * sizes still hold if a file grows in between (it is refused instead). Null
- * when it vanished or cannot be opened (a warning says which).
- */
-async function readProbe(dir: string, probe: ProbeFile, warnings: string[]): Promise<string | null> {
-  const shown = shownPath(dir, probe.rel);
-  try {
-    const r = await readEntry(dir, probe.parent, probe.name, { maxBytes: probe.size, what: 'this probe file when it was listed (it changed while being read)' });
-    return r === null ? null : r.data.toString('utf8');
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    // Swapped for a link since the survey: refused like any link, never followed.
-    if (code === 'ELOOP') throw new UnsafePathError(`${shown} is a symlink, not a regular file: snapshots hold only regular files`, `remove it or ${RECAPTURE}`);
-    warnings.push(`${shown}: unreadable (${code}), ignored`);
-    return null;
-  }
+  return new InputError(`cannot read the snapshot in ${where}: permission denied (${code})`, 'run as a user who can read it, or copy it somewhere readable');
 }
 
 /** Relative names inside a snapshot: plain components only, so a write can never leave the directory. */
@@ -301,22 +339,22 @@ function safeParts(rel: string): string[] {
 }
 
 /** A clear error for a failure to create or fill the output directory. */
-function outputError(err: unknown, where: string): Error {
+function outputError(err: unknown, where: string, what = 'the snapshot directory'): Error {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const hint = 'choose another --output (a directory you can write, on a normal filesystem)';
   switch (code) {
     case 'EACCES':
     case 'EPERM':
-      return new InputError(`cannot create the snapshot directory in ${where}: permission denied (${code})`, hint);
+      return new InputError(`cannot create ${what} in ${where}: permission denied (${code})`, hint);
     case 'EROFS':
-      return new InputError(`cannot create the snapshot directory in ${where}: read-only filesystem`, hint);
+      return new InputError(`cannot create ${what} in ${where}: read-only filesystem`, hint);
     case 'ENOENT':
     case 'ENOTDIR':
     case 'EINVAL':
     case 'EOPNOTSUPP':
     case 'ENOTSUP':
       // procfs, sysfs and their kin refuse new directories even where the parent exists.
-      return new InputError(`cannot create the snapshot directory in ${where}: that filesystem does not hold new directories (${code})`, hint);
+      return new InputError(`cannot create ${what} in ${where}: that filesystem does not hold new files (${code})`, hint);
     case 'ENOSPC':
     case 'EDQUOT':
       return new WizardError(`no space left in ${where} to write the snapshot (${code})`, { hint: 'free some space or choose another --output' });
@@ -348,10 +386,22 @@ async function checkTarget(target: string): Promise<boolean> {
   return true;
 }
 
+/** What a written snapshot holds, in order: the header, the probe files, and errors.json. */
+function snapshotEntries(snapshot: Snapshot): Array<[string, string]> {
+  const out: Array<[string, string]> = [['snapshot.json', JSON.stringify(snapshot.meta, null, 2) + '\n']];
+  for (const [rel, content] of snapshot.files) {
+    if (rel === 'errors.json' || rel === 'snapshot.json') continue;
+    safeParts(rel);
+    out.push([rel, content]);
+  }
+  out.push(['errors.json', JSON.stringify(snapshot.errors, null, 2) + '\n']);
+  return out;
+}
+
 /** Writes every file into a fresh directory, creating subdirectories one level at a time. */
 async function fill(tmp: string, snapshot: Snapshot): Promise<void> {
   const made = new Set<string>();
-  const put = async (rel: string, content: string) => {
+  for (const [rel, content] of snapshotEntries(snapshot)) {
     const parts = safeParts(rel);
     for (let i = 1; i < parts.length; i++) {
       const sub = parts.slice(0, i).join('/');
@@ -361,13 +411,41 @@ async function fill(tmp: string, snapshot: Snapshot): Promise<void> {
     }
     // "wx": the directory is new and ours; an existing name means two entries collided.
     await writeFile(path.join(tmp, ...parts), content, { flag: 'wx' });
-  };
-  await put('snapshot.json', JSON.stringify(snapshot.meta, null, 2) + '\n');
-  for (const [rel, content] of snapshot.files) {
-    if (rel === 'errors.json' || rel === 'snapshot.json') continue;
-    await put(rel, content);
   }
-  await put('errors.json', JSON.stringify(snapshot.errors, null, 2) + '\n');
+}
+
+/** An output named FILE.tar is written as one archive instead of a directory. */
+export const isArchiveOutput = (output: string) => output.endsWith('.tar');
+
+/**
+ * Writes a snapshot as one tar archive, whose files sit under a directory
+ * named like the archive. The bytes go to a fresh temp file beside it, and
+ * are linked into place: link() never replaces a file that appeared in the
+ * meantime, and an interrupted write leaves no half archive under the name.
+ */
+async function writeSnapshotTar(snapshot: Snapshot, target: string): Promise<void> {
+  const parent = path.dirname(target);
+  await checkParent(parent);
+  const exists = await lstat(target).catch(() => null);
+  if (exists) throw new InputError(`${target} already exists`, 'choose a new file name for --output, or remove it first');
+  const captured = Date.parse(snapshot.meta.captured);
+  const bytes = writeTar(path.basename(target, '.tar') || 'snapshot', snapshotEntries(snapshot), Number.isFinite(captured) ? captured / 1000 : 0);
+  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await link(tmp, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(`${target} already exists`, 'choose a new file name for --output, or remove it first');
+    throw err instanceof InputError || err instanceof WizardError ? err : outputError(err, parent, 'the snapshot archive');
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
 }
 
 /**
@@ -383,6 +461,7 @@ export function snapshotDirName(now = new Date()): string {
 
 export async function writeSnapshot(snapshot: Snapshot, dir: string): Promise<void> {
   const target = path.resolve(dir);
+  if (isArchiveOutput(target)) return writeSnapshotTar(snapshot, target);
   const parent = path.dirname(target);
   if (target === parent) throw new InputError('/ cannot be a snapshot directory', 'choose another --output');
   await checkParent(parent);

@@ -9,12 +9,11 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeUnknown, WizardError } from '../errors.js';
 import { analyzeSnapshot } from '../host/analyze.js';
-import { loadSnapshot } from '../host/snapshot.js';
+import { isArchiveOutput, loadSnapshotSync } from '../host/snapshot.js';
 import type { Feature, UnsupportedFinding } from '../host/report.js';
 import type { Profile } from '../variant/profiles.js';
 import { suggest } from '../variant/suggest.js';
 import { resolveDistro } from './host.js';
-import { inParallel } from '../parallel.js';
 
 export interface FleetVariant {
   /** The same id for every host whose initrd would be the same: distribution, packages and modules. */
@@ -41,34 +40,48 @@ export interface FleetHost {
   error: string | null;
 }
 
-/** Where the snapshots are: each path a snapshot directory, or a directory of them (one level down). */
+/** A host's name from its snapshot's path: the directory's name, or the archive's without ".tar". */
+const hostName = (p: string) => path.basename(p, '.tar');
+
+/**
+ * Where the snapshots are: each path a snapshot directory, a snapshot archive
+ * (FILE.tar), or a directory of them (one level down).
+ */
 export async function fleetSnapshotDirs(paths: string[]): Promise<Array<{ name: string; path: string; error?: string }>> {
   const out: Array<{ name: string; path: string; error?: string }> = [];
   for (const p of paths) {
     const abs = path.resolve(p);
     const st = await stat(abs).catch((err: NodeJS.ErrnoException) => err);
     if (st instanceof Error) {
-      out.push({ name: path.basename(abs), path: abs, error: st.code === 'ENOENT' ? 'no such file or directory' : describeUnknown(st) });
+      out.push({ name: hostName(abs), path: abs, error: st.code === 'ENOENT' ? 'no such file or directory' : describeUnknown(st) });
+      continue;
+    }
+    if (st.isFile()) {
+      out.push({ name: hostName(abs), path: abs });
       continue;
     }
     if (!st.isDirectory()) {
-      out.push({ name: path.basename(abs), path: abs, error: 'not a snapshot directory' });
+      out.push({ name: hostName(abs), path: abs, error: 'neither a snapshot directory nor a snapshot archive' });
       continue;
     }
     if ((await stat(path.join(abs, 'snapshot.json')).catch(() => null)) !== null) {
-      out.push({ name: path.basename(abs), path: abs });
+      out.push({ name: hostName(abs), path: abs });
       continue;
     }
     // A directory that cannot be listed is one answer, not the end of the run.
     const listed = await readdir(abs, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => err);
     if (listed instanceof Error) {
-      out.push({ name: path.basename(abs), path: abs, error: `cannot list it (${listed.code ?? describeUnknown(listed)})` });
+      out.push({ name: hostName(abs), path: abs, error: `cannot list it (${listed.code ?? describeUnknown(listed)})` });
       continue;
     }
-    // Snapshots are read only from real directories: a link among them is reported, not followed and not skipped in silence.
-    const children = listed.filter((e) => e.isDirectory() || e.isSymbolicLink()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    if (!children.length) out.push({ name: path.basename(abs), path: abs, error: 'neither a snapshot (no snapshot.json) nor a directory of snapshots' });
-    for (const c of children) out.push({ name: c.name, path: path.join(abs, c.name), ...(c.isSymbolicLink() ? { error: 'a symbolic link, not a snapshot directory: copy the snapshot in, or name it directly' } : {}) });
+    // Snapshots are read only from real directories and archives: a link among them is reported, not followed and not skipped in silence.
+    const children = listed
+      .filter((e) => e.isDirectory() || e.isSymbolicLink() || (e.isFile() && isArchiveOutput(e.name)))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (!children.length) out.push({ name: hostName(abs), path: abs, error: 'neither a snapshot (no snapshot.json) nor a directory of snapshots or snapshot archives' });
+    for (const c of children) {
+      out.push({ name: hostName(c.name), path: path.join(abs, c.name), ...(c.isSymbolicLink() ? { error: 'a symbolic link, not a snapshot: copy the snapshot in, or name it directly' } : {}) });
+    }
   }
   return out;
 }
@@ -78,11 +91,11 @@ function variantId(distro: string, packages: readonly string[], modules: readonl
 }
 
 /** One host's answer: never throws for what the snapshot holds. */
-export async function fleetHost(entry: { name: string; path: string; error?: string }, profiles: Map<string, Profile>): Promise<{ host: FleetHost; variant: FleetVariant | null }> {
+export function fleetHost(entry: { name: string; path: string; error?: string }, profiles: Map<string, Profile>): { host: FleetHost; variant: FleetVariant | null } {
   const base: FleetHost = { name: entry.name, path: entry.path, supported: false, features: [], unsupported: [], incomplete: [], variant: null, error: entry.error ?? null };
   if (entry.error) return { host: base, variant: null };
   try {
-    const report = analyzeSnapshot(await loadSnapshot(entry.path));
+    const report = analyzeSnapshot(loadSnapshotSync(entry.path));
     const host: FleetHost = {
       ...base,
       features: report.features,
@@ -103,9 +116,6 @@ export async function fleetHost(entry: { name: string; path: string; error?: str
   }
 }
 
-/** Hosts read at once. */
-const FLEET_CONCURRENCY = 32;
-
 export interface FleetReport {
   hosts: FleetHost[];
   variants: Array<FleetVariant & { hosts: string[] }>;
@@ -115,8 +125,7 @@ export interface FleetReport {
 /** Every host in `paths`, and the variants that cover the supported ones (most hosts first). */
 export async function analyzeFleet(paths: string[], profiles: Map<string, Profile>): Promise<FleetReport> {
   const entries = await fleetSnapshotDirs(paths);
-  // Reading a snapshot is a few dozen small file operations, each waiting on the thread pool: many hosts in flight keep it busy.
-  const answers = await inParallel(entries, FLEET_CONCURRENCY, (e) => fleetHost(e, profiles));
+  const answers = entries.map((e) => fleetHost(e, profiles));
   const hosts: FleetHost[] = [];
   const variants = new Map<string, FleetVariant & { hosts: string[] }>();
   for (const { host, variant } of answers) {

@@ -14,7 +14,7 @@
  * Files are opened non-blocking and must be regular (a FIFO would hang a
  * read, /dev/zero would never end), and every read is capped.
  */
-import { constants as fsc, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, readdir, readlink, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, WizardError } from '../errors.js';
@@ -133,7 +133,7 @@ function isAbsent(err: unknown): boolean {
 }
 
 /** What a non-regular file is, for messages: "a FIFO", "a symlink" … */
-export function kindOf(st: Stats): string {
+export function kindOf(st: Pick<Stats, 'isDirectory' | 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket' | 'isSymbolicLink'>): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isCharacterDevice()) return 'a character device';
@@ -311,32 +311,42 @@ async function refuseSpecial(entry: string, display: string, o: Pick<ReadOptions
     throw err;
   });
   if (!st) return 'absent';
-  if (st.isSymbolicLink()) {
-    const target = await readlink(entry).catch(() => '?');
-    throw new UnsafePathError(`${display} is a symlink (to ${target}): not followed`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace the link with the file itself`);
-  }
-  if (!st.isFile()) throw new NotRegularFileError(`${display} is ${kindOf(st)}, not a regular file`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace it with the real file`);
+  if (st.isSymbolicLink()) throw linkRefused(display, await readlink(entry).catch(() => '?'), o);
+  if (!st.isFile()) throw notRegularFile(display, st, o);
   return 'file';
+}
+
+function linkRefused(display: string, target: string, o: Pick<ReadOptions, 'what'>): UnsafePathError {
+  return new UnsafePathError(`${display} is a symlink (to ${target}): not followed`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace the link with the file itself`);
+}
+
+function notRegularFile(display: string, st: Stats, o: Pick<ReadOptions, 'what'>): NotRegularFileError {
+  return new NotRegularFileError(`${display} is ${kindOf(st)}, not a regular file`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace it with the real file`);
+}
+
+function tooLargeFile(display: string, size: string, o: ReadOptions): TooLargeError {
+  return new TooLargeError(`${display} is ${size}, more than the ${formatBytes(o.maxBytes)} accepted for ${o.what ?? 'this file'}`, 'check that it is the right file; it does not look like one this tool reads');
+}
+
+/** How much the next read asks for: the first sized to the file (most are small), then 1 MiB at a time, never past the cap. */
+function nextReadSize(total: number, size: number, maxBytes: number): number {
+  return Math.max(Math.min(total === 0 ? Math.max(size + 1, 4096) : 1 << 20, 1 << 20, maxBytes + 1 - total), 1);
 }
 
 /** Reads an open regular file to its end, refusing past maxBytes (a file may grow while read). */
 async function readCapped(fh: FileHandle, display: string, o: ReadOptions): Promise<{ data: Buffer; stat: Stats }> {
   const st = await fh.stat();
-  if (!st.isFile()) throw new NotRegularFileError(`${display} is ${kindOf(st)}, not a regular file`, `${o.what ? `${o.what} must be a regular file; ` : ''}replace it with the real file`);
-  const tooLarge = (size: string) =>
-    new TooLargeError(`${display} is ${size}, more than the ${formatBytes(o.maxBytes)} accepted for ${o.what ?? 'this file'}`, 'check that it is the right file; it does not look like one this tool reads');
-  if (st.size > o.maxBytes) throw tooLarge(formatBytes(st.size));
+  if (!st.isFile()) throw notRegularFile(display, st, o);
+  if (st.size > o.maxBytes) throw tooLargeFile(display, formatBytes(st.size), o);
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
-    // The first read sized to the file (most are small), then 1 MiB at a time.
-    const want = Math.min(total === 0 ? Math.max(st.size + 1, 4096) : 1 << 20, 1 << 20, o.maxBytes + 1 - total);
-    const buf = Buffer.allocUnsafe(Math.max(want, 1));
+    const buf = Buffer.allocUnsafe(nextReadSize(total, st.size, o.maxBytes));
     const { bytesRead } = await fh.read(buf, 0, buf.length, null);
     if (bytesRead === 0) break;
     chunks.push(buf.subarray(0, bytesRead));
     total += bytesRead;
-    if (total > o.maxBytes) throw tooLarge(`over ${formatBytes(o.maxBytes)}`);
+    if (total > o.maxBytes) throw tooLargeFile(display, `over ${formatBytes(o.maxBytes)}`, o);
   }
   return { data: Buffer.concat(chunks, total), stat: st };
 }
@@ -376,5 +386,143 @@ export async function readRegularFile(file: string, o: Omit<ReadOptions, 'follow
     return (await readCapped(fh, file, o)).data;
   } finally {
     await fh.close();
+  }
+}
+
+/*
+ * Synchronous reads, for loading thousands of snapshots (fleet): each
+ * snapshot is a few dozen small files, and the promise API's cost per call
+ * (a FileHandle, a Stats, a trip through the thread pool) was most of the
+ * time. The same rules as above: directories entered through open
+ * descriptors and /proc/self/fd, no link followed, only regular files read,
+ * every read capped.
+ */
+
+/** An open directory, held by a plain descriptor. */
+export interface SyncDirHandle {
+  entry(name: string): string;
+  readonly self: string;
+  close(): void;
+}
+
+class SyncDir implements SyncDirHandle {
+  constructor(readonly fd: number) {}
+  entry(name: string): string {
+    if (!name || name === '.' || name === '..' || name.includes('/')) throw new UnsafePathError(`internal: not a file name: ${JSON.stringify(name)}`);
+    return `/proc/self/fd/${this.fd}/${name}`;
+  }
+  get self(): string {
+    return `/proc/self/fd/${this.fd}`;
+  }
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed: nothing held
+    }
+  }
+}
+
+/** openRootDir, synchronously. */
+export function openRootDirSync(root: string): SyncDirHandle {
+  let fd: number;
+  try {
+    fd = openSync(root, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  } catch (err) {
+    if (isAbsent(err)) throw new InputError(`${root} does not exist or is not a directory`, 'pass an existing directory');
+    throw err;
+  }
+  const dir = new SyncDir(fd);
+  try {
+    lstatSync(dir.self);
+  } catch {
+    dir.close();
+    throw new WizardError('/proc is not mounted: initrd-wizard resolves paths through /proc/self/fd and cannot work safely without it', { hint: 'mount /proc (mount -t proc proc /proc), then run again' });
+  }
+  return dir;
+}
+
+/** The child directory `name` of `dir`, never through a link; null when absent (or no longer a directory). */
+export function openChildDirSync(dir: SyncDirHandle, name: string): SyncDirHandle | null {
+  try {
+    return new SyncDir(openSync(dir.entry(name), DIR_FLAGS));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
+    throw err;
+  }
+}
+
+/**
+ * Reads `name` in `dir`, which the caller has seen with lstat to be a regular
+ * file: opened without following a link and without blocking, checked again
+ * on the descriptor, read to its end within the cap. Null when it vanished.
+ */
+export function readListedFileSync(dir: SyncDirHandle, name: string, display: string, o: SyncReadOptions): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(dir.entry(name), FILE_FLAGS);
+  } catch (err) {
+    if (isAbsent(err)) return null;
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw linkRefused(display, readlinkQuiet(dir.entry(name)), o);
+    throw err;
+  }
+  return readFdSync(fd, display, o);
+}
+
+/** readRegularFile, synchronously: a file the user named (links in its path are their choice); null when absent. */
+export function readRegularFileSync(file: string, o: SyncReadOptions): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(file, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  } catch (err) {
+    if (isAbsent(err)) return null;
+    throw err;
+  }
+  return readFdSync(fd, file, o);
+}
+
+export interface SyncReadOptions extends Omit<ReadOptions, 'follow'> {
+  /**
+   * Told the size the open file has before a byte is read (to count it
+   * against a budget, or refuse it); the read then stops at that size, so
+   * what was admitted is what is kept, even if the file grows meanwhile.
+   */
+  admit?: (size: number) => void;
+}
+
+/** Reads an open file to its end within the cap, and closes it. */
+function readFdSync(fd: number, display: string, o: SyncReadOptions): Buffer {
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw notRegularFile(display, st, o);
+    if (st.size > o.maxBytes) throw tooLargeFile(display, formatBytes(st.size), o);
+    if (o.admit) {
+      o.admit(st.size);
+      o = { ...o, maxBytes: st.size };
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(nextReadSize(total, st.size, o.maxBytes));
+      const got = readSync(fd, buf, 0, buf.length, null);
+      if (got === 0) break;
+      chunks.push(buf.subarray(0, got));
+      total += got;
+      if (total > o.maxBytes) throw tooLargeFile(display, `over ${formatBytes(o.maxBytes)}`, o);
+      // A regular file that filled less than was asked is at its end: no second call to learn it.
+      if (got < buf.length && total >= st.size) break;
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readlinkQuiet(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '?';
   }
 }

@@ -64,7 +64,7 @@ test('snapshot works as a normal user and says what it missed', { skip: !isRoot 
 test('a snapshot directory that does not exist: exit 2, the path and the next step, no stack', async () => {
   const r = await runCli(['detect', '--snapshot', '/nonexistent/snap']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /snapshot directory \/nonexistent\/snap does not exist/);
+  assert.match(r.stderr, /snapshot \/nonexistent\/snap does not exist/);
   assert.match(r.stderr, /next step: .*initrd-wizard snapshot/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
@@ -160,7 +160,7 @@ test('bad input at the top level is exit 2 naming the problem: an unknown comman
   // Before any screen: a snapshot that cannot be read is never a wizard the user then quits with 0.
   const missing = await runCli(['--snapshot', '/nonexistent'], { CI: '1' });
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /error: snapshot directory \/nonexistent does not exist/);
+  assert.match(missing.stderr, /error: snapshot \/nonexistent does not exist/);
 });
 
 test('closure: a requested package nobody has is exit 2; a host no package-built initrd supports is exit 3 with the verdict first', async () => {

@@ -70,7 +70,7 @@ test('an unreadable snapshot is that host\'s answer; the run goes on; exit 1 wit
     assert.equal(by.get('good')!.supported, true);
     assert.match(by.get('broken')!.error!, /snapshot\.json/);
     assert.match(by.get('missing')!.error!, /no such file or directory/);
-    assert.match(by.get('linked')!.error!, /a symbolic link, not a snapshot directory/, 'a link is reported, not followed and not skipped');
+    assert.match(by.get('linked')!.error!, /a symbolic link, not a snapshot/, 'a link is reported, not followed and not skipped');
     assert.deepEqual(fleet.summary, { hosts: 5, supported: 2, unsupported: 0, cannotTell: 0, unreadable: 3, variants: 2 });
 
     const csv = (await run(['fleet', dir, '--csv'])).stdout.trim().split('\n');
