@@ -22,7 +22,8 @@ const lazyChildProcess = {
 
 await rm('dist/bin', { recursive: true, force: true });
 await build({
-  entryPoints: { 'initrd-wizard': 'src/bin.ts', 'pool-worker': 'src/packages/pool-worker.ts' },
+  // Worker threads' scripts are entry points of their own, named as src/workers.ts finds them.
+  entryPoints: { 'initrd-wizard': 'src/bin.ts', 'pool-worker': 'src/packages/pool-worker.ts', 'fleet-worker': 'src/service/fleet-worker.ts' },
   outdir: 'dist/bin',
   bundle: true,
   splitting: true,

@@ -9,7 +9,7 @@ import { CommandError } from './system/run.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { jsonForTerminal, printable } from './text/printable.js';
 import { fsError, isKnownFsError } from './system/fserrors.js';
-import type { CommandResult } from './commands/result.js';
+import { isStreamed, type CommandResult, type StreamedResult } from './commands/result.js';
 import { commandLine, reportHint } from './paths.js';
 
 interface Io {
@@ -32,7 +32,14 @@ function safeIo(io: Io): Io {
 
 const jsonText = (value: unknown) => jsonForTerminal(JSON.stringify(value, null, 2)) + '\n';
 
-function report(result: CommandResult, json: boolean, io: Io, raw: Io): number {
+async function report(result: CommandResult | StreamedResult, json: boolean, io: Io, raw: Io): Promise<number> {
+  if (isStreamed(result)) {
+    for await (const piece of result.stream(json ? 'json' : 'text')) {
+      if (json) raw.stdout(jsonForTerminal(piece));
+      else io.stdout(piece);
+    }
+    return result.exitCode();
+  }
   for (const d of result.diagnostics ?? []) io.stderr(d + '\n');
   if (json) raw.stdout(jsonText(result.json));
   else io.stdout(result.text + '\n');
@@ -83,12 +90,12 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
 
   /** A command's action: its typed options (with the program's), the answer reported, any error turned into an exit code here. */
   const run =
-    <O extends { json?: true }>(fn: (opts: O) => Promise<CommandResult>) =>
+    <O extends { json?: true }>(fn: (opts: O) => Promise<CommandResult | StreamedResult>) =>
     async (_opts: unknown, cmd: { optsWithGlobals(): O }) => {
       const opts = cmd.optsWithGlobals();
       const json = Boolean(opts.json);
       try {
-        done(report(await fn(opts), json, io, rawIo));
+        done(await report(await fn(opts), json, io, rawIo));
       } catch (err) {
         done(reportError(err, json, io, rawIo));
       }

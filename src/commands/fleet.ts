@@ -1,13 +1,15 @@
 /** `fleet PATH…`: many snapshots at once, as a table, JSON or CSV. */
 import { ExitCode, InputError } from '../errors.js';
-import { analyzeFleet, type FleetReport } from '../service/fleet.js';
+import { fleetAnswers, fleetEntries, FleetTally, type FleetAnswer, type FleetEntry, type FleetHost, type FleetReport, type FleetSummary } from '../service/fleet.js';
 import { loadProfiles } from '../variant/profiles.js';
-import type { CommandResult } from './result.js';
+import type { StreamedResult } from './result.js';
 
 export interface FleetFlags {
   paths: string[];
   csv?: boolean;
   profilesDir?: string;
+  /** Worker threads (default: one a core, up to four; 1 answers on this thread). */
+  threads?: number;
 }
 
 const verdict = (h: FleetReport['hosts'][number]) => (h.error ? 'UNREADABLE' : h.unsupported.length ? 'NOT SUPPORTED' : h.incomplete.length ? 'CANNOT TELL' : 'supported');
@@ -18,46 +20,88 @@ function csvCell(value: string): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-export function fleetCsv(r: FleetReport): string {
-  const rows = [['host', 'path', 'verdict', 'features', 'unsupported', 'variant', 'detail']];
-  for (const h of r.hosts) {
-    rows.push([h.name, h.path, verdict(h), h.features.join(' '), h.unsupported.map((u) => `${u.id}:${u.device}`).join(' '), h.variant ?? '', h.error ?? h.incomplete.join('; ')]);
-  }
-  return rows.map((row) => row.map(csvCell).join(',')).join('\n');
+const CSV_HEADER = ['host', 'path', 'verdict', 'features', 'unsupported', 'variant', 'detail'];
+
+function csvRow(h: FleetHost): string {
+  return [h.name, h.path, verdict(h), h.features.join(' '), h.unsupported.map((u) => `${u.id}:${u.device}`).join(' '), h.variant ?? '', h.error ?? h.incomplete.join('; ')].map(csvCell).join(',');
 }
 
-export function fleetText(r: FleetReport): string {
-  const s = r.summary;
-  const nameW = Math.min(40, Math.max(4, ...r.hosts.map((h) => h.name.length)));
-  const out = [`${'host'.padEnd(nameW)}  ${'verdict'.padEnd(13)}  ${'variant'.padEnd(12)}  features / why not`];
-  for (const h of r.hosts) {
-    const why = h.error ?? (h.unsupported.length ? h.unsupported.map((u) => `${u.id} on ${u.device}`).join(', ') : h.incomplete.length ? h.incomplete[0]! : h.features.join(', ') || '-');
-    out.push(`${h.name.padEnd(nameW)}  ${verdict(h).padEnd(13)}  ${(h.variant ?? '-').padEnd(12)}  ${why}`);
-  }
-  out.push('');
-  out.push(`${s.variants} variant${s.variants === 1 ? '' : 's'} cover${s.variants === 1 ? 's' : ''} ${s.supported} supported host${s.supported === 1 ? '' : 's'} of ${s.hosts}; ${s.unsupported} not supported, ${s.cannotTell} cannot tell, ${s.unreadable} unreadable.`);
-  const n = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
-  for (const v of r.variants) out.push(`  ${v.id}  ${n(v.hosts.length, 'host').padEnd(11)}  ${v.distro}: ${v.profiles.join(', ')} · ${n(v.packages.length, 'package')} · ${n(v.modules.length, 'module')}`);
-  // Advice can name a host's own device (a detached header's offset): grouped by its words, with the hosts it is for.
-  const advice = new Map<string, { id: string; hosts: string[] }>();
-  for (const h of r.hosts) {
+function textRow(h: FleetHost, nameW: number): string {
+  const why = h.error ?? (h.unsupported.length ? h.unsupported.map((u) => `${u.id} on ${u.device}`).join(', ') : h.incomplete.length ? h.incomplete[0]! : h.features.join(', ') || '-');
+  return `${h.name.padEnd(nameW)}  ${verdict(h).padEnd(13)}  ${(h.variant ?? '-').padEnd(12)}  ${why}`;
+}
+
+/** Advice can name a host's own device (a detached header's offset): grouped by its words, with the first hosts it is for and how many. */
+class AdviceTally {
+  private readonly byWords = new Map<string, { id: string; hosts: string[]; count: number }>();
+
+  add(h: FleetHost): void {
     for (const u of h.unsupported) {
-      const a = advice.get(u.advice) ?? { id: u.id, hosts: [] };
-      if (!a.hosts.includes(h.name)) a.hosts.push(h.name);
-      advice.set(u.advice, a);
+      const a = this.byWords.get(u.advice) ?? { id: u.id, hosts: [], count: 0 };
+      if (a.hosts[a.hosts.length - 1] === h.name) continue;
+      a.count++;
+      if (a.hosts.length < 3) a.hosts.push(h.name);
+      this.byWords.set(u.advice, a);
     }
   }
-  if (advice.size) {
-    out.push('', 'What to do about the hosts that are not supported:');
-    for (const [words, a] of advice) out.push(`  [${a.id}] ${a.hosts.length > 3 ? `${a.hosts.slice(0, 3).join(', ')} and ${a.hosts.length - 3} more` : a.hosts.join(', ')}: ${words}`);
+
+  lines(): string[] {
+    if (!this.byWords.size) return [];
+    const out = ['', 'What to do about the hosts that are not supported:'];
+    for (const [words, a] of this.byWords) out.push(`  [${a.id}] ${a.count > 3 ? `${a.hosts.join(', ')} and ${a.count - 3} more` : a.hosts.join(', ')}: ${words}`);
+    return out;
   }
-  return out.join('\n');
 }
 
-export async function fleetCommand(flags: FleetFlags): Promise<CommandResult> {
-  if (!flags.paths.length) throw new InputError('fleet needs at least one snapshot, or a directory of snapshots', 'collect them with `initrd-wizard snapshot --output DIR` on each host');
-  const r = await analyzeFleet(flags.paths, await loadProfiles(flags.profilesDir));
-  const s = r.summary;
-  const exitCode = s.unsupported || s.cannotTell ? ExitCode.unsupported : s.unreadable ? ExitCode.failed : ExitCode.ok;
-  return { json: r, text: flags.csv ? fleetCsv(r) : fleetText(r), exitCode };
+function closingText(variants: FleetReport['variants'], s: FleetSummary, advice: AdviceTally): string[] {
+  const n = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
+  return [
+    '',
+    `${s.variants} variant${s.variants === 1 ? '' : 's'} cover${s.variants === 1 ? 's' : ''} ${s.supported} supported host${s.supported === 1 ? '' : 's'} of ${s.hosts}; ${s.unsupported} not supported, ${s.cannotTell} cannot tell, ${s.unreadable} unreadable.`,
+    ...variants.map((v) => `  ${v.id}  ${n(v.hosts.length, 'host').padEnd(11)}  ${v.distro}: ${v.profiles.join(', ')} · ${n(v.packages.length, 'package')} · ${n(v.modules.length, 'module')}`),
+    ...advice.lines(),
+  ];
+}
+
+const nameWidth = (entries: ReadonlyArray<{ name: string }>) => Math.min(40, Math.max(4, ...entries.map((e) => e.name.length)));
+
+/** Every line of JSON.stringify(value, null, 2) but the first, indented by `by` more: a value placed inside an object written piece by piece. */
+const nested = (value: unknown, by: string) => JSON.stringify(value, null, 2).replace(/\n/g, `\n${by}`);
+
+/** The report as pieces, in each form, written as the hosts' answers arrive. */
+async function* fleetPieces(entries: FleetEntry[], answers: AsyncIterable<FleetAnswer[]>, form: 'json' | 'text' | 'csv', tally: FleetTally): AsyncGenerator<string> {
+  const advice = new AdviceTally();
+  const nameW = nameWidth(entries);
+  if (form === 'json') yield entries.length ? '{\n  "hosts": [' : '{\n  "hosts": [],';
+  if (form === 'csv') yield CSV_HEADER.join(',') + '\n';
+  if (form === 'text') yield `${'host'.padEnd(nameW)}  ${'verdict'.padEnd(13)}  ${'variant'.padEnd(12)}  features / why not\n`;
+  let first = true;
+  for await (const batch of answers) {
+    const out: string[] = [];
+    for (const answer of batch) {
+      tally.add(answer);
+      advice.add(answer.host);
+      if (form === 'json') out.push(`${first ? '' : ','}\n    ${nested(answer.host, '    ')}`);
+      else out.push(form === 'csv' ? csvRow(answer.host) + '\n' : textRow(answer.host, nameW) + '\n');
+      first = false;
+    }
+    yield out.join('');
+  }
+  if (form === 'json') yield `${entries.length ? '\n  ],' : ''}\n  "variants": ${nested(tally.variants(), '  ')},\n  "summary": ${nested(tally.summary(), '  ')}\n}\n`;
+  if (form === 'text') yield closingText(tally.variants(), tally.summary(), advice).join('\n') + '\n';
+}
+
+export async function fleetCommand(flags: FleetFlags): Promise<StreamedResult> {
+  if (!flags.paths.length) throw new InputError('fleet needs at least one snapshot, or a directory of snapshots', 'collect them with `initrd-wizard snapshot --output FILE.tar` on each host');
+  const profiles = await loadProfiles(flags.profilesDir);
+  const entries = await fleetEntries(flags.paths);
+  const tally = new FleetTally();
+  return {
+    // Hosts are answered as they are written: nothing but the variants' host names is kept (see FleetTally).
+    stream: (form) => fleetPieces(entries, fleetAnswers(entries, profiles, { threads: flags.threads }), form === 'json' ? 'json' : flags.csv ? 'csv' : 'text', tally),
+    exitCode: () => {
+      const s = tally.summary();
+      return s.unsupported || s.cannotTell ? ExitCode.unsupported : s.unreadable ? ExitCode.failed : ExitCode.ok;
+    },
+  };
 }

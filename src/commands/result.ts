@@ -8,3 +8,16 @@ export interface CommandResult {
   /** Lines for stderr (diagnostics), shown in both modes. */
   diagnostics?: string[];
 }
+
+/**
+ * An answer too large to hold (a fleet of 100,000 hosts): written piece by
+ * piece as it is made. The JSON pieces join into one document, the same
+ * bytes JSON.stringify(value, null, 2) would give; the exit code is known
+ * once the last piece is out.
+ */
+export interface StreamedResult {
+  stream: (form: 'json' | 'text') => AsyncIterable<string>;
+  exitCode: () => number;
+}
+
+export const isStreamed = (r: CommandResult | StreamedResult): r is StreamedResult => 'stream' in r;

@@ -4,21 +4,10 @@
  * the cache; this thread then reads the cache (about 100 ms). Without a cache
  * directory, or when the worker cannot start, it simply loads here.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { WizardError } from '../errors.js';
-import { packageRoot } from '../paths.js';
+import { startWorker } from '../workers.js';
 import { defaultCacheDir, loadPool, type LoadedPool, type LoadPoolOptions, type MetadataSpec } from './metadata.js';
-
-function workerFile(): { file: string; execArgv: string[] } | null {
-  const here = fileURLToPath(import.meta.url);
-  // Under tsx (tests) the sources run directly; the bundle ships dist/bin/pool-worker.js.
-  if (here.endsWith('.ts')) return { file: path.join(path.dirname(here), 'pool-worker.ts'), execArgv: ['--import', 'tsx'] };
-  const built = path.join(packageRoot(), 'dist', 'bin', 'pool-worker.js');
-  return existsSync(built) ? { file: built, execArgv: [] } : null;
-}
 
 const running = new Set<Worker>();
 let stopped = false;
@@ -31,10 +20,9 @@ export function stopBackgroundLoads(): void {
 }
 
 function warm(spec: MetadataSpec, cacheDir: string, arch: string | undefined): Promise<boolean> {
-  const w = workerFile();
-  if (!w) return Promise.resolve(false);
+  const worker = startWorker('pool-worker', { spec, cacheDir, arch });
+  if (!worker) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const worker = new Worker(w.file, { workerData: { spec, cacheDir, arch }, execArgv: w.execArgv });
     // Quitting the program must not wait for a metadata load nobody needs any more.
     worker.unref();
     running.add(worker);

@@ -7,7 +7,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { describeUnknown, WizardError } from '../errors.js';
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { BugError, describeUnknown, WizardError } from '../errors.js';
+import { canStartWorker, startWorker } from '../workers.js';
 import { analyzeSnapshot } from '../host/analyze.js';
 import { isArchiveOutput, loadSnapshotSync } from '../host/snapshot.js';
 import type { Feature, UnsupportedFinding } from '../host/report.js';
@@ -40,6 +43,13 @@ export interface FleetHost {
   error: string | null;
 }
 
+/** A host to answer for: where its snapshot is, or why it cannot be read at all. */
+export interface FleetEntry {
+  name: string;
+  path: string;
+  error?: string;
+}
+
 /** A host's name from its snapshot's path: the directory's name, or the archive's without ".tar". */
 const hostName = (p: string) => path.basename(p, '.tar');
 
@@ -47,8 +57,8 @@ const hostName = (p: string) => path.basename(p, '.tar');
  * Where the snapshots are: each path a snapshot directory, a snapshot archive
  * (FILE.tar), or a directory of them (one level down).
  */
-export async function fleetSnapshotDirs(paths: string[]): Promise<Array<{ name: string; path: string; error?: string }>> {
-  const out: Array<{ name: string; path: string; error?: string }> = [];
+export async function fleetEntries(paths: string[]): Promise<FleetEntry[]> {
+  const out: FleetEntry[] = [];
   for (const p of paths) {
     const abs = path.resolve(p);
     const st = await stat(abs).catch((err: NodeJS.ErrnoException) => err);
@@ -91,7 +101,7 @@ function variantId(distro: string, packages: readonly string[], modules: readonl
 }
 
 /** One host's answer: never throws for what the snapshot holds. */
-export function fleetHost(entry: { name: string; path: string; error?: string }, profiles: Map<string, Profile>): { host: FleetHost; variant: FleetVariant | null } {
+export function fleetHost(entry: FleetEntry, profiles: Map<string, Profile>): FleetAnswer {
   const base: FleetHost = { name: entry.name, path: entry.path, supported: false, features: [], unsupported: [], incomplete: [], variant: null, error: entry.error ?? null };
   if (entry.error) return { host: base, variant: null };
   try {
@@ -116,37 +126,134 @@ export function fleetHost(entry: { name: string; path: string; error?: string },
   }
 }
 
+export interface FleetAnswer {
+  host: FleetHost;
+  variant: FleetVariant | null;
+}
+
+export interface FleetSummary {
+  hosts: number;
+  supported: number;
+  unsupported: number;
+  cannotTell: number;
+  unreadable: number;
+  variants: number;
+}
+
 export interface FleetReport {
   hosts: FleetHost[];
   variants: Array<FleetVariant & { hosts: string[] }>;
-  summary: { hosts: number; supported: number; unsupported: number; cannotTell: number; unreadable: number; variants: number };
+  summary: FleetSummary;
 }
 
-/** Every host in `paths`, and the variants that cover the supported ones (most hosts first). */
-export async function analyzeFleet(paths: string[], profiles: Map<string, Profile>): Promise<FleetReport> {
-  const entries = await fleetSnapshotDirs(paths);
-  const answers = entries.map((e) => fleetHost(e, profiles));
+/**
+ * The variants and the counts, kept while hosts go by: what it holds grows
+ * with the number of distinct variants and the hosts' names, never with the
+ * hosts' reports, so a fleet can be streamed through it.
+ */
+export class FleetTally {
+  private readonly groups = new Map<string, FleetVariant & { hosts: string[] }>();
+  private readonly counts = { hosts: 0, supported: 0, unsupported: 0, cannotTell: 0, unreadable: 0 };
+
+  add({ host, variant }: FleetAnswer): void {
+    const c = this.counts;
+    c.hosts++;
+    if (host.supported) c.supported++;
+    if (host.error) c.unreadable++;
+    else if (host.unsupported.length) c.unsupported++;
+    else if (host.incomplete.length) c.cannotTell++;
+    if (!variant) return;
+    const group = this.groups.get(variant.id) ?? { ...variant, hosts: [] };
+    group.hosts.push(host.name);
+    this.groups.set(variant.id, group);
+  }
+
+  /** Most hosts first. */
+  variants(): Array<FleetVariant & { hosts: string[] }> {
+    return [...this.groups.values()].sort((a, b) => b.hosts.length - a.hosts.length || a.id.localeCompare(b.id));
+  }
+
+  summary(): FleetSummary {
+    return { ...this.counts, variants: this.groups.size };
+  }
+}
+
+/** Hosts sent to a worker at once: large enough that messages cost nothing beside the work, small enough to keep memory flat. */
+const BATCH = 250;
+/** Below this, starting threads costs more than it saves. */
+const INLINE_BELOW = 2 * BATCH;
+
+/**
+ * Every host's answer, in the order of `entries`, a batch at a time. Large
+ * fleets are spread over worker threads (one a core, up to four); each reads
+ * and analyses its snapshots and the answers come back in order, with at most
+ * two batches a worker in flight, so memory stays flat however many hosts.
+ */
+export async function* fleetAnswers(entries: FleetEntry[], profiles: Map<string, Profile>, o: { threads?: number } = {}): AsyncGenerator<FleetAnswer[]> {
+  const threads = Math.min(o.threads ?? Math.min(availableParallelism(), 4), Math.ceil(entries.length / BATCH));
+  if (threads < 2 || entries.length < INLINE_BELOW || !canStartWorker('fleet-worker')) {
+    for (let i = 0; i < entries.length; i += BATCH) yield entries.slice(i, i + BATCH).map((e) => fleetHost(e, profiles));
+    return;
+  }
+  const pool = Array.from({ length: threads }, () => new FleetWorker(profiles));
+  try {
+    const inflight: Array<Promise<FleetAnswer[]>> = [];
+    let next = 0;
+    const send = () => {
+      inflight.push(pool[(next / BATCH) % threads]!.run(entries.slice(next, next + BATCH)));
+      next += BATCH;
+    };
+    while (next < entries.length && inflight.length < threads * 2) send();
+    while (inflight.length) {
+      const answers = await inflight.shift()!;
+      if (next < entries.length) send();
+      yield answers;
+    }
+  } finally {
+    await Promise.all(pool.map((w) => w.stop()));
+  }
+}
+
+/** One worker thread answering batches in the order they were sent. */
+class FleetWorker {
+  private readonly worker: Worker;
+  private readonly waiting: Array<{ resolve: (a: FleetAnswer[]) => void; reject: (e: Error) => void }> = [];
+
+  constructor(profiles: Map<string, Profile>) {
+    const worker = startWorker('fleet-worker', { profiles });
+    if (!worker) throw new BugError('the fleet worker script went missing after it was found');
+    this.worker = worker;
+    this.worker.on('message', (answers: FleetAnswer[]) => this.waiting.shift()?.resolve(answers));
+    const fail = (err: Error) => {
+      for (const w of this.waiting.splice(0)) w.reject(new BugError(`a fleet worker thread stopped: ${err.message}`));
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`exit ${code}`)));
+  }
+
+  run(batch: FleetEntry[]): Promise<FleetAnswer[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage(batch);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
+
+/** Every host in `paths`, and the variants that cover the supported ones (most hosts first), held whole: for the wizard and tests. */
+export async function analyzeFleet(paths: string[], profiles: Map<string, Profile>, o: { threads?: number } = {}): Promise<FleetReport> {
+  const entries = await fleetEntries(paths);
   const hosts: FleetHost[] = [];
-  const variants = new Map<string, FleetVariant & { hosts: string[] }>();
-  for (const { host, variant } of answers) {
-    hosts.push(host);
-    if (variant) {
-      const group = variants.get(variant.id) ?? { ...variant, hosts: [] };
-      group.hosts.push(host.name);
-      variants.set(variant.id, group);
+  const tally = new FleetTally();
+  for await (const batch of fleetAnswers(entries, profiles, o)) {
+    for (const answer of batch) {
+      hosts.push(answer.host);
+      tally.add(answer);
     }
   }
-  const sorted = [...variants.values()].sort((a, b) => b.hosts.length - a.hosts.length || a.id.localeCompare(b.id));
-  return {
-    hosts,
-    variants: sorted,
-    summary: {
-      hosts: hosts.length,
-      supported: hosts.filter((h) => h.supported).length,
-      unsupported: hosts.filter((h) => h.unsupported.length).length,
-      cannotTell: hosts.filter((h) => !h.error && !h.unsupported.length && h.incomplete.length).length,
-      unreadable: hosts.filter((h) => h.error).length,
-      variants: sorted.length,
-    },
-  };
+  return { hosts, variants: tally.variants(), summary: tally.summary() };
 }

@@ -64,6 +64,7 @@ await detectionBench();
 processBench();
 await closureBench();
 await hostileBench();
+await (await import('./fleet.js')).fleetBench();
 
 async function killPointBench() {
   console.log('\n## install/revert fault injection (SIGKILL at every step boundary, then recovery and revert)');

@@ -9,6 +9,7 @@ import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { main } from '../../src/cli.js';
 import { FIXTURES, fixture, fixtureNames, tempDir } from '../helpers.js';
+import { makeFleet } from '../support/fleet.js';
 
 async function run(args: string[]): Promise<{ code: number; stdout: string }> {
   let stdout = '';
@@ -88,4 +89,40 @@ test('an unreadable snapshot is that host\'s answer; the run goes on; exit 1 wit
 
 test('fleet with no path is bad usage', async () => {
   assert.equal((await run(['fleet'])).code, 2);
+});
+
+/** The whole output of `fleet` in one form, with the hosts answered on `threads` threads. */
+async function streamed(paths: string[], form: 'json' | 'text', o: { csv?: boolean; threads?: number } = {}): Promise<{ out: string; code: number }> {
+  const { fleetCommand } = await import('../../src/commands/fleet.js');
+  const r = await fleetCommand({ paths, csv: o.csv, threads: o.threads });
+  let out = '';
+  for await (const piece of r.stream(form)) out += piece;
+  return { out, code: r.exitCode() };
+}
+
+test('written as it goes, the JSON is the very document of the whole report, and worker threads answer exactly as this thread does, in order', async () => {
+  const { analyzeFleet } = await import('../../src/service/fleet.js');
+  const { loadProfiles } = await import('../../src/variant/profiles.js');
+  const whole = await analyzeFleet([FIXTURES], await loadProfiles(), { threads: 1 });
+  const one = await streamed([FIXTURES], 'json', { threads: 1 });
+  assert.equal(one.out, JSON.stringify(whole, null, 2) + '\n');
+  assert.equal(one.code, 3);
+
+  // Enough hosts for several batches on two workers, the captures interleaved, half as directories and half as archives.
+  const { dir, cleanup } = await tempDir('iw-fleet-many-');
+  try {
+    await makeFleet(path.join(dir, 'dirs'), path.join(dir, 'originals'), 350, 'dir', 7);
+    await makeFleet(path.join(dir, 'tars'), path.join(dir, 'originals'), 350, 'tar', 11);
+    const paths = [path.join(dir, 'dirs'), path.join(dir, 'tars')];
+    for (const form of ['json', 'text'] as const) {
+      const inline = await streamed(paths, form, { threads: 1 });
+      const threaded = await streamed(paths, form, { threads: 2 });
+      assert.equal(threaded.out, inline.out, form);
+      assert.equal(threaded.code, inline.code);
+    }
+    const csv = await streamed(paths, 'text', { csv: true, threads: 2 });
+    assert.equal(csv.out.trim().split('\n').length, 701);
+  } finally {
+    await cleanup();
+  }
 });

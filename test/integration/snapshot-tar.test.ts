@@ -104,7 +104,7 @@ test('hostile archives are refused with exit 2, naming the problem', async () =>
     tar('-cf', path.join(dir, 'hardlink.tar'), '-C', dir, 'hard');
 
     const damaged = Buffer.from(bytes);
-    damaged[512 * 3 + 10] ^= 0xff; // inside the third entry's header
+    damaged[512 * 3 + 10] = damaged[512 * 3 + 10]! ^ 0xff; // inside the third entry's header
     const lying = Buffer.from(bytes);
     lying.write('77777777777\0', 512 + 124, 'latin1'); // snapshot.json claims 8 GiB
     const sum = [...lying.subarray(512, 1024)].reduce((n, b, i) => n + (i >= 148 && i < 156 ? 32 : b), 0);
