@@ -88,6 +88,8 @@ export async function doctorCommand(flags: PipelineFlags): Promise<CommandResult
       mkosiMajor: mk?.major ?? 0,
       hasInitrd: mk?.hasInitrd ?? false,
       family: state.distro.family,
+      // As build: a --snapshot build keeps the snapshot machine's modules, not this machine's /proc/modules.
+      liveModules: !state.snapshotFiles,
     })),
   );
   items.push(

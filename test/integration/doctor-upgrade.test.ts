@@ -40,3 +40,18 @@ test("doctor warns an LVM host booting through mkosi-initrd whose lvm2 comes onl
     await t.cleanup();
   }
 });
+
+test('doctor --snapshot does not ask for this machine\'s /proc/modules: as build, it keeps the snapshot machine\'s modules', async () => {
+  const t = await tempDir('iw-doctor-modules-');
+  try {
+    await mkdir(path.join(t.dir, 'etc/kernel'), { recursive: true });
+    const items = async (snapshot?: string) => ((await doctorCommand({ snapshot, fs: hostFs(t.dir) })).json as { items: Item[] }).items;
+    assert.equal((await items(fixture('raid1'))).find((i) => i.id === 'proc-modules'), undefined);
+    // Live, on a root without /proc/modules, the same check is there and fails, with its fix.
+    const live = (await items()).find((i) => i.id === 'proc-modules');
+    assert.equal(live?.ok, false);
+    assert.match(live!.fix ?? '', /--snapshot/);
+  } finally {
+    await t.cleanup();
+  }
+});
