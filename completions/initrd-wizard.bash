@@ -12,7 +12,7 @@ _initrd_wizard() {
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      snapshot|detect|suggest|closure|build|boot-test|install|revert|fleet|doctor) cmd="${COMP_WORDS[i]}"; break ;;
+      snapshot|detect|suggest|closure|build|export|boot-test|install|revert|fleet|doctor) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   case "$cmd" in
@@ -21,12 +21,13 @@ _initrd_wizard() {
     suggest) opts="--snapshot --distro --json --help" ;;
     closure) opts="--distro --repo --packages --arch --snapshot --verify --weak --json --help" ;;
     build) opts="--snapshot --kernel-version --output -o --slim --generic --distro --arch --format --check-reproducible --json --help" ;;
+    export) opts="--format --output -o --kernel-version --snapshot --distro --generic --slim --json --help" ;;
     boot-test) opts="--snapshot --kernel-version --image --format --loader --log --json --help" ;;
     install) opts="--snapshot --kernel-version --root --dry-run --yes -y --layout --uki-generator --regenerate --force --distro --json --help" ;;
     revert) opts="--root --force --json --help" ;;
     fleet) opts="--csv --json --help" ;;
     doctor) opts="--snapshot --kernel-version --json --help" ;;
-    "") opts="snapshot detect suggest closure build boot-test install revert fleet doctor --version -V --demo --snapshot --root --arch --json --help --version" ;;
+    "") opts="snapshot detect suggest closure build export boot-test install revert fleet doctor --version -V --demo --snapshot --root --arch --json --help --version" ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }

@@ -209,6 +209,31 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
     );
 
   program
+    .command('export')
+    .description('write the variant as a self-contained mkosi-initrd configuration directory, or as an RPM spec whose package holds its initrd')
+    .addOption(new Option('--format <format>', 'mkosi: the configuration directory (drop-in, the files it carries, a README); rpm-spec: NAME.spec and its sources, building the initrd of one kernel with mkosi-initrd').choices(['mkosi', 'rpm-spec'] as const).makeOptionMandatory())
+    .requiredOption('-o, --output <dir>', 'the directory to write: a new one, or an empty one (its parent must exist)')
+    .addOption(new Option('--kernel-version <kver>', 'rpm-spec: the kernel the initrd is built for, as uname -r prints it (required)'))
+    .addOption(snapshotOption())
+    .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
+    .option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware')
+    .option('--slim', 'also remove docs, locales and other files an initrd never reads')
+    .addOption(jsonOption())
+    .action(
+      run(async (o) =>
+        (await import('./commands/export.js')).exportCommand({
+          format: o.format,
+          output: o.output,
+          kernelVersion: o.kernelVersion,
+          snapshot: o.snapshot,
+          distro: o.distro,
+          generic: Boolean(o.generic),
+          slim: Boolean(o.slim),
+        }),
+      ),
+    );
+
+  program
     .command('boot-test')
     .description('boot an image in QEMU against a throwaway disk shaped like this host\'s root stack')
     .addOption(snapshotOption())

@@ -53,7 +53,7 @@ export async function carriedKeymapFiles(fs: Pick<HostFs, 'readlink'>, exists: (
  * only here (a regular file, links followed inside the root), so build,
  * install and the wizard cannot disagree about the configuration's identity.
  */
-export async function hostConfig(state: PipelineState, mk: Pick<MkosiInfo, 'version' | 'major'>, opts: { slim?: boolean; variant?: Variant } = {}): Promise<HostConfig> {
+export async function hostConfig(state: PipelineState, mk: Pick<MkosiInfo, 'version' | 'major'>, opts: { slim?: boolean; variant?: Variant; purpose?: 'install' | 'export' } = {}): Promise<HostConfig> {
   const variant = opts.variant ?? state.variant;
   const exists = (p: string) => isFile(state.fs, p);
   const existing = new Set<string>();
@@ -63,6 +63,7 @@ export async function hostConfig(state: PipelineState, mk: Pick<MkosiInfo, 'vers
   const preview = await previewFor(state, model, variant);
   const config = renderVariant(variant, state.report, {
     slim: opts.slim,
+    purpose: opts.purpose,
     mkosiMajor: mk.major,
     existing,
     crypttab: await hostCrypttab(state),

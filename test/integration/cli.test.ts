@@ -149,7 +149,7 @@ test('bad input at the top level is exit 2 naming the problem: an unknown comman
   const unknown = await runCli(['frobnicate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /error: unknown command "frobnicate"/);
-  assert.match(unknown.stderr, /next step: the commands are snapshot, detect, suggest, closure, build, boot-test, install, revert, fleet, doctor; run (node )?\S*initrd-wizard\S* --help/);
+  assert.match(unknown.stderr, /next step: the commands are snapshot, detect, suggest, closure, build, export, boot-test, install, revert, fleet, doctor; run (node )?\S*initrd-wizard\S* --help/);
   // Subcommands stay strict about stray words.
   assert.match((await runCli(['detect', 'extra'])).stderr, /too many arguments for 'detect'/);
   for (const flag of ['--snapshot', '--root']) {
