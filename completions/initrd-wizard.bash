@@ -7,7 +7,7 @@ _initrd_wizard() {
     --format) COMPREPLY=($(compgen -W "cpio uki" -- "$cur")); return ;;
     --layout) COMPREPLY=($(compgen -W "bls uki" -- "$cur")); return ;;
     --uki-generator) COMPREPLY=($(compgen -W "ukify mkosi" -- "$cur")); return ;;
-    --snapshot|--root|--arch|--output|-o|--distro|--repo|--packages|--kernel-version|--image|--loader|--log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --snapshot|--root|--fleet|--arch|--output|-o|--distro|--repo|--packages|--kernel-version|--image|--loader|--log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -27,7 +27,7 @@ _initrd_wizard() {
     revert) opts="--root --force --json --help" ;;
     fleet) opts="--csv --json --help" ;;
     doctor) opts="--snapshot --kernel-version --json --help" ;;
-    "") opts="snapshot detect suggest closure build export boot-test install revert fleet doctor --version -V --demo --snapshot --root --arch --json --help --version" ;;
+    "") opts="snapshot detect suggest closure build export boot-test install revert fleet doctor --version -V --demo --snapshot --root --fleet --arch --json --help --version" ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }

@@ -80,6 +80,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
     .option('--demo', 'the interactive wizard on a bundled demo host, repository and temporary root (no root, no changes)')
     .option('--snapshot <path>', 'wizard: read host facts from a snapshot directory or archive (diagnose another machine)')
     .option('--root <dir>', 'wizard: install into this root directory instead of /')
+    .option('--fleet <path>', 'wizard: a table of many hosts\' snapshots (a directory of them, as `fleet` reads) and the variants that cover them; ⏎ opens a host')
     .addOption(archOption('wizard: '))
     .option('--json', 'print one JSON document on stdout')
     // Options before a subcommand are the wizard's; after it, the subcommand's own (both have --snapshot).
@@ -335,9 +336,10 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
         throw new InputError(`unknown command "${program.args[0]}"`, `the commands are ${program.commands.map((c) => c.name()).join(', ')}; run ${commandLine('--help')}`);
       }
       // The demo brings its own host and its own temporary root: these would be silently ignored.
-      for (const flag of ['snapshot', 'root'] as const) {
+      for (const flag of ['snapshot', 'root', 'fleet'] as const) {
         if (o.demo && o[flag] !== undefined) throw new InputError(`--${flag} does not apply to --demo: it runs on a bundled capture and installs into a temporary root`, `leave out --demo to open the wizard with --${flag}, or leave out --${flag}`);
       }
+      if (o.fleet !== undefined && o.snapshot !== undefined) throw new InputError('--fleet and --snapshot both name the hosts to show', 'use --fleet DIR for many snapshots, or --snapshot PATH for one');
       // A snapshot that cannot be read is said now, with exit 2, not on a screen the user then quits with 0.
       if (o.snapshot !== undefined) await (await import('./host/snapshot.js')).loadSnapshot(o.snapshot);
       if (o.arch !== undefined) {
@@ -347,6 +349,17 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
       }
       const ui = await import('./ui/interactive.js');
       const tui = ui.wantsTui({ stdinTTY: Boolean(process.stdin.isTTY), stdoutTTY: Boolean(process.stdout.isTTY), env: process.env, json: Boolean(o.json) });
+      if (o.fleet !== undefined) {
+        const fleetPath = o.fleet;
+        // Said now, with exit 2, rather than as a table whose one row says it.
+        if (!(await import('node:fs')).existsSync(fleetPath)) throw new InputError(`--fleet ${fleetPath} does not exist`, 'name a directory of snapshots (directories or FILE.tar archives), as `initrd-wizard fleet` reads');
+        if (!tui) return { json: {}, text: `The fleet table needs a terminal. Without one: ${commandLine('fleet', fleetPath)} (add --json or --csv).`, exitCode: 0 };
+        const report = await (await import('./service/fleet.js')).analyzeFleet([fleetPath], await (await import('./variant/profiles.js')).loadProfiles());
+        const { runFleetTui } = await import('./ui/run.js');
+        const { hostServices } = await import('./ui/host-services.js');
+        const outcome = await runFleetTui(report, fleetPath, (h) => hostServices({ snapshot: h.path, root: o.root, arch: o.arch }));
+        return { json: {}, text: outcome.summary, exitCode: outcome.code };
+      }
       if (tui) {
         const { runTui } = await import('./ui/run.js');
         const services = o.demo

@@ -29,34 +29,50 @@ export interface KeyContext {
   canRegenerate: boolean;
 }
 
-export interface Binding {
-  id: CommandId;
+/** One line of a key table: what some keys mean, when, and how the footer and `?` say it. */
+export interface BindingOf<Id extends string, C> {
+  id: Id;
   keys: KeyName[];
-  /** Screens it works on; none: all of them. */
-  screens?: ScreenId[];
   /** Whether the keys mean this now (an earlier binding wins; a key with no binding does nothing). */
-  when?: (c: KeyContext) => boolean;
+  when?: (c: C) => boolean;
   /** Footer words after the first key, or null for help only. */
-  footer: string | ((c: KeyContext) => string) | null;
+  footer: string | ((c: C) => string) | null;
   /** How the footer writes the keys, when not by the first key that means this here. */
   footerKeys?: string;
   /** Kept out of the footer in this context though the key still answers (with a notice). */
-  hideIn?: (c: KeyContext) => boolean;
+  hideIn?: (c: C) => boolean;
   /** The line in `?`; bindings with the same text share a line. */
   help: string;
+  /** Footer words shown dimmed, after the ones that move the work on (help, quit). */
+  quiet?: boolean;
 }
+
+export interface Binding extends BindingOf<CommandId, KeyContext> {
+  /** Screens it works on; none: all of them. */
+  screens?: ScreenId[];
+}
+
+/** The movement keys of every list, in every table. */
+const MOVE_KEYS = {
+  up: ['up', 'char:k'],
+  down: ['down', 'char:j'],
+  pageup: ['pageup', 'ctrl-u'],
+  pagedown: ['pagedown', 'ctrl-d'],
+  home: ['home', 'char:g'],
+  end: ['end', 'char:G'],
+} as const satisfies Record<string, KeyName[]>;
 
 const LISTS: ScreenId[] = ['host', 'variant', 'packages', 'closure', 'review'];
 const STEPS: ScreenId[] = ['host', 'variant', 'packages', 'closure', 'build'];
 const notRunning = (c: KeyContext) => c.build !== 'running';
 
 export const BINDINGS: readonly Binding[] = [
-  { id: 'up', keys: ['up', 'char:k'], screens: LISTS, footerKeys: '↑↓', footer: (c) => (c.screen === 'host' || c.screen === 'review' ? 'scroll' : 'move'), help: 'move the selection or scroll' },
-  { id: 'down', keys: ['down', 'char:j'], screens: LISTS, footer: null, help: 'move the selection or scroll' },
-  { id: 'pageup', keys: ['pageup', 'ctrl-u'], screens: LISTS, footer: null, help: 'a page up or down' },
-  { id: 'pagedown', keys: ['pagedown', 'ctrl-d'], screens: LISTS, footer: null, help: 'a page up or down' },
-  { id: 'home', keys: ['home', 'char:g'], screens: LISTS, footer: null, help: 'first / last row' },
-  { id: 'end', keys: ['end', 'char:G'], screens: LISTS, footer: null, help: 'first / last row' },
+  { id: 'up', keys: [...MOVE_KEYS.up], screens: LISTS, footerKeys: '↑↓', footer: (c) => (c.screen === 'host' || c.screen === 'review' ? 'scroll' : 'move'), help: 'move the selection or scroll' },
+  { id: 'down', keys: [...MOVE_KEYS.down], screens: LISTS, footer: null, help: 'move the selection or scroll' },
+  { id: 'pageup', keys: [...MOVE_KEYS.pageup], screens: LISTS, footer: null, help: 'a page up or down' },
+  { id: 'pagedown', keys: [...MOVE_KEYS.pagedown], screens: LISTS, footer: null, help: 'a page up or down' },
+  { id: 'home', keys: [...MOVE_KEYS.home], screens: LISTS, footer: null, help: 'first / last row' },
+  { id: 'end', keys: [...MOVE_KEYS.end], screens: LISTS, footer: null, help: 'first / last row' },
   { id: 'save-snapshot', keys: ['char:s'], screens: ['host'], footer: 'save snapshot', help: 'Host: save a snapshot for a bug report' },
   { id: 'toggle-profile', keys: ['space', 'char:x'], screens: ['variant'], footer: 'toggle profile', help: 'Variant: turn the selected profile on or off' },
   { id: 'restore-saved', keys: ['char:r'], screens: ['packages'], when: (c) => c.savedOffered, footer: 'restore saved', help: 'Packages: restore the choices saved by an earlier run (while offered)' },
@@ -82,19 +98,26 @@ export const BINDINGS: readonly Binding[] = [
     help: 'next step',
   },
   { id: 'back', keys: ['esc', 'left', 'char:h'], screens: ['variant', 'packages', 'closure', 'build', 'review'], footerKeys: '←/esc', footer: 'back', help: 'back (also closes search, dismisses an error)' },
-  { id: 'help', keys: ['char:?'], footer: 'help', help: 'this help' },
-  { id: 'quit', keys: ['char:q'], footer: 'quit', help: 'quit (asks first when a build or a reviewed plan is not installed)' },
+  { id: 'help', keys: ['char:?'], footer: 'help', quiet: true, help: 'this help' },
+  { id: 'quit', keys: ['char:q'], footer: 'quit', quiet: true, help: 'quit (asks first when a build or a reviewed plan is not installed)' },
 ];
 
 /** ctrl-c is not a binding: it cancels a running build, else quits, whatever the screen or overlay. */
 export const CTRL_C_HELP = 'cancel a running build; anywhere else, quit';
 
-const applies = (b: Binding, c: KeyContext) => (!b.screens || b.screens.includes(c.screen)) && (b.when?.(c) ?? true);
+type AnyBinding<Id extends string, C> = BindingOf<Id, C> & { screens?: readonly string[] };
 
-/** What the key means here and now, or null. */
-export function commandFor(k: KeyName, c: KeyContext): CommandId | null {
-  for (const b of BINDINGS) if (b.keys.includes(k) && applies(b, c)) return b.id;
+const applies = <Id extends string, C>(b: AnyBinding<Id, C>, c: C) => (!b.screens || b.screens.includes((c as { screen?: string }).screen ?? '')) && (b.when?.(c) ?? true);
+
+/** What the key means here and now in a table, or null. */
+export function commandIn<Id extends string, C>(table: readonly AnyBinding<Id, C>[], k: KeyName, c: C): Id | null {
+  for (const b of table) if (b.keys.includes(k) && applies(b, c)) return b.id;
   return null;
+}
+
+/** What the key means here and now in the wizard, or null. */
+export function commandFor(k: KeyName, c: KeyContext): CommandId | null {
+  return commandIn(BINDINGS, k, c);
 }
 
 const KEY_LABEL: Partial<Record<KeyName, string>> = {
@@ -106,33 +129,75 @@ export function keyLabel(k: KeyName): string {
   return KEY_LABEL[k] ?? (k.startsWith('char:') ? k.slice(5) : k);
 }
 
-/** The footer: each binding offered now, by its keys, once per command. */
-export function footerEntries(c: KeyContext): Array<{ keys: string; what: string }> {
-  const out: Array<{ keys: string; what: string }> = [];
-  const seen = new Set<CommandId>();
-  for (const b of BINDINGS) {
+export interface FooterEntry {
+  keys: string;
+  what: string;
+  quiet: boolean;
+}
+
+/** A footer: each binding of the table offered now, by its keys, once per command. */
+export function footerIn<Id extends string, C>(table: readonly AnyBinding<Id, C>[], c: C): FooterEntry[] {
+  const out: FooterEntry[] = [];
+  const seen = new Set<Id>();
+  for (const b of table) {
     if (b.footer === null || seen.has(b.id) || !applies(b, c) || b.hideIn?.(c)) continue;
     // A key taken by an earlier binding here is not this binding's to show.
-    const own = b.keys.filter((k) => commandFor(k, c) === b.id);
+    const own = b.keys.filter((k) => commandIn(table, k, c) === b.id);
     if (!own.length) continue;
     seen.add(b.id);
-    out.push({ keys: b.footerKeys ?? keyLabel(own[0]!), what: typeof b.footer === 'function' ? b.footer(c) : b.footer });
+    out.push({ keys: b.footerKeys ?? keyLabel(own[0]!), what: typeof b.footer === 'function' ? b.footer(c) : b.footer, quiet: Boolean(b.quiet) });
   }
   return out;
 }
 
-/** The `?` table: one row per help text, with every key that does it. */
-export function helpRows(): Array<{ keys: string; what: string }> {
+/** The wizard's footer. */
+export function footerEntries(c: KeyContext): FooterEntry[] {
+  return footerIn(BINDINGS, c);
+}
+
+/** A `?` table: one row per help text, with every key that does it. */
+export function helpIn<Id extends string, C>(table: readonly AnyBinding<Id, C>[], ctrlC: string): Array<{ keys: string; what: string }> {
   const rows = new Map<string, KeyName[]>();
-  for (const b of BINDINGS) {
+  for (const b of table) {
     const keys = rows.get(b.help) ?? [];
     for (const k of b.keys) if (!keys.includes(k)) keys.push(k);
     rows.set(b.help, keys);
   }
   const out = [...rows].map(([what, keys]) => ({ keys: keys.map(keyLabel).join(' '), what }));
-  out.push({ keys: 'ctrl-c', what: CTRL_C_HELP });
+  out.push({ keys: 'ctrl-c', what: ctrlC });
   return out;
 }
+
+/** The wizard's `?` table. */
+export function helpRows(): Array<{ keys: string; what: string }> {
+  return helpIn(BINDINGS, CTRL_C_HELP);
+}
+
+// ─── The fleet table (`initrd-wizard --fleet PATH`) ─────────────────────────
+
+export type FleetCommandId = keyof typeof MOVE_KEYS | 'open' | 'switch' | 'back' | 'help' | 'quit';
+
+export interface FleetKeyContext {
+  tab: 'hosts' | 'variants';
+  /** The hosts shown are one variant's. */
+  filtered: boolean;
+  /** The selected host's snapshot can be opened. */
+  openable: boolean;
+}
+
+export const FLEET_BINDINGS: readonly BindingOf<FleetCommandId, FleetKeyContext>[] = [
+  { id: 'up', keys: [...MOVE_KEYS.up], footerKeys: '↑↓', footer: 'move', help: 'move the selection' },
+  { id: 'down', keys: [...MOVE_KEYS.down], footer: null, help: 'move the selection' },
+  { id: 'pageup', keys: [...MOVE_KEYS.pageup], footer: null, help: 'a page up or down' },
+  { id: 'pagedown', keys: [...MOVE_KEYS.pagedown], footer: null, help: 'a page up or down' },
+  { id: 'home', keys: [...MOVE_KEYS.home], footer: null, help: 'first / last row' },
+  { id: 'end', keys: [...MOVE_KEYS.end], footer: null, help: 'first / last row' },
+  { id: 'open', keys: ['enter', 'right', 'char:l'], footerKeys: '⏎', footer: (c) => (c.tab === 'hosts' ? 'open this host' : "this variant's hosts"), hideIn: (c) => c.tab === 'hosts' && !c.openable, help: 'open the host in the wizard (q there comes back here); on Variants, list its hosts' },
+  { id: 'switch', keys: ['tab', 'char:v'], footerKeys: 'tab', footer: (c) => (c.tab === 'hosts' ? 'variants' : 'hosts'), help: 'switch between the hosts and the variants' },
+  { id: 'back', keys: ['esc', 'left', 'char:h'], when: (c) => c.filtered, footerKeys: 'esc', footer: 'all hosts', help: 'Hosts of one variant: back to all hosts' },
+  { id: 'help', keys: ['char:?'], footer: 'help', quiet: true, help: 'this help' },
+  { id: 'quit', keys: ['char:q'], footer: 'quit', quiet: true, help: 'quit' },
+];
 
 /** Keys of a dialog: the footer while it is open. */
 export const DIALOG_FOOTER = {

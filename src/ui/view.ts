@@ -6,7 +6,7 @@
 import type { HostReport, StackNode, StorageDevice } from '../host/report.js';
 import { treeRows } from '../text/tree.js';
 import { generatorName } from '../host/generator.js';
-import { DIALOG_FOOTER, footerEntries, helpRows, type KeyContext } from './keymap.js';
+import { DIALOG_FOOTER, footerEntries, helpRows, type FooterEntry, type KeyContext } from './keymap.js';
 import type { ClosurePackage } from '../packages/resolve.js';
 import { formatBytes } from '../text/bytes.js';
 import type { Variant } from '../variant/suggest.js';
@@ -76,14 +76,14 @@ export function wrapLine(line: Line, width: number, indent = 4): Line[] {
 }
 
 /** Pads or cuts a list of lines to exactly `height`. */
-function exactly(lines: Line[], height: number): Line[] {
+export function exactly(lines: Line[], height: number): Line[] {
   const out = lines.slice(0, Math.max(0, height));
   while (out.length < height) out.push([]);
   return out;
 }
 
 /** A window of `height` rows around the cursor, with a position marker when the list is longer. */
-function windowed<T>(items: T[], cursor: number, height: number, row: (item: T, selected: boolean, index: number) => Line): Line[] {
+export function windowed<T>(items: T[], cursor: number, height: number, row: (item: T, selected: boolean, index: number) => Line): Line[] {
   if (height <= 0) return [];
   const c = clamp(cursor, items.length);
   const start = windowStart(c, items.length, height);
@@ -95,9 +95,9 @@ function windowed<T>(items: T[], cursor: number, height: number, row: (item: T, 
 // List rows stay plain ASCII where they can: Ink measures every line of every
 // frame, and ASCII takes string-width's fast path (a keystroke is cheaper).
 /** A horizontal rule across the frame. */
-const rule = (width: number): Line => L('─'.repeat(Math.max(0, width)), 'dim');
+export const rule = (width: number): Line => L('─'.repeat(Math.max(0, width)), 'dim');
 
-function selectable(selected: boolean, segs: Line): Line {
+export function selectable(selected: boolean, segs: Line): Line {
   return [{ t: selected ? '> ' : '  ', tone: 'accent', bold: true }, ...segs.map((s) => (selected ? { ...s, bold: true } : s))];
 }
 
@@ -132,12 +132,12 @@ export function footerLines(f: FrameInput): Line[] {
       : [];
   const dialog = s.overlay !== 'none' ? DIALOG_FOOTER[s.overlay] : s.search.open && s.screen === 'packages' ? DIALOG_FOOTER.search : null;
   if (dialog) return [rule(f.width), status, L(dialog, 'key')];
-  const keys: Line = [];
-  footerEntries(f.keys).forEach((e, i) => {
-    const last = e.what === 'help' || e.what === 'quit';
-    keys.push({ t: `${i ? ' · ' : ''}${e.keys} ${e.what}`, tone: last ? 'dim' : 'key' });
-  });
-  return [rule(f.width), status, keys];
+  return [rule(f.width), status, footerKeyLine(footerEntries(f.keys))];
+}
+
+/** The keys offered now, in one line: help and quit dimmed. */
+export function footerKeyLine(entries: FooterEntry[]): Line {
+  return entries.map((e, i) => ({ t: `${i ? ' · ' : ''}${e.keys} ${e.what}`, tone: e.quiet ? 'dim' : 'key' }));
 }
 
 export function errorLines(e: UiError, width = 120): Line[] {

@@ -263,3 +263,43 @@ test('tmux: s with --snapshot saves a copy of the capture on screen, not of the 
     await s.kill();
   }
 });
+
+test('tmux: --fleet shows every host and the variants; ⏎ opens a host in the wizard and q there comes back to the table', async () => {
+  const fixtures = path.join(ROOT, 'test/fixtures/snapshots');
+  const s = await startSession({ argv: [process.execPath, CLI, '--fleet', fixtures, '--root', work], cols: 120, rows: 40, env });
+  try {
+    let screen = await s.waitFor(/^\d+ hosts: \d+ supported/m, { timeoutMs: 20_000 });
+    assert.match(screen, /^initrd-wizard {2}fleet .*snapshots$/m);
+    assert.match(screen, /^> bcache\s+NOT SUPPORTED\s+-\s+bcache on /m, 'the first host selected, its verdict and why');
+    assert.match(screen, /^bcache on .*: Keep initramfs-tools as the initrd generator/m, 'the selected host\'s advice below the table');
+    assert.match(screen, /^↑↓ move · ⏎ open this host · tab variants · \? help · q quit\s*$/m, 'an unsupported host opens too: the wizard shows its diagnosis');
+    const sum = JSON.parse((await runCli(['fleet', fixtures, '--json'])).stdout).summary as Record<string, number>;
+    assert.ok(screen.includes(`${sum.hosts} hosts: ${sum.supported} supported, ${sum.unsupported} not supported, ${sum.cannotTell} cannot tell, ${sum.unreadable} unreadable · ${sum.variants} variants\n`), 'the same counts as `fleet`');
+    // Down to raid1, a supported host (as many presses as hosts before it in fleet's order), then open it.
+    const order = JSON.parse((await runCli(['fleet', fixtures, '--json'])).stdout).hosts.map((h: { name: string }) => h.name);
+    for (let i = 0; i < order.indexOf('raid1'); i++) await s.keys('Down');
+    screen = await s.waitFor(/^> raid1 /m);
+    assert.match(screen, /^> raid1\s+supported\s+[0-9a-f]{12}\s+raid/m);
+    assert.match(screen, /⏎ open this host/);
+    await s.keys('Enter');
+    screen = await s.waitFor('Storage the initrd must bring up', { timeoutMs: 15_000 });
+    assert.match(screen, /snapshot .*raid1/);
+    assert.match(screen, /└─ vdb2/);
+    await s.type('q');
+    screen = await s.waitFor('back from raid1', { timeoutMs: 10_000 });
+    assert.match(screen, /^> raid1 /m, 'the table where it was');
+    // The variants: raid1's groups bookworm RAID hosts; ⏎ lists its hosts, esc all of them again.
+    await s.keys('Tab');
+    screen = await s.waitFor(/Variants.*\n─+\n {2}variant/s);
+    assert.match(screen, /^> [0-9a-f]{12}\s+\d+ hosts?\s+debian/m);
+    await s.keys('Enter');
+    screen = await s.waitFor(/ Hosts of [0-9a-f]{12} /);
+    assert.match(screen, /esc all hosts/);
+    await s.keys('Escape');
+    await s.waitFor(/^> bcache /m);
+    await s.type('q');
+    assert.equal(await s.waitForExit(10_000), 0);
+  } finally {
+    await s.kill();
+  }
+});
