@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT, tempDir } from '../helpers.js';
+import { makeFleet } from '../support/fleet.js';
 
 test('npm pack, npm install -g, and the command works from / with its man page', { timeout: 600_000 }, async () => {
   const { dir, cleanup } = await tempDir('iw-pkg-');
@@ -38,6 +39,12 @@ test('npm pack, npm install -g, and the command works from / with its man page',
     const revert = run(['revert', '--root', root]);
     assert.equal(revert.status, 0, revert.stderr);
     assert.match(revert.stdout, /Nothing to revert/);
+    // A fleet large enough for worker threads: their script is found in the installed package too.
+    await makeFleet(path.join(dir, 'fleet'), path.join(dir, 'originals'), 600, 'tar');
+    const fleet = run(['fleet', path.join(dir, 'fleet'), '--json']);
+    assert.equal(fleet.status, 3, fleet.stderr);
+    assert.equal((JSON.parse(fleet.stdout) as { summary: { hosts: number } }).summary.hosts, 600);
+    assert.ok(existsSync(path.join(installed, 'contrib/ansible/rollout.yml')), 'the Ansible playbooks ship with the package');
 
     const manPage = path.join(prefix, 'share', 'man', 'man1', 'initrd-wizard.1');
     assert.ok(existsSync(manPage), 'npm links the man page into the prefix');
@@ -63,6 +70,9 @@ test('packaging/initrd-wizard.spec builds an RPM of the tool that runs with Node
       assert.ok(files.includes(f), `${f} in the package`);
     }
     assert.ok(files.some((f) => f.startsWith('/usr/share/man/man1/initrd-wizard.1')), 'the man page');
+    assert.ok(files.includes('/usr/lib/initrd-wizard/dist/bin/fleet-worker.js'), 'the fleet\'s worker thread');
+    // Fedora's rpm names the directory /usr/share/doc/NAME, Debian's rpm NAME-VERSION.
+    assert.ok(files.some((f) => /^\/usr\/share\/doc\/initrd-wizard(-[^/]+)?\/contrib\/ansible\/rollout\.yml$/.test(f)), 'the Ansible playbooks, as documentation');
     assert.ok(!files.some((f) => f.includes('/node_modules/')), 'the bundle needs no node_modules');
     assert.ok(!files.some((f) => f.startsWith('/usr/lib/kernel/install.d/')), 'no kernel-install plugin of its own in /usr: install adds one only where mkosi has none');
     assert.match(execFileSync('rpm', ['-qp', '--requires', rpm], { encoding: 'utf8' }), /^nodejs >= 20$/m);
