@@ -156,3 +156,35 @@ test('snapshot --output FILE.tar never replaces a file, and fleet reads a direct
     await cleanup();
   }
 });
+
+test('a damaged archive is read or refused as bad input, never a crash: 600 mutations and cuts of a real one', async () => {
+  const { InputError } = await import('../../src/errors.js');
+  const { dir, cleanup } = await tempDir('iw-tar-fuzz-');
+  try {
+    const good = path.join(dir, 'good.tar');
+    await writeSnapshot(await loadSnapshot(fixture('luks2-lvm-hibernate')), good);
+    const bytes = await readFile(good);
+    let seed = 15;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    let refused = 0;
+    for (let i = 0; i < 600; i++) {
+      const b = Buffer.from(i % 3 === 0 ? bytes.subarray(0, rand(bytes.length)) : bytes);
+      // Headers are where a reader can go wrong: most flips land in one.
+      for (let f = 0; f < 1 + rand(4); f++) {
+        const at = rand(8) ? Math.floor(rand(Math.max(1, b.length / 512))) * 512 + rand(512) : rand(b.length);
+        if (at < b.length) b[at] = rand(256);
+      }
+      const file = path.join(dir, `m${i}.tar`);
+      await writeFile(file, b);
+      try {
+        await loadSnapshot(file);
+      } catch (err) {
+        assert.ok(err instanceof InputError, `mutation ${i}: ${String(err)}`);
+        refused++;
+      }
+    }
+    assert.ok(refused > 100, `most mutations are refused (${refused})`);
+  } finally {
+    await cleanup();
+  }
+});
