@@ -54,11 +54,16 @@ export interface DirHandle {
   close(): Promise<void>;
 }
 
+/** The child `name` of the directory open as `fd`, as a path any fs call takes: one plain name, never a path. */
+function fdEntry(fd: number, name: string): string {
+  if (!name || name === '.' || name === '..' || name.includes('/')) throw new UnsafePathError(`internal: not a file name: ${JSON.stringify(name)}`);
+  return `/proc/self/fd/${fd}/${name}`;
+}
+
 class Dir implements DirHandle {
   constructor(readonly fh: FileHandle, readonly hostPath: string) {}
   entry(name: string): string {
-    if (!name || name === '.' || name === '..' || name.includes('/')) throw new UnsafePathError(`internal: not a file name: ${JSON.stringify(name)}`);
-    return `/proc/self/fd/${this.fh.fd}/${name}`;
+    return fdEntry(this.fh.fd, name);
   }
   get self(): string {
     return `/proc/self/fd/${this.fh.fd}`;
@@ -408,8 +413,7 @@ export interface SyncDirHandle {
 class SyncDir implements SyncDirHandle {
   constructor(readonly fd: number) {}
   entry(name: string): string {
-    if (!name || name === '.' || name === '..' || name.includes('/')) throw new UnsafePathError(`internal: not a file name: ${JSON.stringify(name)}`);
-    return `/proc/self/fd/${this.fd}/${name}`;
+    return fdEntry(this.fd, name);
   }
   get self(): string {
     return `/proc/self/fd/${this.fd}`;
@@ -499,7 +503,7 @@ function readFdSync(fd: number, display: string, o: SyncReadOptions): Buffer {
     if (st.size > o.maxBytes) throw tooLargeFile(display, formatBytes(st.size), o);
     if (o.admit) {
       o.admit(st.size);
-      o = { ...o, maxBytes: st.size };
+      o = { ...o, maxBytes: st.size, what: `${o.what ?? 'this file'} when it was opened (it changed while being read)` };
     }
     const chunks: Buffer[] = [];
     let total = 0;
