@@ -26,7 +26,7 @@
  * - probe content that does not parse: the analyzer's call (a warning, or
  *   "cannot tell" when the walk to the disks needs it).
  */
-import { link, lstat, mkdir, mkdtemp, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, open, unlink } from 'node:fs/promises';
 import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -34,6 +34,7 @@ import { InputError, WizardError } from '../errors.js';
 import { formatBytes, LIMITS } from '../limits.js';
 import { kindOf, openChildDirSync, openRootDirSync, readListedFileSync, readRegularFileSync, NotRegularFileError, TooLargeError, UnsafePathError, type SyncDirHandle } from '../system/rooted.js';
 import { readTar, TarError, writeTar, type TarEntry } from './tar.js';
+import { checkOutputParent, outputError, plainParts, writeNewDirectory } from '../system/newdir.js';
 import { parseJsonText } from './parse/json.js';
 import { quoteForMessage } from './parse/text.js';
 
@@ -329,89 +330,22 @@ function unreadable(where: string, err: unknown): unknown {
   return new InputError(`cannot read the snapshot in ${where}: permission denied (${code})`, 'run as a user who can read it, or copy it somewhere readable');
 }
 
-/** Relative names inside a snapshot: plain components only, so a write can never leave the directory. */
-function safeParts(rel: string): string[] {
-  const parts = rel.split('/');
-  if (!rel || parts.some((p) => !p || p === '.' || p === '..') || parts.length > LIMITS.snapshotDepth) {
-    throw new InputError(`"${quoteForMessage(rel)}" is not a file name inside a snapshot`, 'report this: capture produced an unexpected probe name');
-  }
-  return parts;
-}
-
-/** A clear error for a failure to create or fill the output directory. */
-function outputError(err: unknown, where: string, what = 'the snapshot directory'): Error {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const hint = 'choose another --output (a directory you can write, on a normal filesystem)';
-  switch (code) {
-    case 'EACCES':
-    case 'EPERM':
-      return new InputError(`cannot create ${what} in ${where}: permission denied (${code})`, hint);
-    case 'EROFS':
-      return new InputError(`cannot create ${what} in ${where}: read-only filesystem`, hint);
-    case 'ENOENT':
-    case 'ENOTDIR':
-    case 'EINVAL':
-    case 'EOPNOTSUPP':
-    case 'ENOTSUP':
-      // procfs, sysfs and their kin refuse new directories even where the parent exists.
-      return new InputError(`cannot create ${what} in ${where}: that filesystem does not hold new files (${code})`, hint);
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new WizardError(`no space left in ${where} to write the snapshot (${code})`, { hint: 'free some space or choose another --output' });
-    default:
-      return err instanceof Error ? err : new Error(String(err));
-  }
-}
-
-/** The output's parent must already be a directory: never a `mkdir -p` (that looped forever under /proc). */
-async function checkParent(parent: string): Promise<void> {
-  const st = await stat(parent).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    if (err.code === 'ENOTDIR') return 'notdir' as const;
-    throw outputError(err, parent);
-  });
-  if (st === null) throw new InputError(`cannot write the snapshot: ${parent} does not exist`, `create ${parent} first, or choose another --output`);
-  if (st === 'notdir' || !st.isDirectory()) throw new InputError(`cannot write the snapshot: ${parent} is not a directory`, 'choose another --output');
-}
-
-/** An existing output may only be an empty real directory (never a link, never one with files to lose). */
-async function checkTarget(target: string): Promise<boolean> {
-  const st = await lstat(target).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw outputError(err, path.dirname(target));
-  });
-  if (!st) return false;
-  if (!st.isDirectory()) throw new InputError(`${target} exists and is not a directory`, 'choose another --output');
-  if ((await readdir(target)).length > 0) throw new InputError(`${target} exists and is not empty`, 'choose a new directory for --output, or remove it first');
-  return true;
-}
+/** Names inside a snapshot: plain components only, so a write can never leave it. */
+const SNAPSHOT_NAMES = {
+  badName: (rel: string) => new InputError(`"${quoteForMessage(rel)}" is not a file name inside a snapshot`, 'report this: capture produced an unexpected probe name'),
+  maxDepth: LIMITS.snapshotDepth,
+};
 
 /** What a written snapshot holds, in order: the header, the probe files, and errors.json. */
 function snapshotEntries(snapshot: Snapshot): Array<[string, string]> {
   const out: Array<[string, string]> = [['snapshot.json', JSON.stringify(snapshot.meta, null, 2) + '\n']];
   for (const [rel, content] of snapshot.files) {
     if (rel === 'errors.json' || rel === 'snapshot.json') continue;
-    safeParts(rel);
+    plainParts(rel, SNAPSHOT_NAMES);
     out.push([rel, content]);
   }
   out.push(['errors.json', JSON.stringify(snapshot.errors, null, 2) + '\n']);
   return out;
-}
-
-/** Writes every file into a fresh directory, creating subdirectories one level at a time. */
-async function fill(tmp: string, snapshot: Snapshot): Promise<void> {
-  const made = new Set<string>();
-  for (const [rel, content] of snapshotEntries(snapshot)) {
-    const parts = safeParts(rel);
-    for (let i = 1; i < parts.length; i++) {
-      const sub = parts.slice(0, i).join('/');
-      if (made.has(sub)) continue;
-      await mkdir(path.join(tmp, sub), { mode: 0o755 });
-      made.add(sub);
-    }
-    // "wx": the directory is new and ours; an existing name means two entries collided.
-    await writeFile(path.join(tmp, ...parts), content, { flag: 'wx' });
-  }
 }
 
 /** An output named FILE.tar is written as one archive instead of a directory. */
@@ -425,7 +359,7 @@ export const isArchiveOutput = (output: string) => output.endsWith('.tar');
  */
 async function writeSnapshotTar(snapshot: Snapshot, target: string): Promise<void> {
   const parent = path.dirname(target);
-  await checkParent(parent);
+  await checkOutputParent(parent, 'snapshot');
   const exists = await lstat(target).catch(() => null);
   if (exists) throw new InputError(`${target} already exists`, 'choose a new file name for --output, or remove it first');
   const captured = Date.parse(snapshot.meta.captured);
@@ -442,7 +376,7 @@ async function writeSnapshotTar(snapshot: Snapshot, target: string): Promise<voi
     await link(tmp, target);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(`${target} already exists`, 'choose a new file name for --output, or remove it first');
-    throw err instanceof InputError || err instanceof WizardError ? err : outputError(err, parent, 'the snapshot archive');
+    throw err instanceof InputError || err instanceof WizardError ? err : outputError(err, parent, 'snapshot', 'the snapshot archive');
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
@@ -462,20 +396,6 @@ export function snapshotDirName(now = new Date()): string {
 export async function writeSnapshot(snapshot: Snapshot, dir: string): Promise<void> {
   const target = path.resolve(dir);
   if (isArchiveOutput(target)) return writeSnapshotTar(snapshot, target);
-  const parent = path.dirname(target);
-  if (target === parent) throw new InputError('/ cannot be a snapshot directory', 'choose another --output');
-  await checkParent(parent);
-  const existing = await checkTarget(target);
-  const tmp = await mkdtemp(`${target}.tmp-`).catch((err: unknown) => {
-    throw outputError(err, parent);
-  });
-  try {
-    await fill(tmp, snapshot);
-    // rmdir, not rm -r: if files appeared in the empty target meanwhile, fail rather than delete them.
-    if (existing) await rmdir(target);
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err instanceof InputError || err instanceof WizardError ? err : outputError(err, parent);
-  }
+  // No dirMode: the directory keeps mkdtemp's 0700, as snapshots always have.
+  await writeNewDirectory(target, snapshotEntries(snapshot), { noun: 'snapshot', ...SNAPSHOT_NAMES });
 }
