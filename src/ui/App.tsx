@@ -2,7 +2,7 @@
  * The Ink face: subscribes to the controller, renders its frame, feeds it keys
  * and the terminal size. Everything else lives in the controller.
  */
-import { Component, useEffect, useSyncExternalStore, type ReactNode } from 'react';
+import { Component, useEffect, useRef, useSyncExternalStore, type ReactNode } from 'react';
 import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
 import type { WizardController } from './controller.js';
 import { keyNames } from './keys.js';
@@ -61,16 +61,10 @@ export function App({ controller }: { controller: WizardController }) {
 
 function Wizard({ controller }: { controller: WizardController }) {
   const { exit } = useApp();
-  const { stdout } = useStdout();
   const { isRawModeSupported } = useStdin();
   useSyncExternalStore(controller.subscribe, controller.getVersion);
 
-  useEffect(() => {
-    const resize = () => controller.setSize(stdout.columns || 100, stdout.rows || 30);
-    resize();
-    stdout.on('resize', resize);
-    return () => void stdout.off('resize', resize);
-  }, [controller, stdout]);
+  useTerminalSize((columns, rows) => controller.setSize(columns, rows));
 
   useEffect(() => {
     controller.start();
@@ -87,7 +81,11 @@ function Wizard({ controller }: { controller: WizardController }) {
     { isActive: Boolean(isRawModeSupported) },
   );
 
-  const lines = controller.frame();
+  return <Frame lines={controller.frame()} />;
+}
+
+/** A frame of lines, each one <Text> with its colours inlined (see SGR). */
+export function Frame({ lines }: { lines: Seg[][] }) {
   const colour = !process.env.NO_COLOR;
   return (
     <Box flexDirection="column">
@@ -98,4 +96,18 @@ function Wizard({ controller }: { controller: WizardController }) {
       ))}
     </Box>
   );
+}
+
+/** Calls onSize with the terminal's columns and rows now and at every resize. */
+export function useTerminalSize(onSize: (columns: number, rows: number) => void): void {
+  const { stdout } = useStdout();
+  // The latest callback, without re-subscribing at every render.
+  const latest = useRef(onSize);
+  latest.current = onSize;
+  useEffect(() => {
+    const resize = () => latest.current(stdout.columns || 100, stdout.rows || 30);
+    resize();
+    stdout.on('resize', resize);
+    return () => void stdout.off('resize', resize);
+  }, [stdout]);
 }

@@ -10,24 +10,38 @@ import { stopBackgroundLoads } from '../packages/background.js';
 import type { FleetHost, FleetReport } from '../service/fleet.js';
 import { fleetView } from './fleet.js';
 
-/** The alternate screen, entered for a full-screen face and left on every way out. */
-export const ENTER_ALT = '\x1b[?1049h\x1b[H';
-export const LEAVE_ALT = '\x1b[?25h\x1b[?1049l';
+const ENTER_ALT = '\x1b[?1049h\x1b[H';
+const LEAVE_ALT = '\x1b[?25h\x1b[?1049l';
+
+/**
+ * Enters the alternate screen for a full-screen face and returns how to
+ * leave it (once, however the face ends; process exit leaves it too).
+ * SIGTERM and SIGHUP do not end the process outright while it is shown: they
+ * call onSignal with the exit status they mean (143, 129), and the face ends
+ * itself, so the screen is always left.
+ */
+export function altScreen(onSignal: (code: number) => void): () => void {
+  const out = process.stdout;
+  let left = false;
+  const signal = (sig: NodeJS.Signals) => onSignal(sig === 'SIGHUP' ? 129 : 143);
+  const leave = () => {
+    if (left) return;
+    left = true;
+    out.write(LEAVE_ALT);
+    process.off('SIGTERM', signal);
+    process.off('SIGHUP', signal);
+    process.off('exit', leave);
+  };
+  out.write(ENTER_ALT);
+  process.once('exit', leave);
+  process.on('SIGTERM', signal);
+  process.on('SIGHUP', signal);
+  return leave;
+}
 
 export async function runTui(services: WizardServices): Promise<Outcome> {
   const controller = new WizardController(services);
-  const out = process.stdout;
-  let restored = false;
-  const restore = () => {
-    if (restored) return;
-    restored = true;
-    out.write(LEAVE_ALT);
-  };
-  out.write(ENTER_ALT);
-  process.once('exit', restore);
-  const onSignal = (sig: NodeJS.Signals) => controller.terminate(sig === 'SIGHUP' ? 129 : 143);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+  const leave = altScreen((code) => controller.terminate(code));
   const ended = new Promise<Outcome>((resolve) => (controller.onExit = resolve));
   const app = render(<App controller={controller} />, { exitOnCtrlC: false, patchConsole: true, maxFps: 60 });
   try {
@@ -39,10 +53,7 @@ export async function runTui(services: WizardServices): Promise<Outcome> {
     app.unmount();
     stopBackgroundLoads();
     await services.dispose?.().catch(() => undefined);
-    restore();
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
-    process.off('exit', restore);
+    leave();
   }
 }
 
@@ -59,7 +70,7 @@ export async function runFleetTui(report: FleetReport, source: string, servicesF
   for (;;) {
     const a = await showFleet(state);
     state = a.state;
-    if (!a.open) return { code: 0, summary: said.join('\n\n') };
+    if (!a.open) return { code: a.code ?? 0, summary: said.join('\n\n') };
     const outcome = await runTui(servicesFor(a.open));
     if (outcome.summary) said.push(`${a.open.name}:\n${outcome.summary}`);
     // A signal ends everything, as it would the wizard on its own.

@@ -303,3 +303,17 @@ test('tmux: --fleet shows every host and the variants; ⏎ opens a host in the w
     await s.kill();
   }
 });
+
+test('tmux: SIGTERM on the fleet table leaves the terminal as it was, with 143', async () => {
+  const pidFile = path.join(work, 'fleet-pid');
+  const fixtures = path.join(ROOT, 'test/fixtures/snapshots');
+  const s = await startSession({ argv: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec "$0" "$@"`, process.execPath, CLI, '--fleet', fixtures], cols: 100, rows: 30, env });
+  try {
+    await s.waitFor(/^> bcache /m, { timeoutMs: 20_000 });
+    process.kill(Number((await readFile(pidFile, 'utf8')).trim()), 'SIGTERM');
+    assert.equal(await s.waitForExit(10_000), 143);
+    assert.doesNotMatch(await s.capture(), /bcache/, 'back from the alternate screen');
+  } finally {
+    await s.kill();
+  }
+});
