@@ -355,7 +355,7 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
         if (!(await import('node:fs')).existsSync(fleetPath)) throw new InputError(`--fleet ${fleetPath} does not exist`, 'name a directory of snapshots (directories or FILE.tar archives), as `initrd-wizard fleet` reads');
         if (!tui) return { json: {}, text: `The fleet table needs a terminal. Without one: ${commandLine('fleet', fleetPath)} (add --json or --csv).`, exitCode: 0 };
         const report = await (await import('./service/fleet.js')).analyzeFleet([fleetPath], await (await import('./variant/profiles.js')).loadProfiles());
-        const { runFleetTui } = await import('./ui/run.js');
+        const { runFleetTui } = await import('./ui/FleetApp.js');
         const { hostServices } = await import('./ui/host-services.js');
         const outcome = await runFleetTui(report, fleetPath, (h) => hostServices({ snapshot: h.path, root: o.root, arch: o.arch }));
         return { json: {}, text: outcome.summary, exitCode: outcome.code };

@@ -1,6 +1,6 @@
 /** `fleet PATH…`: many snapshots at once, as a table, JSON or CSV. */
 import { ExitCode, InputError } from '../errors.js';
-import { fleetAnswers, fleetEntries, FleetTally, type FleetAnswer, type FleetEntry, type FleetHost, type FleetReport, type FleetSummary } from '../service/fleet.js';
+import { fleetAnswers, fleetEntries, FleetTally, fleetVerdict, fleetWhy, type FleetVerdict, type FleetAnswer, type FleetEntry, type FleetHost, type FleetReport, type FleetSummary } from '../service/fleet.js';
 import { loadProfiles } from '../variant/profiles.js';
 import type { StreamedResult } from './result.js';
 
@@ -12,7 +12,8 @@ export interface FleetFlags {
   threads?: number;
 }
 
-const verdict = (h: FleetReport['hosts'][number]) => (h.error ? 'UNREADABLE' : h.unsupported.length ? 'NOT SUPPORTED' : h.incomplete.length ? 'CANNOT TELL' : 'supported');
+const VERDICT: Record<FleetVerdict, string> = { unreadable: 'UNREADABLE', unsupported: 'NOT SUPPORTED', 'cannot-tell': 'CANNOT TELL', supported: 'supported' };
+const verdict = (h: FleetHost) => VERDICT[fleetVerdict(h)];
 
 /** A spreadsheet cell: quoted when needed, and never read as a formula (a leading = + - @ gets a '). */
 function csvCell(value: string): string {
@@ -27,7 +28,7 @@ function csvRow(h: FleetHost): string {
 }
 
 function textRow(h: FleetHost, nameW: number): string {
-  const why = h.error ?? (h.unsupported.length ? h.unsupported.map((u) => `${u.id} on ${u.device}`).join(', ') : h.incomplete.length ? h.incomplete[0]! : h.features.join(', ') || '-');
+  const why = h.error ?? fleetWhy(h);
   return `${h.name.padEnd(nameW)}  ${verdict(h).padEnd(13)}  ${(h.variant ?? '-').padEnd(12)}  ${why}`;
 }
 

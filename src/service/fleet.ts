@@ -43,6 +43,18 @@ export interface FleetHost {
   error: string | null;
 }
 
+/** Where a host stands: every face words it its own way, from this one classification. */
+export type FleetVerdict = 'unreadable' | 'unsupported' | 'cannot-tell' | 'supported';
+
+export function fleetVerdict(h: FleetHost): FleetVerdict {
+  return h.error ? 'unreadable' : h.unsupported.length ? 'unsupported' : h.incomplete.length ? 'cannot-tell' : 'supported';
+}
+
+/** A readable host in one line: what is unsupported and where, what could not be told, or its features. */
+export function fleetWhy(h: FleetHost): string {
+  return h.unsupported.length ? h.unsupported.map((u) => `${u.id} on ${u.device}`).join(', ') : h.incomplete.length ? h.incomplete[0]! : h.features.join(', ') || '-';
+}
+
 /** A host to answer for: where its snapshot is, or why it cannot be read at all. */
 export interface FleetEntry {
   name: string;
@@ -112,7 +124,7 @@ export function fleetHost(entry: FleetEntry, profiles: Map<string, Profile>): Fl
       unsupported: report.unsupported.map(({ id, device, reason, advice }) => ({ id, device, reason, advice })),
       incomplete: report.incomplete.map((f) => `${f.what}: ${f.reason}`),
     };
-    host.supported = !host.unsupported.length && !host.incomplete.length;
+    host.supported = fleetVerdict(host) === 'supported';
     if (!host.supported) return { host, variant: null };
     const distro = resolveDistro(report);
     const v = suggest(report, profiles, { distro });
@@ -158,10 +170,11 @@ export class FleetTally {
   add({ host, variant }: FleetAnswer): void {
     const c = this.counts;
     c.hosts++;
-    if (host.supported) c.supported++;
-    if (host.error) c.unreadable++;
-    else if (host.unsupported.length) c.unsupported++;
-    else if (host.incomplete.length) c.cannotTell++;
+    const verdict = fleetVerdict(host);
+    if (verdict === 'supported') c.supported++;
+    else if (verdict === 'unreadable') c.unreadable++;
+    else if (verdict === 'unsupported') c.unsupported++;
+    else c.cannotTell++;
     if (!variant) return;
     const group = this.groups.get(variant.id) ?? { ...variant, hosts: [] };
     group.hosts.push(host.name);

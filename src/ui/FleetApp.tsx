@@ -1,13 +1,17 @@
 /**
  * The fleet table on screen: draws fleetFrame, feeds it keys and the
- * terminal size, and ends with the table's answer (a host to open, or quit).
+ * terminal size, and ends with the table's answer (a host to open, or quit);
+ * runFleetTui opens each chosen host in the wizard and comes back.
  */
 import { useRef, useState } from 'react';
 import { render, useApp, useInput, useStdin } from 'ink';
 import { Frame, useTerminalSize } from './App.js';
-import { fleetFrame, fleetKey, type FleetAnswer, type FleetViewState } from './fleet.js';
+import { fleetFrame, fleetKey, fleetView, type FleetAnswer, type FleetViewState } from './fleet.js';
 import { keyNames } from './keys.js';
-import { altScreen } from './run.js';
+import { altScreen, runTui } from './run.js';
+import type { Outcome } from './controller.js';
+import type { WizardServices } from './services.js';
+import type { FleetHost, FleetReport } from '../service/fleet.js';
 
 function FleetTable({ initial, done }: { initial: FleetViewState; done: (a: FleetAnswer) => void }) {
   const { exit } = useApp();
@@ -59,5 +63,26 @@ export async function showFleet(state: FleetViewState): Promise<FleetAnswer & { 
   } finally {
     app.unmount();
     leave();
+  }
+}
+
+/**
+ * The fleet table, and each host chosen in it opened in the wizard; quitting
+ * the host's wizard comes back to the table where it was. Ends when the table
+ * is quit (or a host's wizard ends by a signal), with what each host's wizard
+ * said on the way out.
+ */
+export async function runFleetTui(report: FleetReport, source: string, servicesFor: (h: FleetHost) => WizardServices): Promise<Outcome> {
+  let state = fleetView(report, source);
+  const said: string[] = [];
+  for (;;) {
+    const a = await showFleet(state);
+    state = a.state;
+    if (!a.open) return { code: a.code ?? 0, summary: said.join('\n\n') };
+    const outcome = await runTui(servicesFor(a.open));
+    if (outcome.summary) said.push(`${a.open.name}:\n${outcome.summary}`);
+    // A signal ends everything, as it would the wizard on its own.
+    if (outcome.code >= 128) return { code: outcome.code, summary: said.join('\n\n') };
+    state = { ...state, notice: `back from ${a.open.name}` };
   }
 }

@@ -5,10 +5,10 @@
  * host is an answer (`open`), which the runner turns into the host's own
  * wizard and, when that ends, this table again where it was.
  */
-import type { FleetHost, FleetReport } from '../service/fleet.js';
+import { fleetVerdict, fleetWhy, type FleetHost, type FleetReport, type FleetVerdict } from '../service/fleet.js';
 import { commandIn, FLEET_BINDINGS, footerIn, helpIn, type FleetKeyContext } from './keymap.js';
 import type { KeyName } from './keys.js';
-import { exactly, fitLine, footerKeyLine, rule, selectable, windowed, wrapLine, type Line } from './view.js';
+import { exactly, fitLine, footerKeyLine, rule, selectable, windowed, wrapLine, type Line, type Tone } from './view.js';
 import { column, moveCursor } from './window.js';
 
 export interface FleetViewState {
@@ -86,12 +86,17 @@ export function fleetKey(s: FleetViewState, k: KeyName): FleetAnswer {
   }
 }
 
-const verdict = (h: FleetHost) => (h.error ? 'unreadable' : h.unsupported.length ? 'NOT SUPPORTED' : h.incomplete.length ? 'cannot tell' : 'supported');
-const verdictTone = (h: FleetHost) => (h.error || h.unsupported.length ? 'bad' : h.incomplete.length ? 'warn' : 'good');
+const VERDICT: Record<FleetVerdict, { t: string; tone: Tone }> = {
+  unreadable: { t: 'unreadable', tone: 'bad' },
+  unsupported: { t: 'NOT SUPPORTED', tone: 'bad' },
+  'cannot-tell': { t: 'cannot tell', tone: 'warn' },
+  supported: { t: 'supported', tone: 'good' },
+};
 
 function hostRow(h: FleetHost, selected: boolean, nameW: number, width: number): Line {
-  const why = h.error ? 'cannot be read' : h.unsupported.length ? h.unsupported.map((u) => `${u.id} on ${u.device}`).join(', ') : h.incomplete.length ? h.incomplete[0]! : h.features.join(', ') || '-';
-  return fitLine(selectable(selected, [{ t: column(h.name, nameW) }, { t: verdict(h).padEnd(14), tone: verdictTone(h) }, { t: (h.variant ?? '-').padEnd(14), tone: 'dim' }, { t: why }]), width);
+  const why = h.error ? 'cannot be read' : fleetWhy(h);
+  const v = VERDICT[fleetVerdict(h)];
+  return fitLine(selectable(selected, [{ t: column(h.name, nameW) }, { t: v.t.padEnd(14), tone: v.tone }, { t: (h.variant ?? '-').padEnd(14), tone: 'dim' }, { t: why }]), width);
 }
 
 function hostDetail(h: FleetHost | undefined, width: number): Line[] {

@@ -7,8 +7,6 @@ import { WizardController, type Outcome } from './controller.js';
 import { App } from './App.js';
 import type { WizardServices } from './services.js';
 import { stopBackgroundLoads } from '../packages/background.js';
-import type { FleetHost, FleetReport } from '../service/fleet.js';
-import { fleetView } from './fleet.js';
 
 const ENTER_ALT = '\x1b[?1049h\x1b[H';
 const LEAVE_ALT = '\x1b[?25h\x1b[?1049l';
@@ -54,27 +52,5 @@ export async function runTui(services: WizardServices): Promise<Outcome> {
     stopBackgroundLoads();
     await services.dispose?.().catch(() => undefined);
     leave();
-  }
-}
-
-/**
- * The fleet table, and each host chosen in it opened in the wizard; quitting
- * the host's wizard comes back to the table where it was. Ends when the table
- * is quit (or a host's wizard ends by a signal), with what each host's wizard
- * said on the way out.
- */
-export async function runFleetTui(report: FleetReport, source: string, servicesFor: (h: FleetHost) => WizardServices): Promise<Outcome> {
-  const { showFleet } = await import('./FleetApp.js');
-  let state = fleetView(report, source);
-  const said: string[] = [];
-  for (;;) {
-    const a = await showFleet(state);
-    state = a.state;
-    if (!a.open) return { code: a.code ?? 0, summary: said.join('\n\n') };
-    const outcome = await runTui(servicesFor(a.open));
-    if (outcome.summary) said.push(`${a.open.name}:\n${outcome.summary}`);
-    // A signal ends everything, as it would the wizard on its own.
-    if (outcome.code >= 128) return { code: outcome.code, summary: said.join('\n\n') };
-    state = { ...state, notice: `back from ${a.open.name}` };
   }
 }
