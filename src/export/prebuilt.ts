@@ -4,6 +4,7 @@
  * 254, test/slow/export.test.ts on trixie's 257 and sid's 262). The exported
  * spec's comments and READMEs say it from here, so they cannot disagree.
  */
+import { wrapWords } from '../text/wrap.js';
 
 /** The file the exported package installs: the name dracut's plugin reuses, and the name it keeps in a BLS entry. */
 export const PREBUILT_INITRD_NAME = 'initrd';
@@ -20,14 +21,6 @@ export const PREBUILT_FACTS: readonly string[] = [
 
 /** Words wrapped to `width` columns, each line starting with `prefix`. */
 export function wrap(text: string, prefix: string, width = 100): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && prefix.length + line.length + 1 + word.length > width) {
-      lines.push(prefix + line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(prefix + line);
-  return lines;
+  const words = text.split(/\s+/).filter(Boolean).join(' ');
+  return words ? wrapWords(words, width - prefix.length).map((l) => prefix + l) : [];
 }

@@ -17,6 +17,7 @@ import { SCREENS, SCREEN_TITLES, hasUnapplied, type WizardState } from './state.
 import type { HostData, UiError } from './services.js';
 import { clamp, column, fit, windowStart } from './window.js';
 import { printableLine } from '../text/printable.js';
+import { wrapWords } from '../text/wrap.js';
 
 export type Tone = 'title' | 'dim' | 'bad' | 'good' | 'warn' | 'accent' | 'key';
 export interface Seg {
@@ -187,19 +188,6 @@ function deviceLabel(d: StorageDevice | undefined, node: StackNode): Line {
 }
 
 /** Breaks text at spaces into lines of at most `width` columns (a long word is cut later by fitLine). */
-export function wrapWords(text: string, width: number): string[] {
-  if (width <= 10 || text.length <= width) return [text];
-  const out: string[] = [];
-  let cur = '';
-  for (const word of text.split(' ')) {
-    if (cur && cur.length + 1 + word.length > width) {
-      out.push(cur);
-      cur = word;
-    } else cur = cur ? `${cur} ${word}` : word;
-  }
-  if (cur) out.push(cur);
-  return out;
-}
 
 export function hostLines(report: HostReport, width = 120): Line[] {
   const out: Line[] = [];

@@ -112,7 +112,7 @@ test('profile rows keep their order when a profile is toggled, so the cursor sta
 });
 
 test('long warnings and advice wrap at word boundaries instead of being cut', async () => {
-  const { wrapWords } = await import('../../src/ui/view.js');
+  const { wrapWords } = await import('../../src/text/wrap.js');
   const text = 'crypttab luks-root: the initrd needs this device but the line has no x-initrd.attach, so mkosi-initrd will not copy it';
   const lines = wrapWords(text, 40);
   assert.ok(lines.length > 2);
