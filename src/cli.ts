@@ -156,6 +156,10 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
     );
 
   const kernelOption = () => new Option('--kernel-version <kver>', 'kernel version to build for (default: the running kernel)');
+  // What the built image holds: build renders it and builds it, export renders it for a build elsewhere.
+  const slimOption = () => new Option('--slim', 'also remove docs, locales and other files an initrd never reads');
+  const genericOption = () => new Option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware');
+  const buildDistroOption = () => new Option('--distro <id>', 'package names for this distribution (default: this machine\'s)');
   /** Ctrl-C / SIGTERM cancel a running build: the child process group is killed and temporary files removed. */
   const cancellable = async <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const ac = new AbortController();
@@ -179,9 +183,9 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
     .addOption(snapshotOption())
     .addOption(kernelOption())
     .option('-o, --output <file>', 'where to write the image (default: ./initrd-<kver>.cpio.zst, or ./uki-<kver>.efi with --format uki)')
-    .option('--slim', 'also remove docs, locales and other files an initrd never reads')
-    .option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware')
-    .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
+    .addOption(slimOption())
+    .addOption(genericOption())
+    .addOption(buildDistroOption())
     .addOption(archOption())
     .addOption(new Option('--format <format>', 'cpio: an initrd; uki: a unified kernel image (kernel, initrd, command line, os-release)').choices(['cpio', 'uki'] as const).default('cpio' as const))
     .option('--check-reproducible', 'build twice and compare the images member by member')
@@ -216,9 +220,9 @@ export function buildProgram(rawIo: Io, done: (code: number) => void) {
     .requiredOption('-o, --output <dir>', 'the directory to write: a new one, or an empty one (its parent must exist)')
     .addOption(new Option('--kernel-version <kver>', 'rpm-spec: the kernel the initrd is built for, as uname -r prints it (required)'))
     .addOption(snapshotOption())
-    .option('--distro <id>', 'package names for this distribution (default: this machine\'s)')
-    .option('--generic', 'keep no host-specific modules: mkosi-initrd\'s default list and the storage stack\'s, for any hardware')
-    .option('--slim', 'also remove docs, locales and other files an initrd never reads')
+    .addOption(buildDistroOption())
+    .addOption(genericOption())
+    .addOption(slimOption())
     .addOption(jsonOption())
     .action(
       run(async (o) =>
