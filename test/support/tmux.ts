@@ -166,6 +166,9 @@ function tmux(socket: string, ...commands: string[][]): Promise<string> {
   });
 }
 
+/** How long a matching screen must stay unchanged to count as a whole frame. */
+const SETTLE_MS = 40;
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -254,7 +257,18 @@ export async function startSession(opts: StartOptions): Promise<TmuxSession> {
         // recorded is the final one, so "exited without showing it" is sure.
         const status = await session.exitStatus();
         screen = await session.capture(o);
-        if (matches(screen, pattern)) return screen;
+        if (matches(screen, pattern)) {
+          // A frame reaches tmux in pieces: a capture can hold the top of a new
+          // frame over the bottom of the old one. Only a screen that reads the
+          // same a moment later is a whole frame, for the assertions after this.
+          await sleep(SETTLE_MS);
+          const again = await session.capture(o);
+          if (again === screen) return screen;
+          screen = again;
+          if (Date.now() < deadline) continue;
+          if (matches(screen, pattern)) return screen;
+          break;
+        }
         if (status !== null) throw new Error(`waitFor(${String(pattern)}): the program exited (status ${status}) without showing it; its last screen:\n${framed(screen)}`);
         if (Date.now() >= deadline) break;
         await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
