@@ -5,9 +5,33 @@
  * completions/; a test fails when the committed files are not what this
  * module writes now.
  */
-import type { Command, Option } from 'commander';
+import type { Argument, Command, Option } from 'commander';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { buildProgram } from './cli.js';
+import { KNOWN_DISTRO_IDS } from './variant/distro.js';
+import { KNOWN_MACHINES } from './packages/arch.js';
+import { BugError } from './errors.js';
+
+/** What a shell offers for a value: paths, directories, installed kernels, a fixed list, or nothing (free text). */
+export type ValueCompletion = { kind: 'files' } | { kind: 'dirs' } | { kind: 'kernels' } | { kind: 'words'; words: readonly string[] } | { kind: 'none' };
+
+/**
+ * The value an option or argument takes, by the placeholder its definition
+ * already names (`--kernel-version <kver>`), so a completion is never a file
+ * list for a kernel version or a package list. A placeholder not here is a
+ * bug the docs test catches: the generator throws.
+ */
+const VALUE_COMPLETIONS: Record<string, ValueCompletion> = {
+  path: { kind: 'files' },
+  paths: { kind: 'files' },
+  file: { kind: 'files' },
+  dir: { kind: 'dirs' },
+  kver: { kind: 'kernels' },
+  id: { kind: 'words', words: KNOWN_DISTRO_IDS },
+  arch: { kind: 'words', words: KNOWN_MACHINES },
+  list: { kind: 'none' },
+  'name=path': { kind: 'none' },
+};
 
 interface Opt {
   flags: string;
@@ -16,6 +40,17 @@ interface Opt {
   description: string;
   choices: readonly string[] | undefined;
   takesValue: boolean;
+  /** The value's name in the flags (`kver` of `--kernel-version <kver>`); null for a flag. */
+  placeholder: string | null;
+  /** What a shell completes after it; null for a flag. */
+  value: ValueCompletion | null;
+}
+
+interface Arg {
+  name: string;
+  description: string;
+  variadic: boolean;
+  value: ValueCompletion;
 }
 
 interface Cmd {
@@ -23,18 +58,34 @@ interface Cmd {
   description: string;
   usage: string;
   options: Opt[];
+  args: Arg[];
+}
+
+function completionFor(placeholder: string, what: string): ValueCompletion {
+  const c = Object.hasOwn(VALUE_COMPLETIONS, placeholder) ? VALUE_COMPLETIONS[placeholder] : undefined;
+  if (!c) throw new BugError(`${what}: no completion is declared for <${placeholder}> (src/clidocs.ts VALUE_COMPLETIONS)`);
+  return c;
 }
 
 function opts(options: readonly Option[]): Opt[] {
   return options
     .filter((o) => !o.hidden)
-    .map((o) => ({ flags: o.flags, long: o.long, short: o.short, description: o.description, choices: o.argChoices, takesValue: o.required || o.optional }));
+    .map((o) => {
+      const takesValue = o.required || o.optional;
+      const placeholder = takesValue ? (/[<[]([^>\]]+)[>\]]/.exec(o.flags)?.[1] ?? '') : null;
+      const value: ValueCompletion | null = placeholder === null ? null : o.argChoices ? { kind: 'words', words: o.argChoices } : completionFor(placeholder, o.flags);
+      return { flags: o.flags, long: o.long, short: o.short, description: o.description, choices: o.argChoices, takesValue, placeholder, value };
+    });
+}
+
+function args(list: readonly Argument[]): Arg[] {
+  return list.map((a) => ({ name: a.name(), description: a.description, variadic: a.variadic, value: completionFor(a.name(), `argument <${a.name()}>`) }));
 }
 
 /** What the CLI declares, as plain data. */
 export function cliModel(): { program: Cmd; commands: Cmd[] } {
   const program = buildProgram({ stdout: () => undefined, stderr: () => undefined }, () => undefined) as unknown as Command;
-  const cmd = (c: Command): Cmd => ({ name: c.name(), description: c.description(), usage: c.usage(), options: opts(c.options) });
+  const cmd = (c: Command): Cmd => ({ name: c.name(), description: c.description(), usage: c.usage(), options: opts(c.options), args: args(c.registeredArguments) });
   return { program: cmd(program), commands: program.commands.map(cmd) };
 }
 
@@ -89,35 +140,80 @@ export function manPage(): string {
   return lines.join('\n') + '\n';
 }
 
+/** The bash statement that fills COMPREPLY for a value of this kind (the word being completed is $cur). */
+function bashValue(v: ValueCompletion): string {
+  switch (v.kind) {
+    // -o filenames: a directory gets its slash and no space, and names are quoted as file names.
+    case 'files':
+      return 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))';
+    case 'dirs':
+      return 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur"))';
+    case 'kernels':
+      return 'COMPREPLY=($(compgen -d -- "/usr/lib/modules/$cur")); COMPREPLY=("${COMPREPLY[@]#/usr/lib/modules/}")';
+    case 'words':
+      return `COMPREPLY=($(compgen -W "${v.words.join(' ')}" -- "$cur"))`;
+    case 'none':
+      return 'COMPREPLY=()';
+  }
+}
+
+/** A function of the completion file: the kernels that have modules here, which is what mkosi-initrd can build for. */
+const ZSH_KERNELS = `_${TOOL_NAME.replace(/-/g, '_')}_kernels`;
+
+/** The zsh _arguments action for a value of this kind. */
+function zshValue(v: ValueCompletion): string {
+  switch (v.kind) {
+    case 'files':
+      return '_files';
+    case 'dirs':
+      return '_files -/';
+    case 'kernels':
+      return ZSH_KERNELS;
+    case 'words':
+      return `(${v.words.join(' ')})`;
+    case 'none':
+      return ' ';
+  }
+}
+
+const flagWords = (o: Opt) => [o.long, o.short].filter((w): w is string => !!w);
+
 export function bashCompletion(): string {
   const { program, commands } = cliModel();
-  const words = (o: Opt[]) => o.flatMap((x) => [x.long, x.short].filter((w): w is string => !!w)).join(' ');
-  const cases = commands.map((c) => `    ${c.name}) opts="${words(c.options)} --help" ;;`).join('\n');
-  const choices = [...program.options, ...commands.flatMap((c) => c.options)].filter((o) => o.choices && o.long);
-  const choiceCases = [...new Map(choices.map((o) => [o.long!, o.choices!.join(' ')]))].map(([flag, list]) => `    ${flag}) COMPREPLY=($(compgen -W "${list}" -- "$cur")); return ;;`).join('\n');
-  const valueFlags = [...new Set([...program.options, ...commands.flatMap((c) => c.options)].filter((o) => o.takesValue && !o.choices).flatMap((o) => [o.long, o.short].filter((w): w is string => !!w)))].join('|');
+  const words = (o: Opt[]) => o.flatMap(flagWords).join(' ');
+  const fn = `_${TOOL_NAME.replace(/-/g, '_')}`;
+  // One case per command and flag: the same flag takes a file in one command and a directory in another.
+  const valueCases = [{ ...program, name: '' }, ...commands].flatMap((c) =>
+    c.options.filter((o) => o.value).map((o) => `    ${flagWords(o).map((w) => JSON.stringify(`${c.name} ${w}`)).join('|')}) ${bashValue(o.value!)}; return ;;`),
+  );
+  // A command's positional arguments, once no option is being typed.
+  const argCases = commands.filter((c) => c.args.length).map((c) => `    ${c.name}) ${bashValue(c.args[0]!.value)}; return ;;`);
   return `# bash completion for ${TOOL_NAME} (generated from its command definitions)
-_${TOOL_NAME.replace(/-/g, '_')}() {
+${fn}() {
   local cur prev cmd opts i
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  case "$prev" in
-${choiceCases}
-    ${valueFlags}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-  esac
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "\${COMP_WORDS[i]}" in
       ${commands.map((c) => c.name).join('|')}) cmd="\${COMP_WORDS[i]}"; break ;;
     esac
   done
+  case "$cmd $prev" in
+${valueCases.join('\n')}
+  esac
+  if [[ "$cur" != -* ]]; then
+    case "$cmd" in
+${argCases.join('\n')}
+    esac
+  fi
   case "$cmd" in
-${cases}
+${commands.map((c) => `    ${c.name}) opts="${words(c.options)} --help" ;;`).join('\n')}
     "") opts="${commands.map((c) => c.name).join(' ')} ${words(program.options)} --help --version" ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
-complete -F _${TOOL_NAME.replace(/-/g, '_')} ${TOOL_NAME}
+complete -F ${fn} ${TOOL_NAME}
 `;
 }
 
@@ -125,14 +221,21 @@ export function zshCompletion(): string {
   const { program, commands } = cliModel();
   const q = (s: string) => s.replace(/'/g, `'\\''`).replace(/[[\]:]/g, '\\$&');
   const spec = (o: Opt) => {
-    const value = o.takesValue ? (o.choices ? `:value:(${o.choices.join(' ')})` : ':value:_files') : '';
-    return `'${o.long}[${q(o.description)}]${value}'`;
+    const value = o.value ? `:${q(o.placeholder ?? 'value')}:${zshValue(o.value).replace(/'/g, `'\\''`)}` : '';
+    // A short and a long spelling exclude each other and complete alike.
+    return o.short ? `'(${o.short} ${o.long})'{${o.short},${o.long}}'[${q(o.description)}]${value}'` : `'${o.long}[${q(o.description)}]${value}'`;
   };
+  const argSpec = (a: Arg) => `'${a.variadic ? '*' : ''}:${q(a.name)}:${zshValue(a.value)}'`;
   const sub = commands
-    .map((c) => `    (${c.name})\n      _arguments ${c.options.filter((o) => o.long).map(spec).join(' \\\n        ')} ${c.name === 'fleet' ? "'*:snapshot:_files -/'" : ''}\n      ;;`)
+    .map((c) => `    (${c.name})\n      _arguments ${[...c.options.filter((o) => o.long).map(spec), ...c.args.map(argSpec)].join(' \\\n        ')}\n      ;;`)
     .join('\n');
   return `#compdef ${TOOL_NAME}
 # zsh completion for ${TOOL_NAME} (generated from its command definitions)
+${ZSH_KERNELS}() {
+  local -a kernels
+  kernels=(/usr/lib/modules/*(N/:t))
+  compadd -a kernels
+}
 _${TOOL_NAME.replace(/-/g, '_')}() {
   local -a commands
   commands=(

@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bashCompletion, cliModel, manPage, zshCompletion } from '../../src/clidocs.js';
 import { ROOT } from '../helpers.js';
@@ -46,4 +48,26 @@ test('bash completes commands, each command\'s options, and the allowed choices'
   assert.deepEqual(complete('initrd-wizard install --layout '), ['bls', 'uki']);
   assert.deepEqual(complete('initrd-wizard build --format '), ['cpio', 'uki']);
   assert.ok(!complete('initrd-wizard revert --').includes('--layout'), 'only revert\'s own options');
+});
+
+test('bash completes each value by what it is: kernels that have modules here, directories, files, distribution ids, and nothing for free text', () => {
+  const kernels = existsSync('/usr/lib/modules') ? readdirSync('/usr/lib/modules', { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+  assert.deepEqual(complete('initrd-wizard build --kernel-version '), kernels);
+  assert.deepEqual(complete('initrd-wizard export --format rpm-spec --kernel-version '), kernels);
+  assert.deepEqual(complete('initrd-wizard suggest --distro deb'), ['debian']);
+  assert.deepEqual(complete('initrd-wizard closure --arch aa'), ['aarch64']);
+  assert.deepEqual(complete('initrd-wizard closure --packages '), [], 'a package list is not a file name');
+  // The same flag takes a directory in export and a file in build.
+  const dir = mkdtempSync(path.join(tmpdir(), 'iw-compl-'));
+  try {
+    mkdirSync(path.join(dir, 'sub'));
+    writeFileSync(path.join(dir, 'file.tar'), '');
+    assert.deepEqual(complete(`initrd-wizard export --output ${dir}/`), [`${dir}/sub`]);
+    assert.deepEqual(complete(`initrd-wizard build -o ${dir}/`), [`${dir}/file.tar`, `${dir}/sub`]);
+    // fleet's paths are snapshot directories or archives, and its options still come with a dash.
+    assert.deepEqual(complete(`initrd-wizard fleet ${dir}/`), [`${dir}/file.tar`, `${dir}/sub`]);
+    assert.deepEqual(complete(`initrd-wizard fleet ${dir} --c`), ['--csv']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
